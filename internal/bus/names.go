@@ -1,0 +1,50 @@
+// Package bus holds what every ScenicGate program shares about NATS: the
+// names of buckets, streams and subjects, how to connect (to an embedded
+// server or a cluster), and how to create the JetStream assets.
+package bus
+
+import "strconv"
+
+// JetStream assets. Their shapes are set in Provision.
+const (
+	// BucketEntitlements is the KV bucket of entitlements: key = ticket id,
+	// value = protobuf sgpb.Entitlement. Enroll writes it; gates watch it.
+	BucketEntitlements = "ENTITLEMENTS"
+	// BucketRedemptions is the KV bucket in which online gates claim a
+	// single-use entry with Create, so two gates never admit it twice.
+	// Key = RedemptionKey(ticket, entry).
+	BucketRedemptions = "REDEMPTIONS"
+	// BucketSite holds site-wide settings that gates need offline, such as
+	// the QR public keys (KeyQRPublicKeys).
+	BucketSite = "SITE"
+	// StreamAdmissions records every gate decision, on AdmissionSubject.
+	StreamAdmissions = "ADMISSIONS"
+)
+
+// Keys in BucketSite.
+const (
+	// KeyQRPublicKeys holds the QR verification keys, one per line.
+	KeyQRPublicKeys = "qr_public_keys"
+	// KeySettings holds the site settings as JSON (capacities, time zone).
+	KeySettings = "settings"
+)
+
+// AdmissionSubject is the subject a gate publishes its decisions on.
+func AdmissionSubject(gateID string) string { return "admissions." + gateID }
+
+// AdmissionSubjects matches every gate's admissions.
+const AdmissionSubjects = "admissions.>"
+
+// StatusSubject is the core-NATS subject of a gate's heartbeat.
+func StatusSubject(gateID string) string { return "gates." + gateID + ".status" }
+
+// StatusSubjects matches every gate's heartbeat.
+const StatusSubjects = "gates.*.status"
+
+// CommandSubject is the request/reply subject on which a gate takes commands.
+func CommandSubject(gateID string) string { return "gates." + gateID + ".command" }
+
+// RedemptionKey is the BucketRedemptions key claimed by a ticket's nth entry.
+func RedemptionKey(ticketID string, entry int) string {
+	return ticketID + "." + strconv.Itoa(entry)
+}

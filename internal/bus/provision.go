@@ -1,0 +1,64 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// AdmissionsDedupWindow is how long the ADMISSIONS stream remembers event ids.
+// A gate that was offline re-sends its outbox when it returns; a day covers
+// any outage a site would sit through without noticing.
+const AdmissionsDedupWindow = 24 * time.Hour
+
+// Provision creates or updates the JetStream assets ScenicGate uses, with
+// the given number of replicas (1 on a single server). It is idempotent.
+func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	if replicas < 1 {
+		replicas = 1
+	}
+	buckets := []jetstream.KeyValueConfig{
+		{
+			Bucket:      BucketEntitlements,
+			Description: "ticket id → sgpb.Entitlement",
+			// Only the newest value of a ticket matters, and an erased face
+			// must not live on in an older revision.
+			History:  1,
+			Storage:  jetstream.FileStorage,
+			Replicas: replicas,
+		},
+		{
+			Bucket:      BucketRedemptions,
+			Description: "claims of single-use entries",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		},
+		{
+			Bucket:      BucketSite,
+			Description: "site settings gates keep offline",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		},
+	}
+	for _, cfg := range buckets {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: provision bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamAdmissions,
+		Description: "every gate decision",
+		Subjects:    []string{AdmissionSubjects},
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		Duplicates:  AdmissionsDedupWindow,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: provision stream %s: %w", StreamAdmissions, err)
+	}
+	return nil
+}
