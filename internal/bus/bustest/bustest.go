@@ -59,9 +59,13 @@ func External(t testing.TB) *Server {
 
 // Each runs fn as a subtest against an embedded and an external server.
 func Each(t *testing.T, fn func(t *testing.T, s *Server)) {
-	for _, start := range []func(testing.TB) *Server{Embedded, External} {
-		t.Run("", func(t *testing.T) {
-			s := start(t)
+	servers := []struct {
+		kind  string
+		start func(testing.TB) *Server
+	}{{"embedded", Embedded}, {"external", External}}
+	for _, srv := range servers {
+		t.Run(srv.kind, func(t *testing.T) {
+			s := srv.start(t)
 			t.Logf("NATS %s at %s", s.Kind, s.URL)
 			fn(t, s)
 		})

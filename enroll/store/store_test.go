@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func descriptor(seed float32) []float32 {
+	d := make([]float32, 128)
+	for i := range d {
+		d[i] = seed + float32(i)/1000
+	}
+	return d
+}
+
+func order(id string, visitors int) NewOrder {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	o := NewOrder{OrderID: id, RequestHash: "h-" + id, Source: "apikey:shop1"}
+	for i := 0; i < visitors; i++ {
+		o.Tickets = append(o.Tickets, NewTicket{
+			Ticket: Ticket{
+				ID: fmt.Sprintf("T-%s-%d", id, i), VisitorIndex: i, VisitorName: fmt.Sprintf("张%d", i),
+				Phone: "1380013800" + fmt.Sprint(i), Type: "single", ValidFrom: "2026-11-26", ValidTo: "2026-11-26",
+				ValidStart: day, ValidUntil: day.Add(24 * time.Hour), Zones: []string{"main"},
+				QRTokenID: fmt.Sprintf("q%d", i), QRIssuedAt: day, ConsentAt: day,
+			},
+			Faces: []NewFace{{ID: fmt.Sprintf("F-%s-%d", id, i), Model: "m", Descriptor: descriptor(float32(i)), Size: 200}},
+		})
+	}
+	return o
+}
+
+func TestCreateOrderReplayAndConflict(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	tickets, created, err := s.CreateOrder(ctx, order("o1", 2))
+	if err != nil || !created || len(tickets) != 2 {
+		t.Fatalf("CreateOrder = %d tickets, created %v, %v; want 2, true, nil", len(tickets), created, err)
+	}
+	if got := tickets[1].Faces[0].Descriptor; got[5] != descriptor(1)[5] {
+		t.Errorf("stored descriptor[5] = %v; want %v", got[5], descriptor(1)[5])
+	}
+	again, created, err := s.CreateOrder(ctx, order("o1", 2))
+	if err != nil || created || len(again) != 2 || again[0].ID != tickets[0].ID {
+		t.Fatalf("replay = %v, created %v, %v; want the same tickets, false, nil", again, created, err)
+	}
+	other := order("o1", 1)
+	other.RequestHash = "different"
+	if _, _, err := s.CreateOrder(ctx, other); !errors.Is(err, ErrOrderConflict) {
+		t.Fatalf("CreateOrder with other content = %v; want ErrOrderConflict", err)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 2 {
+		t.Errorf("outbox depth = %d; want 2 (one per ticket, none for the replay)", n)
+	}
+}
+
+func TestFailedOrderLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	o := order("o2", 2)
+	o.Tickets[1].ID = o.Tickets[0].ID // the second insert fails on the primary key
+	if _, _, err := s.CreateOrder(ctx, o); err == nil {
+		t.Fatal("CreateOrder with duplicate ticket ids succeeded")
+	}
+	if _, err := s.OrderHash(ctx, "o2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OrderHash after failed create = %v; want ErrNotFound", err)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 0 {
+		t.Errorf("outbox depth = %d; want 0", n)
+	}
+}
+
+func TestRevokeErasesFacesAndQueues(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	tickets, _, _ := s.CreateOrder(ctx, order("o3", 1))
+	id := tickets[0].ID
+	items, _ := s.Outbox(ctx, 10)
+	for _, it := range items {
+		s.OutboxDone(ctx, it.TicketID, it.Seq)
+	}
+	got, err := s.Revoke(ctx, id, "refund", "apikey:shop1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Revoked || got.RevokeReason != "refund" || len(got.Faces) != 0 || got.ErasedAt.IsZero() || got.Version != 2 {
+		t.Errorf("after Revoke: revoked %v reason %q faces %d erased %v version %d; want true refund 0 set 2",
+			got.Revoked, got.RevokeReason, len(got.Faces), got.ErasedAt, got.Version)
+	}
+	again, err := s.Revoke(ctx, id, "other", "x", true)
+	if err != nil || again.Version != 2 || again.RevokeReason != "refund" {
+		t.Errorf("second Revoke = version %d reason %q err %v; want no change", again.Version, again.RevokeReason, err)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 1 {
+		t.Errorf("outbox depth = %d; want 1", n)
+	}
+	if _, err := s.SetFaces(ctx, id, []NewFace{{ID: "F9", Model: "m", Descriptor: descriptor(9)}}, false, "x"); !errors.Is(err, ErrRevoked) {
+		t.Errorf("SetFaces on a revoked ticket = %v; want ErrRevoked", err)
+	}
+	if _, err := s.Revoke(ctx, "nope", "x", "x", true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Revoke(nope) = %v; want ErrNotFound", err)
+	}
+	entries, _ := s.Audit(ctx, id, 10)
+	if len(entries) != 2 || entries[0].Action != "ticket.revoke" {
+		t.Errorf("audit = %+v; want create and revoke", entries)
+	}
+}
+
+func TestOutboxCoalescesByTicket(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	tickets, _, _ := s.CreateOrder(ctx, order("o4", 1))
+	id := tickets[0].ID
+	s.EraseBiometrics(ctx, id, "x", "asked")
+	items, err := s.Outbox(ctx, 10)
+	if err != nil || len(items) != 2 {
+		t.Fatalf("Outbox = %v, %v; want 2 items", items, err)
+	}
+	if err := s.OutboxDone(ctx, id, items[1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 0 {
+		t.Errorf("outbox depth after publishing the newest state = %d; want 0", n)
+	}
+}
+
+func TestPurgeEnded(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	tickets, _, _ := s.CreateOrder(ctx, order("o5", 1))
+	end := tickets[0].ValidUntil
+	if n, err := s.PurgeEnded(ctx, end.Add(-time.Second), "system"); err != nil || n != 0 {
+		t.Fatalf("PurgeEnded before the end = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PurgeEnded(ctx, end, "system"); err != nil || n != 1 {
+		t.Fatalf("PurgeEnded at the end = %d, %v; want 1", n, err)
+	}
+	if n, _ := s.PurgeEnded(ctx, end.Add(time.Hour), "system"); n != 0 {
+		t.Errorf("second PurgeEnded = %d; want 0", n)
+	}
+	got, _ := s.Ticket(ctx, tickets[0].ID)
+	if len(got.Faces) != 0 || got.PurgedAt.IsZero() {
+		t.Errorf("purged ticket has %d faces, purged at %v", len(got.Faces), got.PurgedAt)
+	}
+}
+
+func TestSearchTickets(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	s.CreateOrder(ctx, order("o6", 3))
+	s.CreateOrder(ctx, order("o7", 1))
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	tests := []struct {
+		q    TicketQuery
+		want int
+	}{
+		{TicketQuery{}, 4},
+		{TicketQuery{OrderID: "o6"}, 3},
+		{TicketQuery{Text: "T-o7-0"}, 1},
+		{TicketQuery{Text: "张1"}, 1},
+		{TicketQuery{Text: "张"}, 4},
+		{TicketQuery{Text: "38002"}, 1},
+		{TicketQuery{Text: "%"}, 0},
+		{TicketQuery{ValidOnStart: day, ValidOnEnd: day.Add(24 * time.Hour)}, 4},
+		{TicketQuery{ValidOnStart: day.Add(24 * time.Hour), ValidOnEnd: day.Add(48 * time.Hour)}, 0},
+	}
+	for _, tt := range tests {
+		got, total, err := s.SearchTickets(ctx, tt.q)
+		if err != nil || total != tt.want || len(got) != tt.want {
+			t.Errorf("SearchTickets(%+v) = %d (total %d), %v; want %d", tt.q, len(got), total, err, tt.want)
+		}
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	key, err := s.CreateAPIKey(ctx, "shop1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, "shop1"); !errors.Is(err, ErrDuplicateName) {
+		t.Errorf("second key named shop1: %v; want ErrDuplicateName", err)
+	}
+	if name, err := s.AuthenticateAPIKey(ctx, key); err != nil || name != "shop1" {
+		t.Errorf("AuthenticateAPIKey = %q, %v; want shop1", name, err)
+	}
+	flipped := key[:len(key)-1] + map[bool]string{true: "b", false: "a"}[key[len(key)-1] == 'a']
+	for _, bad := range []string{"", "sgk_", key + "x", flipped, "Bearer " + key} {
+		if _, err := s.AuthenticateAPIKey(ctx, bad); !errors.Is(err, ErrBadAPIKey) {
+			t.Errorf("AuthenticateAPIKey(%q) = %v; want ErrBadAPIKey", bad, err)
+		}
+	}
+	if err := s.RevokeAPIKey(ctx, "shop1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AuthenticateAPIKey(ctx, key); !errors.Is(err, ErrBadAPIKey) {
+		t.Errorf("revoked key authenticates: %v", err)
+	}
+}
