@@ -96,16 +96,17 @@ func (s *Store) Photo(ctx context.Context, faceID string) (Photo, error) {
 // ActiveFace is a face of a ticket that can still be used, for enroll's
 // duplicate check.
 type ActiveFace struct {
-	TicketID   string
-	OrderID    string
-	Descriptor []float32
+	TicketID     string
+	OrderID      string
+	ValidUntilMs int64
+	Descriptor   []float32
 }
 
 // ActiveFaces returns the faces of tickets that are not revoked and have not
 // ended before after.
 func (s *Store) ActiveFaces(ctx context.Context, after int64) ([]ActiveFace, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
-		`SELECT f.ticket_id, t.order_id, f.descriptor FROM faces f JOIN tickets t USING (ticket_id)
+		`SELECT f.ticket_id, t.order_id, t.valid_until_ms, f.descriptor FROM faces f JOIN tickets t USING (ticket_id)
 		 WHERE t.revoked = 0 AND t.valid_until_ms > ?`, after)
 	if err != nil {
 		return nil, fmt.Errorf("store: active faces: %w", err)
@@ -115,7 +116,7 @@ func (s *Store) ActiveFaces(ctx context.Context, after int64) ([]ActiveFace, err
 	for rows.Next() {
 		var a ActiveFace
 		var blob []byte
-		if err := rows.Scan(&a.TicketID, &a.OrderID, &blob); err != nil {
+		if err := rows.Scan(&a.TicketID, &a.OrderID, &a.ValidUntilMs, &blob); err != nil {
 			return nil, fmt.Errorf("store: active faces: %w", err)
 		}
 		if a.Descriptor, err = decodeDescriptor(blob); err != nil {

@@ -1,0 +1,300 @@
+// Package app assembles the enroll program from its parts: the store, the
+// face engine, NATS (embedded or external), the publisher, the purge job and
+// the HTTP API. main only parses flags and calls it; tests start the same
+// program in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/scenicgate/scenicgate/enroll/api"
+	"github.com/scenicgate/scenicgate/enroll/publish"
+	"github.com/scenicgate/scenicgate/enroll/service"
+	"github.com/scenicgate/scenicgate/enroll/store"
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/models/faces"
+)
+
+// Config is everything enroll can be told on its command line.
+type Config struct {
+	Data          string
+	Listen        string
+	NATS          bus.Options
+	NATSListen    string // the embedded server's address, when NATS.URL is empty
+	Models        string
+	Workers       int
+	TimeZone      string
+	MaxBody       int64
+	PurgeInterval time.Duration
+	Service       service.Config
+	// Engine, when set, is used instead of opening one; App does not close
+	// it. Tests share one engine this way.
+	Engine *faces.Engine
+
+	dupDistance *float64 // bound by RegisterFlags, copied into Service by New
+}
+
+func (c *Config) applyFlags() {
+	if c.dupDistance != nil {
+		c.Service.DuplicateDistance = float32(*c.dupDistance)
+	}
+}
+
+// DefaultConfig returns the defaults printed by --help.
+func DefaultConfig() Config {
+	return Config{
+		Data:          "var/enroll",
+		Listen:        "127.0.0.1:8081",
+		NATSListen:    "127.0.0.1:4222",
+		Models:        "models",
+		Workers:       runtime.NumCPU(),
+		TimeZone:      "Asia/Shanghai",
+		MaxBody:       api.DefaultMaxBody,
+		PurgeInterval: time.Hour,
+		Service:       service.DefaultConfig(),
+	}
+}
+
+// RegisterFlags binds the serving flags to c.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the QR signing key and the embedded NATS store")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API")
+	c.NATS.RegisterFlags(fs)
+	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty)")
+	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers")
+	fs.StringVar(&c.TimeZone, "site-tz", c.TimeZone, "the site's time zone: ticket days start at its midnight")
+	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest accepted request body in bytes")
+	fs.DurationVar(&c.PurgeInterval, "purge-interval", c.PurgeInterval, "how often ended tickets are purged")
+	fs.BoolVar(&c.Service.KeepPhotos, "keep-photos", c.Service.KeepPhotos, "keep enrollment photos (default: descriptors only)")
+	fs.DurationVar(&c.Service.Retention, "retention", c.Service.Retention, "keep face data this long after a ticket ends (0: purge at once)")
+	fs.BoolVar(&c.Service.EraseOnRevoke, "erase-on-revoke", c.Service.EraseOnRevoke, "erase a ticket's faces when it is revoked")
+	dup := fs.Float64("duplicate-distance", float64(c.Service.DuplicateDistance), "report a new face this close to another order's active ticket (0: off)")
+	fs.BoolVar(&c.Service.RejectDuplicates, "reject-duplicates", c.Service.RejectDuplicates, "refuse, rather than report, such faces")
+	c.dupDistance = dup
+}
+
+// App is a running enroll.
+type App struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *store.Store
+	engine    *faces.Engine
+	ownEngine bool
+	embedded  *bus.Embedded
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	publisher *publish.Publisher
+	svc       *service.Service
+	api       *api.Server
+	signer    *qrtoken.Signer
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New opens everything enroll needs and starts its background work (the
+// publisher and the purge job). Close stops it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) {
+	cfg.applyFlags()
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("site time zone %q: %w", cfg.TimeZone, err)
+	}
+	cfg.Service.Site.Location = loc
+	a = &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.store, err = store.Open(ctx, cfg.Data); err != nil {
+		return nil, err
+	}
+	if a.engine = cfg.Engine; a.engine == nil {
+		if a.engine, err = faces.Open(faces.Config{ModelDir: cfg.Models, Workers: cfg.Workers}); err != nil {
+			return nil, err
+		}
+		a.ownEngine = true
+	}
+	priv, err := qrtoken.LoadOrCreateKey(filepath.Join(cfg.Data, "qr-signing.key"))
+	if err != nil {
+		return nil, err
+	}
+	if a.signer, err = qrtoken.NewSigner(priv); err != nil {
+		return nil, err
+	}
+	if err := a.connect(ctx); err != nil {
+		return nil, err
+	}
+	a.publisher = publish.New(a.store, a.js, log)
+	if a.svc, err = service.New(ctx, cfg.Service, a.store, a.engine, a.signer, log, a.publisher.Wake); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), a.outboxGauge())
+	a.api = api.New(a.svc, a.store, log, cfg.MaxBody, a.health, reg)
+
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(3)
+	go func() { defer a.wg.Done(); a.publisher.Run(bg, time.Second) }()
+	go func() { defer a.wg.Done(); a.svc.RunPurge(bg, cfg.PurgeInterval) }()
+	go func() { defer a.wg.Done(); a.publishSiteKeys(bg) }()
+	return a, nil
+}
+
+// connect starts the embedded server when no URL is given, connects and
+// provisions the JetStream assets. With an external server that is down, it
+// carries on: the outbox keeps changes until NATS is back.
+func (a *App) connect(ctx context.Context) error {
+	opts := a.cfg.NATS
+	if opts.URL == "" {
+		e, err := bus.StartEmbedded(filepath.Join(a.cfg.Data, "nats"), a.cfg.NATSListen, a.log)
+		if err != nil {
+			return err
+		}
+		a.embedded = e
+		opts.URL = e.URL()
+		a.log.Info("other programs connect with --nats " + e.URL())
+	}
+	nc, err := bus.Connect(opts, "enroll", a.log)
+	if err != nil {
+		return err
+	}
+	a.nc = nc
+	if a.js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := bus.Provision(pctx, a.js, opts.Replicas); err != nil {
+		a.log.Warn("NATS not ready; changes wait in the outbox", "err", err)
+	}
+	return nil
+}
+
+// publishSiteKeys puts the QR verification key where gates find it, retrying
+// until it succeeds.
+func (a *App) publishSiteKeys(ctx context.Context) {
+	value := []byte(qrtoken.MarshalPublicKey(a.signer.PublicKey()))
+	for {
+		kv, err := a.js.KeyValue(ctx, bus.BucketSite)
+		if err == nil {
+			if _, err = kv.Put(ctx, bus.KeyQRPublicKeys, value); err == nil {
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		// Provisioning may not have happened yet if NATS was down at start.
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			bus.Provision(ctx, a.js, a.cfg.NATS.Replicas)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func (a *App) outboxGauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "scenicgate_enroll_outbox_depth", Help: "Ticket changes not yet published to NATS.",
+	}, func() float64 {
+		n, _ := a.store.OutboxDepth(context.Background())
+		return float64(n)
+	})
+}
+
+func (a *App) health(ctx context.Context) (map[string]any, error) {
+	depth, err := a.store.OutboxDepth(ctx)
+	detail := map[string]any{"outbox_depth": depth, "nats": a.nc.Status().String()}
+	if err != nil {
+		return detail, fmt.Errorf("database: %w", err)
+	}
+	return detail, nil
+}
+
+// Handler returns the HTTP API.
+func (a *App) Handler() http.Handler { return a.api.Handler() }
+
+// Service returns the operations, for the command line and tests.
+func (a *App) Service() *service.Service { return a.svc }
+
+// Store returns the database, for the command line and tests.
+func (a *App) Store() *store.Store { return a.store }
+
+// NATSURL returns the URL of the NATS server enroll uses.
+func (a *App) NATSURL() string { return a.nc.ConnectedUrl() }
+
+// Publisher returns the outbox publisher.
+func (a *App) Publisher() *publish.Publisher { return a.publisher }
+
+// Serve answers HTTP on l until ctx ends, then shuts down gracefully, giving
+// requests in flight up to 10 seconds.
+func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	a.log.Info("enroll API listening", "addr", l.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// Close stops the background work and closes everything, the embedded NATS
+// server last. Safe to call twice.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		if a.publisher != nil {
+			// One last attempt, so a clean shutdown leaves nothing queued.
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			a.publisher.Drain(ctx)
+			cancel()
+		}
+		if a.nc != nil {
+			a.nc.Drain()
+			a.nc.Close()
+		}
+		if a.embedded != nil {
+			a.embedded.Shutdown()
+		}
+		if a.engine != nil && a.ownEngine {
+			err = errors.Join(err, a.engine.Close())
+		}
+		if a.store != nil {
+			err = errors.Join(err, a.store.Close())
+		}
+	})
+	return err
+}

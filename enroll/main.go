@@ -1,0 +1,105 @@
+// Command enroll is ScenicGate's enrollment API: ticket shops and the scenic
+// area's IT bind paid orders to visitors' faces through it, and it publishes
+// the resulting entitlements to every gate over NATS.
+//
+//	enroll [options]                      serve the API (see --help)
+//	enroll apikey create --name NAME      print a new API key once
+//	enroll apikey list                    list API keys
+//	enroll apikey revoke --name NAME      stop a key from working
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/scenicgate/scenicgate/enroll/app"
+	"github.com/scenicgate/scenicgate/enroll/store"
+	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/internal/logging"
+)
+
+func main() { config.Main("enroll", run) }
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "apikey" {
+		return apikey(args[1:])
+	}
+	cfg := app.DefaultConfig()
+	fs := config.NewFlagSet("enroll [options] | enroll apikey create|list|revoke [--name NAME]")
+	cfg.RegisterFlags(fs)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := config.Parse(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return config.UsageError{Msg: fmt.Sprintf("unknown command %q", fs.Arg(0))}
+	}
+	log := logging.New(os.Stderr, *logLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx, l)
+}
+
+func apikey(args []string) error {
+	if len(args) == 0 {
+		return config.UsageError{Msg: "apikey needs a command: create, list or revoke"}
+	}
+	cmd := args[0]
+	fs := config.NewFlagSet("enroll apikey " + cmd + " [--name NAME] [--data DIR]")
+	data := fs.String("data", app.DefaultConfig().Data, "enroll's data folder")
+	name := fs.String("name", "", "the key's name, e.g. the ticket shop it is for")
+	if err := config.Parse(fs, args[1:], os.Getenv); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch cmd {
+	case "create":
+		if *name == "" {
+			return config.UsageError{Msg: "apikey create needs --name"}
+		}
+		key, err := st.CreateAPIKey(ctx, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "API key for %q (shown only now; store it safely):\n", *name)
+		fmt.Println(key)
+	case "list":
+		keys, err := st.APIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s\tsgk_%s\t%s\t%s\t%s\n", k.Name, k.Prefix, stamp(k.CreatedAt), stamp(k.LastUsed), stamp(k.RevokedAt))
+		}
+		return w.Flush()
+	case "revoke":
+		if *name == "" {
+			return config.UsageError{Msg: "apikey revoke needs --name"}
+		}
+		return st.RevokeAPIKey(ctx, *name)
+	default:
+		return config.UsageError{Msg: fmt.Sprintf("unknown apikey command %q", cmd)}
+	}
+	return nil
+}

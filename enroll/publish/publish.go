@@ -1,0 +1,146 @@
+// Package publish sends enroll's committed ticket changes from the SQLite
+// outbox to the ENTITLEMENTS bucket, so every gate learns of them.
+//
+// It is the only writer of the bucket. It publishes each ticket's state as it
+// is at publishing time, so several queued changes to one ticket become one
+// put, and a change is only removed from the outbox once NATS has
+// acknowledged it: a crash or an outage delays a change but never loses it.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/scenicgate/scenicgate/enroll/store"
+	"github.com/scenicgate/scenicgate/internal/bus"
+)
+
+// Publisher drains the outbox into the bucket. Run it in one goroutine.
+type Publisher struct {
+	store *store.Store
+	js    jetstream.JetStream
+	log   *slog.Logger
+	wake  chan struct{}
+	// Published counts entitlements put or purged, for metrics.
+	Published atomic.Int64
+	kv        jetstream.KeyValue
+}
+
+// New returns a publisher from st to the bucket reached through js.
+func New(st *store.Store, js jetstream.JetStream, log *slog.Logger) *Publisher {
+	return &Publisher{store: st, js: js, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Wake asks the publisher to look at the outbox now. It never blocks.
+func (p *Publisher) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx ends: at once when woken, and every retry interval
+// otherwise, which is what carries changes over an outage.
+func (p *Publisher) Run(ctx context.Context, retry time.Duration) {
+	t := time.NewTicker(retry)
+	defer t.Stop()
+	failing := false
+	for {
+		err := p.Drain(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			p.log.Warn("publishing entitlements failed; will retry", "err", err)
+			failing = true
+		case err == nil && failing:
+			p.log.Info("publishing entitlements again")
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Drain publishes everything in the outbox and returns the first error.
+func (p *Publisher) Drain(ctx context.Context) error {
+	for {
+		items, err := p.store.Outbox(ctx, 200)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		// Coalesce: one publish per ticket covers all its queued changes.
+		last := map[string]int64{}
+		var order []string
+		for _, it := range items {
+			if _, seen := last[it.TicketID]; !seen {
+				order = append(order, it.TicketID)
+			}
+			last[it.TicketID] = it.Seq
+		}
+		for _, id := range order {
+			if err := p.publish(ctx, id); err != nil {
+				return err
+			}
+			if err := p.store.OutboxDone(ctx, id, last[id]); err != nil {
+				return err
+			}
+			p.Published.Add(1)
+		}
+	}
+}
+
+func (p *Publisher) bucket(ctx context.Context) (jetstream.KeyValue, error) {
+	if p.kv != nil {
+		return p.kv, nil
+	}
+	kv, err := p.js.KeyValue(ctx, bus.BucketEntitlements)
+	if err != nil {
+		return nil, fmt.Errorf("publish: bucket %s: %w", bus.BucketEntitlements, err)
+	}
+	p.kv = kv
+	return kv, nil
+}
+
+func (p *Publisher) publish(ctx context.Context, ticketID string) error {
+	kv, err := p.bucket(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := p.store.Ticket(ctx, ticketID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // nothing to publish; the outbox row is dropped
+	}
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if !t.PurgedAt.IsZero() {
+		// Purge, unlike Delete, also drops the key's earlier revisions.
+		if err := kv.Purge(pctx, t.ID); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("publish: purge %s: %w", t.ID, err)
+		}
+		return nil
+	}
+	b, err := proto.Marshal(t.Entitlement())
+	if err != nil {
+		return fmt.Errorf("publish: encode %s: %w", t.ID, err)
+	}
+	if _, err := kv.Put(pctx, t.ID, b); err != nil {
+		return fmt.Errorf("publish: put %s: %w", t.ID, err)
+	}
+	return nil
+}

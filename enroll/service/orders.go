@@ -1,0 +1,156 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/scenicgate/scenicgate/enroll/store"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/models/faces"
+)
+
+// Warning is something the caller should know about a ticket that did not
+// stop it from being created, such as a possible duplicate face.
+type Warning struct {
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	TicketID string `json:"ticket_id,omitempty"`
+}
+
+// IssuedTicket is a ticket as returned to the caller who created it.
+type IssuedTicket struct {
+	store.Ticket
+	QRToken  string
+	Warnings []Warning
+}
+
+// OrderResult is the outcome of CreateOrder. Created is false for a replay of
+// an order that already exists with the same content.
+type OrderResult struct {
+	OrderID string
+	Created bool
+	Tickets []IssuedTicket
+}
+
+// CreateOrder turns an order into tickets, one per visitor, each with the
+// faces found in its photos. It is idempotent by order id: a replay of the
+// same content returns the same tickets with Created false; the same order id
+// with other content fails with code order_conflict. Nothing is stored unless
+// every photo of every visitor is accepted.
+func (s *Service) CreateOrder(ctx context.Context, actor string, r OrderRequest) (OrderResult, error) {
+	hash := r.Hash()
+	// A replay is answered without looking at a single photo.
+	if stored, err := s.store.OrderHash(ctx, r.OrderID); err == nil {
+		if stored != hash {
+			return OrderResult{}, storeError(store.ErrOrderConflict)
+		}
+		return s.existingOrder(ctx, r.OrderID)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return OrderResult{}, err
+	}
+	tickets, err := s.validate(r)
+	if err != nil {
+		return OrderResult{}, err
+	}
+	now := s.now()
+	order := store.NewOrder{OrderID: r.OrderID, RequestHash: hash, Source: actor}
+	warnings := make([][]Warning, len(tickets))
+	for i, t := range tickets {
+		t.ID = newID("T")
+		t.QRTokenID = qrtoken.NewTokenID()
+		t.QRIssuedAt = now
+		t.ConsentAt = now
+		found, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos)
+		if err != nil {
+			return OrderResult{}, err
+		}
+		warnings[i], err = s.checkDuplicates(found, r.OrderID, "")
+		if err != nil {
+			return OrderResult{}, err
+		}
+		order.Tickets = append(order.Tickets, store.NewTicket{Ticket: t, Faces: found})
+	}
+	stored, created, err := s.store.CreateOrder(ctx, order)
+	if err != nil {
+		return OrderResult{}, storeError(err)
+	}
+	if !created {
+		// Another request with the same content won the race; it is a replay.
+		return s.existingOrder(ctx, r.OrderID)
+	}
+	s.changed()
+	res := OrderResult{OrderID: r.OrderID, Created: true}
+	for i, t := range stored {
+		s.dups.set(t)
+		issued, err := s.issue(t)
+		if err != nil {
+			return OrderResult{}, err
+		}
+		issued.Warnings = warnings[i]
+		res.Tickets = append(res.Tickets, issued)
+	}
+	s.log.Info("order enrolled", "order", r.OrderID, "tickets", len(stored), "actor", actor)
+	return res, nil
+}
+
+func (s *Service) existingOrder(ctx context.Context, orderID string) (OrderResult, error) {
+	stored, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return OrderResult{}, err
+	}
+	res := OrderResult{OrderID: orderID}
+	for _, t := range stored {
+		issued, err := s.issue(t)
+		if err != nil {
+			return OrderResult{}, err
+		}
+		res.Tickets = append(res.Tickets, issued)
+	}
+	return res, nil
+}
+
+// issue attaches the ticket's QR token. Ed25519 signatures are deterministic,
+// so the same ticket always gets the same token until it is re-issued.
+func (s *Service) issue(t store.Ticket) (IssuedTicket, error) {
+	tok, err := s.signer.Sign(qrtoken.Claims{
+		TicketID: t.ID, TokenID: t.QRTokenID, IssuedAt: t.QRIssuedAt, Expires: t.ValidUntil,
+	})
+	if err != nil {
+		return IssuedTicket{}, fmt.Errorf("service: sign QR token of %s: %w", t.ID, err)
+	}
+	return IssuedTicket{Ticket: t, QRToken: tok, Warnings: []Warning{}}, nil
+}
+
+// readFaces runs every photo through the face engine; the first refused
+// photo refuses the request.
+func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) ([]store.NewFace, error) {
+	out := make([]store.NewFace, 0, len(photos))
+	for j, photo := range photos {
+		f, err := s.faces.Enroll(ctx, photo)
+		if err != nil {
+			return nil, photoError(where+".photos["+strconv.Itoa(j)+"]", err)
+		}
+		nf := store.NewFace{ID: newID("F"), Model: faces.ModelName, Descriptor: f.Descriptor[:], Size: f.Size}
+		if s.cfg.KeepPhotos {
+			nf.Photo = &store.Photo{MIME: http.DetectContentType(photo), Data: photo}
+		}
+		out = append(out, nf)
+	}
+	return out, nil
+}
+
+// newID returns prefix and 16 random base32 characters (80 bits): ticket ids
+// are read out over the phone and typed by staff, so no lower case and no
+// padding.
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return prefix + base32.StdEncoding.EncodeToString(b)
+}

@@ -1,0 +1,84 @@
+// Package service holds enroll's operations — create tickets from an order,
+// add faces, revoke, erase, search, purge — as plain methods that the REST
+// API, the command line and the tests all call.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/scenicgate/scenicgate/enroll/store"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/models/faces"
+)
+
+// FaceReader turns an enrollment photo into exactly one face descriptor; the
+// face engine (*faces.Engine) is the real one.
+type FaceReader interface {
+	Enroll(ctx context.Context, img []byte) (faces.Face, error)
+}
+
+// Config holds the site's enrollment policy.
+type Config struct {
+	Site rules.Site
+	// KeepPhotos stores enrollment photos beside the descriptors. Off by
+	// default: descriptors are all a gate needs, and a photo is more
+	// sensitive than a descriptor.
+	KeepPhotos bool
+	// DuplicateDistance: a new face closer than this to a face of another
+	// active ticket (of another order) is reported; with RejectDuplicates the
+	// request is refused.
+	DuplicateDistance float32
+	RejectDuplicates  bool
+	// EraseOnRevoke deletes a ticket's faces when it is revoked: a revoked
+	// ticket never admits again, so its face data has no purpose left.
+	EraseOnRevoke bool
+	// Retention is how long after a ticket ends its faces are kept before
+	// the purge job erases them and removes the ticket from the gates.
+	Retention              time.Duration
+	MaxVisitors, MaxPhotos int
+}
+
+// DefaultConfig returns the defaults the enroll program starts with.
+func DefaultConfig() Config {
+	return Config{
+		Site:              rules.Site{Location: rules.DefaultLocation()},
+		DuplicateDistance: 0.35,
+		EraseOnRevoke:     true,
+		MaxVisitors:       50,
+		MaxPhotos:         5,
+	}
+}
+
+// Service runs enroll's operations. It is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	store  *store.Store
+	faces  FaceReader
+	signer *qrtoken.Signer
+	log    *slog.Logger
+	now    func() time.Time
+	dups   *dupIndex
+	// changed is called after every committed change, to wake the publisher.
+	changed func()
+}
+
+// New returns a service over st. changed (may be nil) is called after each
+// committed change so the publisher can send it at once.
+func New(ctx context.Context, cfg Config, st *store.Store, fr FaceReader, signer *qrtoken.Signer, log *slog.Logger, changed func()) (*Service, error) {
+	if changed == nil {
+		changed = func() {}
+	}
+	s := &Service{cfg: cfg, store: st, faces: fr, signer: signer, log: log, now: time.Now, changed: changed}
+	idx, err := loadDupIndex(ctx, st, s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.dups = idx
+	return s, nil
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }

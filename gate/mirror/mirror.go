@@ -1,0 +1,297 @@
+// Package mirror keeps a gate's copy of the ENTITLEMENTS bucket: in SQLite,
+// so the gate decides from it at once after a restart and while NATS is
+// away, and in memory, as a map for rule checks and a face gallery for
+// matching.
+//
+// The watch resumes from the last applied revision, so a gate that was
+// offline catches up with exactly the changes it missed.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/gate/store"
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// Eligible reports whether an entitlement's faces belong in the gallery at
+// instant now: the gallery holds only who may plausibly pass this gate now,
+// which keeps 1:N search both faster and safer.
+type Eligible func(e *sgpb.Entitlement, now time.Time) bool
+
+// Mirror is the gate's view of the entitlements. It is safe for concurrent
+// use.
+type Mirror struct {
+	store    *store.Store
+	gallery  *matcher.Gallery
+	eligible Eligible
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu   sync.RWMutex
+	ents map[string]*sgpb.Entitlement
+
+	revision atomic.Uint64
+	lastSeq  atomic.Uint64 // the bucket's last revision, as last seen
+	synced   atomic.Bool
+}
+
+// New returns a mirror over st feeding gallery.
+func New(st *store.Store, gallery *matcher.Gallery, eligible Eligible, log *slog.Logger) *Mirror {
+	return &Mirror{store: st, gallery: gallery, eligible: eligible, log: log, now: time.Now, ents: map[string]*sgpb.Entitlement{}}
+}
+
+// Load fills memory from SQLite. Call it once before serving.
+func (m *Mirror) Load(ctx context.Context) error {
+	rev, err := m.store.Revision(ctx)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	m.revision.Store(rev)
+	now := m.now()
+	err = m.store.Entitlements(ctx, func(id string, data []byte) error {
+		e := &sgpb.Entitlement{}
+		if err := proto.Unmarshal(data, e); err != nil {
+			m.log.Error("skipping undecodable entitlement", "ticket", id, "err", err)
+			return nil
+		}
+		m.put(e, now)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mirror: load: %w", err)
+	}
+	m.log.Info("entitlement mirror loaded", "tickets", len(m.ents), "revision", rev)
+	return nil
+}
+
+// Get returns the entitlement of a ticket, or nil. The caller must not
+// modify it.
+func (m *Mirror) Get(ticketID string) *sgpb.Entitlement {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.ents[ticketID]
+}
+
+// Len returns the number of entitlements held.
+func (m *Mirror) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.ents)
+}
+
+// Revision returns the last applied bucket revision.
+func (m *Mirror) Revision() uint64 { return m.revision.Load() }
+
+// Lag returns how many revisions the mirror is behind the bucket, as far as
+// it knows.
+func (m *Mirror) Lag() uint64 {
+	last, rev := m.lastSeq.Load(), m.revision.Load()
+	if last > rev {
+		return last - rev
+	}
+	return 0
+}
+
+// Synced reports whether the watch has caught up with the bucket since the
+// gate started.
+func (m *Mirror) Synced() bool { return m.synced.Load() }
+
+func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
+	m.mu.Lock()
+	m.ents[e.TicketId] = e
+	m.mu.Unlock()
+	m.placeInGallery(e, now)
+}
+
+func (m *Mirror) remove(ticketID string) {
+	m.mu.Lock()
+	delete(m.ents, ticketID)
+	m.mu.Unlock()
+	m.gallery.Remove(ticketID)
+}
+
+func (m *Mirror) placeInGallery(e *sgpb.Entitlement, now time.Time) {
+	if len(e.Faces) == 0 || !m.eligible(e, now) {
+		m.gallery.Remove(e.TicketId)
+		return
+	}
+	faces := make([][matcher.Dim]float32, 0, len(e.Faces))
+	for _, f := range e.Faces {
+		if len(f.Values) != matcher.Dim {
+			continue
+		}
+		var d [matcher.Dim]float32
+		copy(d[:], f.Values)
+		faces = append(faces, d)
+	}
+	m.gallery.Set(e.TicketId, faces)
+}
+
+// Refresh re-checks which entitlements belong in the gallery now: tickets
+// become valid at their site-local midnight and end at another.
+func (m *Mirror) Refresh() {
+	now := m.now()
+	m.mu.RLock()
+	ents := make([]*sgpb.Entitlement, 0, len(m.ents))
+	for _, e := range m.ents {
+		ents = append(ents, e)
+	}
+	m.mu.RUnlock()
+	for _, e := range ents {
+		in := len(e.Faces) > 0 && m.eligible(e, now)
+		if in != m.gallery.Has(e.TicketId) {
+			m.placeInGallery(e, now)
+		}
+	}
+}
+
+// Run watches the bucket through js until ctx ends, applying every change.
+// It survives NATS outages: the watch is restarted from the last applied
+// revision whenever it breaks.
+func (m *Mirror) Run(ctx context.Context, js jetstream.JetStream) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := m.watch(ctx, js)
+		if ctx.Err() != nil {
+			return
+		}
+		m.log.Warn("entitlement watch stopped; resuming", "err", err, "revision", m.revision.Load())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 15*time.Second)
+	}
+}
+
+// errStalled ends a watch that lags the bucket without delivering anything,
+// as one can after NATS restarts; the watch is then started afresh.
+var errStalled = errors.New("watch lags the bucket and delivers nothing")
+
+func (m *Mirror) watch(ctx context.Context, js jetstream.JetStream) error {
+	kv, err := js.KeyValue(ctx, bus.BucketEntitlements)
+	if err != nil {
+		return err
+	}
+	if err := m.checkRevision(ctx, kv); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := kv.WatchAll(wctx, jetstream.ResumeFromRevision(m.revision.Load()+1))
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	status := time.NewTicker(5 * time.Second)
+	defer status.Stop()
+	lastUpdate := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-status.C:
+			// Keeps Lag honest, and detects a bucket that was recreated.
+			if err := m.checkRevision(ctx, kv); err != nil {
+				return err
+			}
+			if m.Lag() > 0 && time.Since(lastUpdate) > 5*time.Second {
+				return errStalled
+			}
+		case entry, ok := <-w.Updates():
+			lastUpdate = time.Now()
+			if !ok {
+				return errors.New("watch closed")
+			}
+			if entry == nil {
+				m.synced.Store(true)
+				continue
+			}
+			if err := m.apply(ctx, []jetstream.KeyValueEntry{entry}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// checkRevision reads the bucket's last revision; when the mirror is ahead
+// of it the bucket was recreated, and the mirror starts over.
+func (m *Mirror) checkRevision(ctx context.Context, kv jetstream.KeyValue) error {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := kv.Status(sctx)
+	if err != nil {
+		return err
+	}
+	info := st.(*jetstream.KeyValueBucketStatus).StreamInfo()
+	last := info.State.LastSeq
+	m.lastSeq.Store(last)
+	if m.revision.Load() > last {
+		m.log.Warn("entitlement bucket is behind the mirror; resynchronising", "mirror", m.revision.Load(), "bucket", last)
+		if err := m.store.Reset(ctx); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		ids := make([]string, 0, len(m.ents))
+		for id := range m.ents {
+			ids = append(ids, id)
+		}
+		m.mu.Unlock()
+		for _, id := range ids {
+			m.remove(id)
+		}
+		m.revision.Store(0)
+		return errors.New("resynchronising from the start")
+	}
+	return nil
+}
+
+func (m *Mirror) apply(ctx context.Context, entries []jetstream.KeyValueEntry) error {
+	now := m.now()
+	changes := make([]store.Change, 0, len(entries))
+	var puts []*sgpb.Entitlement
+	var removes []string
+	var rev uint64
+	for _, en := range entries {
+		rev = max(rev, en.Revision())
+		if en.Operation() != jetstream.KeyValuePut {
+			changes = append(changes, store.Change{TicketID: en.Key(), Revision: en.Revision()})
+			removes = append(removes, en.Key())
+			continue
+		}
+		e := &sgpb.Entitlement{}
+		if err := proto.Unmarshal(en.Value(), e); err != nil || e.TicketId != en.Key() {
+			m.log.Error("ignoring a malformed entitlement", "key", en.Key(), "revision", en.Revision(), "err", err)
+			continue
+		}
+		changes = append(changes, store.Change{TicketID: en.Key(), Data: en.Value(), Revision: en.Revision()})
+		puts = append(puts, e)
+	}
+	if err := m.store.Apply(ctx, changes, rev); err != nil {
+		return err
+	}
+	for _, e := range puts {
+		m.put(e, now)
+	}
+	for _, id := range removes {
+		m.remove(id)
+	}
+	m.revision.Store(rev)
+	if rev > m.lastSeq.Load() {
+		m.lastSeq.Store(rev)
+	}
+	return nil
+}

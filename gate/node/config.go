@@ -1,0 +1,146 @@
+package node
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// Modes of identification.
+const (
+	// ModeFace: 1:N face search only.
+	ModeFace = "face"
+	// ModeVerify: the visitor shows the ticket's QR code and the live face
+	// must match that ticket's faces (1:1); a ticket without faces is
+	// admitted by its QR code alone.
+	ModeVerify = "verify"
+	// ModeFaceOrQR: either 1:N face search or the QR code alone.
+	ModeFaceOrQR = "face-or-qr"
+)
+
+// Config is everything a gate is told on its command line.
+type Config struct {
+	ID        string
+	Zone      string
+	Direction string // "entry" or "exit"
+	Mode      string
+	Camera    string
+	CameraFPS float64
+	Relay     string
+	Pulse     time.Duration
+	Data      string
+	Listen    string
+	NATS      bus.Options
+	Models    string
+	Workers   int
+	Policy    matcher.Policy
+	// OfflinePolicy says what a gate does with an entry-limited ticket it
+	// cannot claim because NATS is unreachable: "allow" (and flag it) or
+	// "deny".
+	OfflinePolicy string
+	// ClaimTimeout bounds the wait for NATS when claiming an entry; past it
+	// the gate decides as offline, so a slow network never holds the queue.
+	ClaimTimeout time.Duration
+	// QRHold is how long a QR code read in verify mode waits for the face.
+	QRHold time.Duration
+	// StatusEvery is the heartbeat interval.
+	StatusEvery time.Duration
+}
+
+// DefaultConfig returns the defaults printed by --help.
+func DefaultConfig() Config {
+	return Config{
+		ID:            "lane-1",
+		Zone:          "main",
+		Direction:     "entry",
+		Mode:          ModeFaceOrQR,
+		Camera:        "0",
+		CameraFPS:     5,
+		Relay:         "log",
+		Pulse:         300 * time.Millisecond,
+		Data:          "var/gate",
+		Listen:        "127.0.0.1:8090",
+		NATS:          bus.Options{URL: "nats://127.0.0.1:4222", Replicas: 1},
+		Models:        "models",
+		Workers:       runtime.NumCPU(),
+		Policy:        matcher.DefaultPolicy(),
+		OfflinePolicy: "allow",
+		ClaimTimeout:  400 * time.Millisecond,
+		QRHold:        8 * time.Second,
+		StatusEvery:   5 * time.Second,
+	}
+}
+
+// RegisterFlags binds the flags to c.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ID, "id", c.ID, "this gate's id, unique on the site")
+	fs.StringVar(&c.Zone, "zone", c.Zone, "the zone this gate leads into")
+	fs.StringVar(&c.Direction, "direction", c.Direction, "entry or exit")
+	fs.StringVar(&c.Mode, "mode", c.Mode, "face (1:N), verify (QR then face 1:1) or face-or-qr")
+	fs.StringVar(&c.Camera, "camera", c.Camera, "camera: device index or path, RTSP/HTTP URL, video file, or a folder of images")
+	fs.Float64Var(&c.CameraFPS, "camera-fps", c.CameraFPS, "frames per second played from a folder camera")
+	fs.StringVar(&c.Relay, "relay", c.Relay, "relay: lcus:/dev/ttyUSB0, modbus:/dev/ttyUSB0?addr=1&coil=0, or log")
+	fs.DurationVar(&c.Pulse, "pulse", c.Pulse, "relay pulse length (turnstiles need at least 100ms)")
+	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
+	c.NATS.RegisterFlags(fs)
+	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers")
+	fs.Var((*float32Flag)(&c.Policy.Threshold), "threshold", "largest face distance accepted as the same person")
+	fs.Var((*float32Flag)(&c.Policy.Margin), "margin", "how much farther the second-best identity must be")
+	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
+	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "frames considered for agreement (N)")
+	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching")
+	fs.DurationVar(&c.Policy.Cooldown, "cooldown", c.Policy.Cooldown, "time before the same ticket is decided again")
+	fs.StringVar(&c.OfflinePolicy, "offline-policy", c.OfflinePolicy, "allow or deny entry-limited tickets while NATS is unreachable")
+	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "longest wait for NATS when claiming an entry")
+	fs.DurationVar(&c.QRHold, "qr-hold", c.QRHold, "verify mode: how long a read QR code waits for the face")
+	fs.DurationVar(&c.StatusEvery, "status-every", c.StatusEvery, "heartbeat interval")
+}
+
+// Validate reports the first setting that makes no sense.
+func (c Config) Validate() error {
+	switch {
+	case c.ID == "" || strings.ContainsAny(c.ID, ".*> \t"):
+		return fmt.Errorf("--id %q: must be non-empty, without spaces, dots, * or >", c.ID)
+	case c.Direction != "entry" && c.Direction != "exit":
+		return fmt.Errorf("--direction %q: want entry or exit", c.Direction)
+	case c.Mode != ModeFace && c.Mode != ModeVerify && c.Mode != ModeFaceOrQR:
+		return fmt.Errorf("--mode %q: want face, verify or face-or-qr", c.Mode)
+	case c.OfflinePolicy != "allow" && c.OfflinePolicy != "deny":
+		return fmt.Errorf("--offline-policy %q: want allow or deny", c.OfflinePolicy)
+	case c.Pulse < 100*time.Millisecond:
+		return fmt.Errorf("--pulse %v: turnstiles need at least 100ms", c.Pulse)
+	case c.Policy.Threshold <= 0 || c.Policy.Threshold > 1.5:
+		return fmt.Errorf("--threshold %v: want a distance above 0", c.Policy.Threshold)
+	case c.Policy.Agree < 1 || c.Policy.Window < c.Policy.Agree:
+		return fmt.Errorf("--agree %d of --window %d: want 1 <= agree <= window", c.Policy.Agree, c.Policy.Window)
+	}
+	return nil
+}
+
+func (c Config) direction() sgpb.Direction {
+	if c.Direction == "exit" {
+		return sgpb.Direction_DIRECTION_EXIT
+	}
+	return sgpb.Direction_DIRECTION_ENTRY
+}
+
+type float32Flag float32
+
+func (f *float32Flag) String() string { return fmt.Sprint(float32(*f)) }
+
+func (f *float32Flag) Set(s string) error {
+	var v float32
+	if _, err := fmt.Sscan(s, &v); err != nil {
+		return fmt.Errorf("want a number")
+	}
+	*f = float32Flag(v)
+	return nil
+}

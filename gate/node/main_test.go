@@ -1,0 +1,141 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/scenicgate/scenicgate/enroll/app"
+	"github.com/scenicgate/scenicgate/hardware/relay"
+	"github.com/scenicgate/scenicgate/hardware/relay/relaysim"
+	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/testenv"
+	"github.com/scenicgate/scenicgate/models/faces"
+)
+
+// engine is shared by the package's tests; loading dlib's models per test
+// would cost more than the tests.
+var engine *faces.Engine
+
+func TestMain(m *testing.M) {
+	dir := os.Getenv("SCENICGATE_MODELS")
+	if dir == "" {
+		dir = filepath.Join(testenv.Root(), "models")
+	}
+	var err error
+	if engine, err = faces.Open(faces.Config{ModelDir: dir, Workers: 2}); err != nil {
+		fmt.Fprintln(os.Stderr, "open face engine (run `make models`):", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	engine.Close()
+	os.Exit(code)
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// site is a running enroll with its NATS server, for gates to sync from.
+type site struct {
+	nats   *bustest.Server
+	enroll *app.App
+	key    string
+}
+
+func startSite(t *testing.T) *site {
+	t.Helper()
+	s := &site{nats: bustest.Embedded(t)}
+	cfg := app.DefaultConfig()
+	cfg.Data = t.TempDir()
+	cfg.NATS.URL = s.nats.URL
+	cfg.Engine = engine
+	a, err := app.New(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	s.enroll = a
+	if s.key, err = a.Store().CreateAPIKey(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// lane is a gate with its relay simulator.
+type lane struct {
+	node *Node
+	sim  *relaysim.Sim
+	dir  string
+	base int // relay commands before the test's own
+}
+
+func startGate(t *testing.T, s *site, id string, mutate func(*Config)) *lane {
+	t.Helper()
+	sim, err := relaysim.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	l := &lane{sim: sim, dir: t.TempDir()}
+	l.node = openGate(t, s, id, l.dir, sim, mutate)
+	// The relay drives the contact off when it opens, so a turnstile is never
+	// left open by a pulse lost in a crash; pulses come after that.
+	if _, err := sim.WaitEvents(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	l.base = len(sim.Events())
+	return l
+}
+
+// pulses waits for n more relay commands than the lane had at start and
+// returns them.
+func (l *lane) pulses(t *testing.T, n int) []relaysim.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	events, err := l.sim.WaitEvents(ctx, l.base+n)
+	if err != nil {
+		t.Fatalf("waiting for %d relay commands: %v", n, err)
+	}
+	return events[l.base:]
+}
+
+func openGate(t *testing.T, s *site, id, dir string, sim *relaysim.Sim, mutate func(*Config)) *Node {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.ID, cfg.Data, cfg.Listen = id, dir, ""
+	cfg.NATS.URL = s.nats.URL
+	cfg.Relay = "lcus:" + sim.Path()
+	cfg.StatusEvery = 200 * time.Millisecond
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	r, err := relay.Open(cfg.Relay, relay.Options{Logger: quietLog(), Pulse: cfg.Pulse,
+		CheckEvery: 50 * time.Millisecond, Backoff: relay.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(context.Background(), cfg, Parts{Engine: engine, Relay: r}, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// eventually polls cond every 20 ms until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}

@@ -1,0 +1,253 @@
+// Package node is one gate lane at work: it reads camera frames, finds and
+// matches faces and QR codes, applies the ticket rules, pulses the turnstile
+// relay, and records every decision — online or not.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/gate/mirror"
+	"github.com/scenicgate/scenicgate/gate/store"
+	"github.com/scenicgate/scenicgate/hardware/relay"
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/models/faces"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// Node is a running gate. Its methods are safe for concurrent use.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	gate    rules.Gate
+	store   *store.Store
+	gallery *matcher.Gallery
+	mirror  *mirror.Mirror
+	site    *mirror.Site
+	engine  *faces.Engine
+	relay   relay.Relay
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	metrics *metrics
+
+	publisher *publisher
+	startedAt time.Time
+	frames    frameStats
+
+	kvMu          sync.Mutex
+	kvRedemptions jetstream.KeyValue
+
+	observersMu sync.Mutex
+	observers   []func(*sgpb.Admission)
+
+	pulses sync.WaitGroup
+	bg     sync.WaitGroup
+	cancel context.CancelFunc
+
+	closeOnce sync.Once
+	ownEngine bool
+}
+
+// Parts are what a Node is built from. Engine and Relay may be given (tests,
+// the demo); otherwise New opens them from the config.
+type Parts struct {
+	Engine *faces.Engine
+	Relay  relay.Relay
+}
+
+// New opens the gate's database and loads its mirror — so it can decide at
+// once, whether or not NATS is reachable — then connects to NATS in the
+// background and starts syncing, publishing and reporting.
+func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n = &Node{cfg: cfg, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now()}
+	n.gate = rules.Gate{ID: cfg.ID, Zone: cfg.Zone, Direction: cfg.direction()}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if n.store, err = store.Open(ctx, cfg.Data); err != nil {
+		return nil, err
+	}
+	n.gallery = matcher.NewGallery()
+	n.site = mirror.NewSite(n.store, n.log)
+	if err := n.site.Load(ctx); err != nil {
+		return nil, err
+	}
+	n.mirror = mirror.New(n.store, n.gallery, n.eligible, n.log)
+	if err := n.mirror.Load(ctx); err != nil {
+		return nil, err
+	}
+	if n.engine = parts.Engine; n.engine == nil {
+		if n.engine, err = faces.Open(faces.Config{ModelDir: cfg.Models, Workers: cfg.Workers}); err != nil {
+			return nil, err
+		}
+		n.ownEngine = true
+	}
+	if n.relay = parts.Relay; n.relay == nil {
+		if n.relay, err = relay.Open(cfg.Relay, relay.Options{Logger: n.log, Pulse: cfg.Pulse}); err != nil {
+			return nil, err
+		}
+	}
+	n.metrics = newMetrics(n)
+	if n.nc, err = bus.Connect(cfg.NATS, "gate "+cfg.ID, n.log); err != nil {
+		return nil, err
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		return nil, err
+	}
+	n.publisher = &publisher{store: n.store, js: n.js, log: n.log, wake: make(chan struct{}, 1), gate: cfg.ID}
+
+	bg, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.goBackground(func() { n.mirror.Run(bg, n.js) })
+	n.goBackground(func() { n.site.Run(bg, n.js) })
+	n.goBackground(func() { n.publisher.run(bg) })
+	n.goBackground(func() { n.refreshLoop(bg) })
+	n.goBackground(func() { n.statusLoop(bg) })
+	if err := n.listenCommands(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) goBackground(fn func()) {
+	n.bg.Add(1)
+	go func() { defer n.bg.Done(); fn() }()
+}
+
+// eligible keeps in the face gallery the tickets that may pass this gate
+// now or within the next few minutes: not revoked, for this zone and gate,
+// and inside their validity. The ticket rules still decide; the gallery only
+// leaves out faces that could never be admitted here, which makes 1:N search
+// faster and a false match less likely.
+func (n *Node) eligible(e *sgpb.Entitlement, now time.Time) bool {
+	if e.Revoked {
+		return false
+	}
+	if len(e.Zones) > 0 && !contains(e.Zones, n.cfg.Zone) {
+		return false
+	}
+	if len(e.Gates) > 0 && !contains(e.Gates, n.cfg.ID) {
+		return false
+	}
+	soon := now.Add(5 * time.Minute).UnixMilli()
+	return e.ValidFromMs <= soon && e.ValidUntilMs > now.UnixMilli()
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshLoop re-checks the gallery every half minute, as tickets become
+// valid and end with the clock rather than with a change in the bucket.
+func (n *Node) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n.mirror.Refresh()
+		}
+	}
+}
+
+func (n *Node) siteRules() rules.Site {
+	st := n.site.Settings()
+	return rules.Site{Location: st.Location(), EarlyTolerance: time.Duration(st.SlotEarly), LateTolerance: time.Duration(st.SlotLate)}
+}
+
+// open pulses the relay without holding up the caller. The pulse belongs to
+// the node: Close waits for it, so a turnstile is never left held open.
+func (n *Node) open(a *sgpb.Admission, capturedAt time.Time) {
+	n.pulses.Add(1)
+	go func() {
+		defer n.pulses.Done()
+		if err := n.relay.Pulse(context.Background(), n.cfg.Pulse); err != nil {
+			n.log.Error("relay pulse failed", "event", a.EventId, "err", err)
+			n.metrics.relayFailures.Inc()
+		}
+	}()
+	if !capturedAt.IsZero() {
+		n.metrics.latency.Observe(n.now().Sub(capturedAt).Seconds())
+	}
+}
+
+// Observe registers fn to be called with every decision, after it is
+// recorded. fn must not block.
+func (n *Node) Observe(fn func(*sgpb.Admission)) {
+	n.observersMu.Lock()
+	defer n.observersMu.Unlock()
+	n.observers = append(n.observers, fn)
+}
+
+func (n *Node) feed(a *sgpb.Admission) {
+	n.observersMu.Lock()
+	obs := append([]func(*sgpb.Admission){}, n.observers...)
+	n.observersMu.Unlock()
+	for _, fn := range obs {
+		fn(a)
+	}
+}
+
+// Mirror returns the entitlement mirror.
+func (n *Node) Mirror() *mirror.Mirror { return n.mirror }
+
+// Store returns the gate's database.
+func (n *Node) Store() *store.Store { return n.store }
+
+// Close stops the node: it lets a pulse in progress finish, tries once more
+// to flush the outbox, and closes everything. Safe to call twice.
+func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		if n.cancel != nil {
+			n.cancel()
+		}
+		n.bg.Wait()
+		n.pulses.Wait()
+		if n.publisher != nil && n.online() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			if ferr := n.publisher.drain(ctx); ferr != nil {
+				n.log.Warn("admissions left in the outbox for the next start", "err", ferr)
+			}
+			cancel()
+		}
+		if n.nc != nil {
+			n.nc.Close()
+		}
+		if n.relay != nil {
+			err = errors.Join(err, n.relay.Close())
+		}
+		if n.engine != nil && n.ownEngine {
+			err = errors.Join(err, n.engine.Close())
+		}
+		if n.store != nil {
+			err = errors.Join(err, n.store.Close())
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("gate: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/hardware/qr"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// Lane is the state of one camera's stream of frames: the frame votes, a QR
+// code waiting for its face in verify mode, recently read codes. It is owned
+// by the goroutine that reads the camera and is not safe for concurrent use.
+type Lane struct {
+	n       *Node
+	tracker *matcher.Tracker
+	qr      *qr.Detector // nil in face mode
+	// verify mode: the ticket whose QR code was read, waiting for the face.
+	pending     Identified
+	pendingTill time.Time
+	pendingVote *matcher.Tracker
+	recentQR    map[string]time.Time
+}
+
+// NewLane returns the frame pipeline of this node. Close it when done.
+func (n *Node) NewLane() *Lane {
+	l := &Lane{n: n, tracker: matcher.NewTracker(n.cfg.Policy), recentQR: map[string]time.Time{}}
+	if n.cfg.Mode != ModeFace {
+		l.qr = qr.NewDetector()
+	}
+	return l
+}
+
+// Close frees the QR detector.
+func (l *Lane) Close() error {
+	if l.qr != nil {
+		return l.qr.Close()
+	}
+	return nil
+}
+
+// Frame runs one camera frame through the pipeline: QR code, face, match,
+// agreement, and — once the frames agree — a decision. It returns the
+// decision when one was made. The caller keeps frame and closes it.
+func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) (*Outcome, error) {
+	n := l.n
+	n.frames.add(n.now())
+	n.metrics.frames.Inc()
+	if l.qr != nil {
+		if out, done, err := l.readQR(ctx, frame, capturedAt); done || err != nil {
+			return out, err
+		}
+	}
+	found, err := n.engine.DetectMat(ctx, frame)
+	if err != nil {
+		return nil, err
+	}
+	// The largest face is the visitor at the turnstile; others are queueing.
+	if len(found) == 0 || found[0].Size < n.cfg.Policy.MinFaceSize {
+		l.tracker.Reset()
+		return nil, nil
+	}
+	face := [matcher.Dim]float32(found[0].Descriptor)
+	if !l.pendingTill.IsZero() {
+		return l.verifyFace(ctx, face, capturedAt)
+	}
+	if n.cfg.Mode == ModeVerify {
+		return nil, nil // faces alone open nothing here
+	}
+	res := n.gallery.Search(face)
+	vote := matcher.Vote{Ticket: n.cfg.Policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
+	if vote.Ticket == "" {
+		vote.Distance, vote.Margin = 0, 0
+	}
+	agreed, ok := l.tracker.Add(vote, n.now())
+	if !ok {
+		return nil, nil
+	}
+	out, err := n.Decide(ctx, Identified{
+		TicketID: agreed.Ticket, Method: sgpb.Method_METHOD_FACE, Distance: agreed.Distance,
+		Margin: agreed.Margin, Frames: agreed.Frames, CapturedAt: capturedAt,
+	})
+	return &out, err
+}
+
+// readQR looks for a ticket's QR code. In face-or-qr mode a valid code is
+// decided at once; in verify mode it waits for the visitor's face, unless
+// the ticket has no faces to compare (erased, or enrolled without), in which
+// case the QR code alone decides: the way in without a face.
+func (l *Lane) readQR(ctx context.Context, frame gocv.Mat, capturedAt time.Time) (*Outcome, bool, error) {
+	n := l.n
+	text, ok := l.qr.Decode(frame)
+	if !ok || !strings.HasPrefix(text, qrtoken.Prefix) {
+		return nil, false, nil
+	}
+	now := n.now()
+	if at, seen := l.recentQR[text]; seen && now.Sub(at) < n.cfg.Policy.Cooldown {
+		return nil, false, nil
+	}
+	l.recentQR[text] = now
+	for k, at := range l.recentQR {
+		if now.Sub(at) >= n.cfg.Policy.Cooldown {
+			delete(l.recentQR, k)
+		}
+	}
+	id := Identified{Method: sgpb.Method_METHOD_QR, CapturedAt: capturedAt, Frames: 1}
+	ver := n.site.Verifier()
+	if ver == nil {
+		n.log.Warn("a QR code was read but no verification key is known yet")
+		out, err := n.Decide(ctx, id)
+		return &out, true, err
+	}
+	claims, err := ver.Verify(text, now)
+	if err != nil && !errors.Is(err, qrtoken.ErrExpired) {
+		out, err := n.decideBadQR(ctx, id)
+		return &out, true, err
+	}
+	// An expired token still names its ticket; the rules then say "expired".
+	id.TicketID, id.TokenID = claims.TicketID, claims.TokenID
+	e := n.mirror.Get(claims.TicketID)
+	if n.cfg.Mode == ModeVerify && e != nil && len(e.Faces) > 0 {
+		id.Method = sgpb.Method_METHOD_VERIFY
+		l.pending, l.pendingTill = id, now.Add(n.cfg.QRHold)
+		l.pendingVote = matcher.NewTracker(matcher.Policy{Agree: n.cfg.Policy.Agree, Window: n.cfg.Policy.Window})
+		return nil, true, nil
+	}
+	out, err := n.Decide(ctx, id)
+	return &out, true, err
+}
+
+func (n *Node) decideBadQR(ctx context.Context, id Identified) (Outcome, error) {
+	out := Outcome{Reason: ReasonBadQR}
+	now := n.now()
+	a := n.admission(id, out, now)
+	return out, n.record(ctx, a, "", n.siteRules().Day(now).String(), out)
+}
+
+// verifyFace compares the live face with the faces of the ticket whose QR
+// code was shown (1:1), until the frames agree or the hold runs out.
+func (l *Lane) verifyFace(ctx context.Context, face [matcher.Dim]float32, capturedAt time.Time) (*Outcome, error) {
+	n := l.n
+	now := n.now()
+	id := l.pending
+	if now.After(l.pendingTill) {
+		l.pendingTill = time.Time{}
+		out := Outcome{Reason: ReasonFaceMismatch}
+		a := n.admission(id, out, now)
+		return &out, n.record(ctx, a, id.TicketID, n.siteRules().Day(now).String(), out)
+	}
+	e := n.mirror.Get(id.TicketID)
+	if e == nil {
+		l.pendingTill = time.Time{}
+		out, err := n.Decide(ctx, id)
+		return &out, err
+	}
+	dist := matcher.Compare(face, descriptors(e))
+	vote := matcher.Vote{Distance: dist}
+	if dist <= n.cfg.Policy.Threshold {
+		vote.Ticket = id.TicketID
+	}
+	agreed, ok := l.pendingVote.Add(vote, now)
+	if !ok || agreed.Ticket == "" {
+		return nil, nil // a mismatching frame does not end the hold; time does
+	}
+	l.pendingTill = time.Time{}
+	id.Distance, id.Frames, id.CapturedAt = agreed.Distance, agreed.Frames, capturedAt
+	out, err := n.Decide(ctx, id)
+	return &out, err
+}
+
+func descriptors(e *sgpb.Entitlement) [][matcher.Dim]float32 {
+	out := make([][matcher.Dim]float32, 0, len(e.Faces))
+	for _, f := range e.Faces {
+		if len(f.Values) == matcher.Dim {
+			out = append(out, [matcher.Dim]float32(f.Values))
+		}
+	}
+	return out
+}
+
+// frameStats measures the frame rate the pipeline keeps up with.
+type frameStats struct {
+	mu    sync.Mutex
+	times []time.Time // processing times within the last few seconds
+	last  time.Time
+	fault string // the camera's complaint, "" while it delivers
+}
+
+type frameSnapshot struct {
+	fps   float64
+	last  time.Time
+	fault string
+}
+
+func (f *frameStats) add(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = now
+	f.times = append(f.times, now)
+	cut := 0
+	for cut < len(f.times) && now.Sub(f.times[cut]) > 5*time.Second {
+		cut++
+	}
+	f.times = f.times[cut:]
+}
+
+func (f *frameStats) setFault(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fault = msg
+}
+
+func (f *frameStats) snapshot(now time.Time) frameSnapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := frameSnapshot{last: f.last, fault: f.fault}
+	if n := len(f.times); n > 1 {
+		if span := f.times[n-1].Sub(f.times[0]).Seconds(); span > 0 {
+			s.fps = float64(n-1) / span
+		}
+	}
+	return s
+}

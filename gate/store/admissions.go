@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Admission is a decision to record. Payload is the encoded sgpb.Admission
+// that will be published.
+type Admission struct {
+	EventID     string
+	TicketID    string
+	Allowed     bool
+	Entry       bool // an entry, not an exit
+	EntryNumber int
+	Day         string // site-local YYYY-MM-DD
+	At          time.Time
+	Offline     bool
+	Payload     []byte
+}
+
+// AddAdmission records a decision in the outbox. It is durable when it
+// returns: the publisher sends it later, however long NATS is away.
+func (s *Store) AddAdmission(ctx context.Context, a Admission) error {
+	_, err := s.db.Write.ExecContext(ctx,
+		`INSERT INTO admissions (event_id, ticket_id, allowed, entry, entry_number, day, at_ms, offline, payload)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.EventID, a.TicketID, a.Allowed, a.Entry, a.EntryNumber, a.Day, a.At.UnixMilli(), a.Offline, a.Payload)
+	if err != nil {
+		return fmt.Errorf("store: add admission %s: %w", a.EventID, err)
+	}
+	return nil
+}
+
+// Usage counts the entries this gate admitted for a ticket, in all and on
+// day, and returns the highest entry number it gave.
+func (s *Store) Usage(ctx context.Context, ticketID, day string) (entries, today, lastNumber int, err error) {
+	err = s.db.Read.QueryRowContext(ctx,
+		`SELECT count(*), coalesce(sum(day = ?), 0), coalesce(max(entry_number), 0)
+		 FROM admissions WHERE ticket_id = ? AND allowed = 1 AND entry = 1`, day, ticketID).
+		Scan(&entries, &today, &lastNumber)
+	if err != nil {
+		err = fmt.Errorf("store: usage of %s: %w", ticketID, err)
+	}
+	return entries, today, lastNumber, err
+}
+
+// Pending is an admission not yet acknowledged by NATS.
+type Pending struct {
+	Seq     int64
+	EventID string
+	Payload []byte
+}
+
+// Unpublished returns up to limit admissions not yet published, oldest
+// first.
+func (s *Store) Unpublished(ctx context.Context, limit int) ([]Pending, error) {
+	rows, err := s.db.Read.QueryContext(ctx,
+		`SELECT seq, event_id, payload FROM admissions WHERE published_ms = 0 ORDER BY seq LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unpublished: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		if err := rows.Scan(&p.Seq, &p.EventID, &p.Payload); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// MarkPublished records that NATS acknowledged the admission.
+func (s *Store) MarkPublished(ctx context.Context, seq int64, at time.Time) error {
+	_, err := s.db.Write.ExecContext(ctx, `UPDATE admissions SET published_ms = ? WHERE seq = ?`, at.UnixMilli(), seq)
+	return err
+}
+
+// OutboxDepth is the number of admissions not yet published.
+func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM admissions WHERE published_ms = 0`).Scan(&n)
+	return n, err
+}
+
+// Prune deletes published admissions older than before; a gate keeps only
+// what it needs to count entries.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.Write.ExecContext(ctx,
+		`DELETE FROM admissions WHERE published_ms != 0 AND at_ms < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

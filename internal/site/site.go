@@ -1,0 +1,141 @@
+// Package site holds the settings a scenic area makes once for all its gates
+// — its time zone and its published capacities — and the occupancy figures
+// that admin works out from the admissions and gates use to enforce them.
+// Both travel as JSON in the KV bucket SITE, so a gate keeps the last values
+// it saw while NATS is away.
+package site
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/scenicgate/scenicgate/internal/bus"
+)
+
+// Settings are set by staff in admin.
+type Settings struct {
+	// TimeZone names the site's zone (IANA), e.g. "Asia/Shanghai".
+	TimeZone string `json:"time_zone"`
+	// DailyCapacity is the published limit of admissions per day; 0 means
+	// none.
+	DailyCapacity int `json:"daily_capacity"`
+	// InstantCapacity is the published limit of visitors in the site at
+	// once; 0 means none.
+	InstantCapacity int `json:"instant_capacity"`
+	// EnforceCapacity makes gates deny with capacity_full once a limit is
+	// reached; otherwise admin only warns.
+	EnforceCapacity bool `json:"enforce_capacity"`
+	// WarnRatio is the share of a capacity at which admin warns (0.8).
+	WarnRatio float64 `json:"warn_ratio"`
+	// SlotEarly and SlotLate widen timed-entry slots at both ends.
+	SlotEarly Duration `json:"slot_early"`
+	SlotLate  Duration `json:"slot_late"`
+}
+
+// DefaultSettings are used until staff save their own.
+func DefaultSettings() Settings {
+	return Settings{
+		TimeZone:  "Asia/Shanghai",
+		WarnRatio: 0.8,
+		SlotEarly: Duration(15 * time.Minute),
+		SlotLate:  Duration(30 * time.Minute),
+	}
+}
+
+// Validate reports settings that make no sense.
+func (s Settings) Validate() error {
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" {
+		return fmt.Errorf("site: unknown time zone %q", s.TimeZone)
+	}
+	if s.DailyCapacity < 0 || s.InstantCapacity < 0 {
+		return errors.New("site: capacities cannot be negative")
+	}
+	if s.WarnRatio <= 0 || s.WarnRatio > 1 {
+		return errors.New("site: the warning ratio must be above 0 and at most 1")
+	}
+	if s.SlotEarly < 0 || s.SlotLate < 0 {
+		return errors.New("site: slot tolerances cannot be negative")
+	}
+	return nil
+}
+
+// Location returns the site's time zone; an unknown name gives UTC+8.
+func (s Settings) Location() *time.Location {
+	if loc, err := time.LoadLocation(s.TimeZone); err == nil && s.TimeZone != "" {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+// Occupancy is how full the site is, as admin counts it from the
+// admissions of the current site-local day.
+type Occupancy struct {
+	Day           string    `json:"day"`            // YYYY-MM-DD, site-local
+	AdmittedToday int       `json:"admitted_today"` // entries admitted
+	InPark        int       `json:"in_park"`        // entries minus exits, never below 0
+	At            time.Time `json:"at"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "15m0s".
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// KeyOccupancy is the SITE bucket key of the Occupancy.
+const KeyOccupancy = "occupancy"
+
+// LoadSettings reads the settings from the SITE bucket; DefaultSettings
+// when none were saved.
+func LoadSettings(ctx context.Context, kv jetstream.KeyValue) (Settings, error) {
+	s := DefaultSettings()
+	e, err := kv.Get(ctx, bus.KeySettings)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("site: load settings: %w", err)
+	}
+	if err := json.Unmarshal(e.Value(), &s); err != nil {
+		return DefaultSettings(), fmt.Errorf("site: settings: %w", err)
+	}
+	return s, nil
+}
+
+// SaveSettings validates and writes the settings to the SITE bucket.
+func SaveSettings(ctx context.Context, kv jetstream.KeyValue, s Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(s)
+	if _, err := kv.Put(ctx, bus.KeySettings, b); err != nil {
+		return fmt.Errorf("site: save settings: %w", err)
+	}
+	return nil
+}
+
+// SaveOccupancy writes the occupancy to the SITE bucket.
+func SaveOccupancy(ctx context.Context, kv jetstream.KeyValue, o Occupancy) error {
+	b, _ := json.Marshal(o)
+	if _, err := kv.Put(ctx, KeyOccupancy, b); err != nil {
+		return fmt.Errorf("site: save occupancy: %w", err)
+	}
+	return nil
+}

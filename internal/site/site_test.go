@@ -1,0 +1,46 @@
+package site
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+)
+
+func TestSettingsRoundTripAndValidation(t *testing.T) {
+	ctx := context.Background()
+	_, js := bustest.Embedded(t).Connect(t)
+	kv, err := js.KeyValue(ctx, bus.BucketSite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadSettings(ctx, kv)
+	if err != nil || got != DefaultSettings() {
+		t.Fatalf("LoadSettings on an empty bucket = %+v, %v; want the defaults", got, err)
+	}
+	want := DefaultSettings()
+	want.DailyCapacity, want.InstantCapacity, want.EnforceCapacity = 20000, 5000, true
+	want.SlotLate = Duration(45 * time.Minute)
+	if err := SaveSettings(ctx, kv, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = LoadSettings(ctx, kv); err != nil || got != want {
+		t.Errorf("LoadSettings = %+v, %v; want %+v", got, err, want)
+	}
+	bad := []Settings{
+		{TimeZone: "Mars/Olympus", WarnRatio: 0.8},
+		{TimeZone: "Asia/Shanghai", WarnRatio: 0.8, DailyCapacity: -1},
+		{TimeZone: "Asia/Shanghai", WarnRatio: 0},
+		{TimeZone: "Asia/Shanghai", WarnRatio: 0.8, SlotEarly: -1},
+	}
+	for _, s := range bad {
+		if err := SaveSettings(ctx, kv, s); err == nil {
+			t.Errorf("SaveSettings(%+v) succeeded; want it refused", s)
+		}
+	}
+	if got, _ = LoadSettings(ctx, kv); got != want {
+		t.Errorf("refused saves changed the settings to %+v", got)
+	}
+}
