@@ -1,0 +1,102 @@
+package faces
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Defaults used for the zero values of Config's fields.
+const (
+	// DefaultMaxPixels refuses images above 50 megapixels: larger than any
+	// phone or camera photo a visitor would upload, small enough that a
+	// decoded image stays within a few hundred megabytes.
+	DefaultMaxPixels = 50_000_000
+	// DefaultMaxSide is the longest side, in pixels, an image is scaled down
+	// to before detection. dlib's detector finds faces from about 80
+	// working pixels up, so at 1280 a face of 250 pixels in a 4000x3000
+	// photo is still found and 720p camera frames pass unscaled, while that
+	// photo takes 0.14 s instead of 0.94 s at full size; the descriptor
+	// moves by no more than re-encoding moves it (BenchmarkMaxSide).
+	DefaultMaxSide = 1280
+	// DefaultMinFaceSize is the smallest face side, in original pixels, that
+	// Enroll accepts. dlib aligns each face to a 150-pixel chip; a much
+	// smaller face gives a blurry chip and a poor descriptor. The detector
+	// seldom reports faces under 80 working pixels anyway, so the default
+	// refuses only borderline cases; a site that wants sharper enrollment
+	// photos raises it.
+	DefaultMinFaceSize = 80
+	// DefaultBLASThreads is the number of OpenBLAS threads per matrix
+	// product. Parallelism comes from the pool instead: dlib's matrices are
+	// small, and its detector and landmark steps run on one thread whatever
+	// OpenBLAS does. Measured on 2 shared cores (BenchmarkThroughput): 1
+	// recognizer gives 10 to 13 photos/s, no faster with 2 BLAS threads than
+	// with 1; 2 recognizers give 21 to 25 photos/s with 1 BLAS thread but
+	// only 10 to 14 with 2, when the BLAS threads of both calls fight over
+	// the same cores.
+	DefaultBLASThreads = 1
+)
+
+// Config configures an Engine. The zero value of each field selects its
+// default.
+type Config struct {
+	// ModelDir is the folder with shape_predictor_5_face_landmarks.dat,
+	// dlib_face_recognition_resnet_model_v1.dat and
+	// mmod_human_face_detector.dat.
+	ModelDir string
+	// Workers is the number of recognizers in the pool, and so the number
+	// of images processed at once; each holds its own copy of the models
+	// (about 35 MB). 0 means runtime.NumCPU(): more than one per core only
+	// adds waiting.
+	Workers int
+	// MaxPixels refuses images with more pixels than this with
+	// ErrImageTooLarge. 0 means DefaultMaxPixels.
+	MaxPixels int
+	// MaxSide scales images down so that their longer side is at most this
+	// many pixels before detection. 0 means DefaultMaxSide.
+	MaxSide int
+	// MinFaceSize is the smallest face side, in original pixels, that Enroll
+	// accepts. 0 means DefaultMinFaceSize.
+	MinFaceSize int
+	// BLASThreads sets how many threads OpenBLAS uses for each matrix
+	// product. OpenBLAS has one setting per process, so the last Engine
+	// opened decides it. 0 means DefaultBLASThreads; a negative value leaves
+	// OpenBLAS as it is (OPENBLAS_NUM_THREADS or one thread per core).
+	BLASThreads int
+}
+
+// withDefaults returns c with every zero field replaced by its default, or an
+// error if a field is negative or the model folder is missing.
+func (c Config) withDefaults() (Config, error) {
+	if c.ModelDir == "" {
+		return c, fmt.Errorf("faces: open: Config.ModelDir is empty")
+	}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{
+		{"Workers", c.Workers},
+		{"MaxPixels", c.MaxPixels},
+		{"MaxSide", c.MaxSide},
+		{"MinFaceSize", c.MinFaceSize},
+	} {
+		if f.value < 0 {
+			return c, fmt.Errorf("faces: open: Config.%s = %d; want 0 (default) or more", f.name, f.value)
+		}
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.MaxPixels == 0 {
+		c.MaxPixels = DefaultMaxPixels
+	}
+	if c.MaxSide == 0 {
+		c.MaxSide = DefaultMaxSide
+	}
+	if c.MinFaceSize == 0 {
+		c.MinFaceSize = DefaultMinFaceSize
+	}
+	if c.BLASThreads == 0 {
+		c.BLASThreads = DefaultBLASThreads
+	}
+	return c, nil
+}

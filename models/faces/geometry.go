@@ -1,0 +1,80 @@
+package faces
+
+import (
+	"image"
+	"math"
+	"slices"
+
+	face "github.com/Kagami/go-face"
+)
+
+// geometry relates the pixels handed to dlib (the working image, upright and
+// perhaps scaled down) to the upright original image.
+type geometry struct {
+	orig image.Rectangle // the upright original's bounds
+	work image.Point     // the working image's size
+}
+
+// faces converts go-face's results into Faces in the original's coordinates,
+// largest first.
+func (g geometry) faces(found []face.Face) []Face {
+	sx := float64(g.orig.Dx()) / float64(g.work.X)
+	sy := float64(g.orig.Dy()) / float64(g.work.Y)
+	out := make([]Face, 0, len(found))
+	for _, f := range found {
+		// dlib's right and bottom are the last pixel inside the face;
+		// image.Rectangle's Max is the first one outside.
+		x0, y0 := f.Rectangle.Min.X, f.Rectangle.Min.Y
+		x1, y1 := f.Rectangle.Max.X+1, f.Rectangle.Max.Y+1
+		r := image.Rect(scaleCoord(x0, sx), scaleCoord(y0, sy), scaleCoord(x1, sx), scaleCoord(y1, sy)).Add(g.orig.Min)
+		out = append(out, Face{
+			Rect:       r,
+			Descriptor: Descriptor(f.Descriptor),
+			Size:       min(r.Dx(), r.Dy()),
+			// Judged in working pixels, where the edge is exact.
+			TouchesBorder: x0 <= 0 || y0 <= 0 || x1 >= g.work.X || y1 >= g.work.Y,
+		})
+	}
+	slices.SortStableFunc(out, largestFirst)
+	return out
+}
+
+// largestFirst orders faces by size, larger first, then top to bottom and
+// left to right, so that the order never depends on dlib's.
+func largestFirst(a, b Face) int {
+	switch {
+	case a.Size != b.Size:
+		return b.Size - a.Size
+	case a.Rect.Min.Y != b.Rect.Min.Y:
+		return a.Rect.Min.Y - b.Rect.Min.Y
+	default:
+		return a.Rect.Min.X - b.Rect.Min.X
+	}
+}
+
+func scaleCoord(v int, s float64) int {
+	return int(math.Round(float64(v) * s))
+}
+
+// fitWithin returns size scaled down, keeping its aspect ratio, so that its
+// longer side is at most maxSide; size itself when it already fits.
+func fitWithin(size image.Point, maxSide int) image.Point {
+	long := max(size.X, size.Y)
+	if long <= maxSide {
+		return size
+	}
+	s := float64(maxSide) / float64(long)
+	return image.Pt(
+		max(1, int(math.Round(float64(size.X)*s))),
+		max(1, int(math.Round(float64(size.Y)*s))),
+	)
+}
+
+// upright returns the size of the picture shown upright from stored pixels of
+// the given size.
+func upright(stored image.Point, o orientation) image.Point {
+	if o.swapsAxes() {
+		return image.Pt(stored.Y, stored.X)
+	}
+	return stored
+}
