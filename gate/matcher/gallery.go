@@ -21,9 +21,9 @@ const Dim = 128
 // once even with a million descriptors in it.
 type Gallery struct {
 	mu      sync.RWMutex
-	vecs    []float32      // slot i holds vecs[i*Dim : (i+1)*Dim]
-	owner   []int32        // slot → ticket index, -1 for a free slot
-	tickets []string       // ticket index → id ("" when free)
+	vecs    []float32 // slot i holds vecs[i*Dim : (i+1)*Dim]
+	owner   []int32   // slot → ticket index, -1 for a free slot
+	tickets []string  // ticket index → id ("" when free)
 	slots   map[string][]int32
 	index   map[string]int32 // ticket id → ticket index
 	free    []int32          // free slots

@@ -93,8 +93,8 @@ func waitStatus(t *testing.T, r relay.Relay, want relay.Status) relay.State {
 // The simulator stamps a frame when its goroutine reads it, which lags the
 // relay's write by however long that goroutine waits for a CPU; when the "on"
 // waits longer than the "off", the measured gap shrinks by the difference.
-// On a loaded machine that has exceeded 5 ms. A relay that skipped or cut the
-// wait would still fail by far more.
+// 20 ms leaves room for a loaded machine; a relay that skipped or cut the
+// wait would still fall short by far more.
 const readSlack = 20 * time.Millisecond
 
 // checkPulse checks that the last two events are exactly on then off, about
