@@ -49,6 +49,10 @@ type Sim struct {
 	link   string
 	ownDir string // folder made by Start, removed by Close; "" when the caller chose it
 
+	// plugging serialises Plug and Unplug, so that an Unplug still removing
+	// the old link cannot remove the one a concurrent Plug just made.
+	plugging sync.Mutex
+
 	mu      sync.Mutex
 	term    *terminal     // nil while unplugged
 	served  chan struct{} // closed when the reader of term has returned
@@ -146,6 +150,8 @@ func (s *Sim) Undecoded() [][]byte {
 // Plug opens a new pseudo-terminal and points Path at it. Plugging an already
 // plugged simulator does nothing.
 func (s *Sim) Plug() error {
+	s.plugging.Lock()
+	defer s.plugging.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -180,6 +186,8 @@ func (s *Sim) Plug() error {
 // simulator has stopped reading it. Unplugging an unplugged simulator does
 // nothing.
 func (s *Sim) Unplug() error {
+	s.plugging.Lock()
+	defer s.plugging.Unlock()
 	s.mu.Lock()
 	t, served := s.term, s.served
 	s.term = nil

@@ -1,0 +1,207 @@
+// Package calibrate measures how well faces are told apart on a site's own
+// photos, so that the gate's threshold is chosen from data rather than
+// guessed. Photos are run through the same face engine the gate uses.
+//
+// The input is a folder with one sub-folder per person, each holding that
+// person's photos (JPEG or PNG). Every pair of photos of one person gives a
+// genuine distance; every pair of photos of two people an impostor distance.
+package calibrate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/scenicgate/scenicgate/models/faces"
+)
+
+// Sample is one photo's face.
+type Sample struct {
+	Person string
+	Path   string
+	Face   faces.Descriptor
+}
+
+// Skipped is a photo that gave no usable face, and why.
+type Skipped struct {
+	Path string
+	Err  error
+}
+
+// Load reads every photo under dir with the engine, keeping the largest face
+// of each. Photos without a usable face are reported, not fatal.
+func Load(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Sample, []Skipped, error) {
+	people, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("calibrate: %w", err)
+	}
+	var samples []Sample
+	var skipped []Skipped
+	for _, p := range people {
+		if !p.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(dir, p.Name()))
+		if err != nil {
+			return nil, nil, fmt.Errorf("calibrate: %w", err)
+		}
+		for _, f := range files {
+			ext := strings.ToLower(filepath.Ext(f.Name()))
+			if f.IsDir() || (ext != ".jpg" && ext != ".jpeg" && ext != ".png") {
+				continue
+			}
+			path := filepath.Join(dir, p.Name(), f.Name())
+			img, err := os.ReadFile(path)
+			if err != nil {
+				return nil, nil, fmt.Errorf("calibrate: %w", err)
+			}
+			found, err := e.Detect(ctx, img)
+			switch {
+			case err != nil:
+				skipped = append(skipped, Skipped{path, err})
+			case len(found) == 0:
+				skipped = append(skipped, Skipped{path, faces.ErrNoFace})
+			case found[0].Size < minFace:
+				skipped = append(skipped, Skipped{path, faces.ErrFaceTooSmall})
+			default:
+				samples = append(samples, Sample{Person: p.Name(), Path: path, Face: found[0].Descriptor})
+			}
+		}
+	}
+	return samples, skipped, nil
+}
+
+// Distances are the genuine and impostor distances, each sorted ascending.
+type Distances struct {
+	Genuine, Impostor []float32
+	People            int
+}
+
+// Pairs computes every pairwise distance.
+func Pairs(samples []Sample) Distances {
+	var d Distances
+	people := map[string]bool{}
+	for i := range samples {
+		people[samples[i].Person] = true
+		for j := i + 1; j < len(samples); j++ {
+			dist := faces.Distance(samples[i].Face, samples[j].Face)
+			if samples[i].Person == samples[j].Person {
+				d.Genuine = append(d.Genuine, dist)
+			} else {
+				d.Impostor = append(d.Impostor, dist)
+			}
+		}
+	}
+	slices.Sort(d.Genuine)
+	slices.Sort(d.Impostor)
+	d.People = len(people)
+	return d
+}
+
+// Rates are the error rates at one threshold.
+type Rates struct {
+	Threshold float32
+	// FAR is the share of impostor pairs at or below the threshold: the
+	// chance that one stranger's face matches one enrolled ticket.
+	FAR float64
+	// FRR is the share of genuine pairs above the threshold: the chance a
+	// visitor's frame fails to match their own ticket.
+	FRR float64
+	// GalleryFAR is the chance that a stranger matches some ticket in a
+	// gallery of the given size, assuming independent comparisons:
+	// 1 − (1 − FAR)^N.
+	GalleryFAR float64
+}
+
+// At returns the rates at threshold t for a gallery of size n.
+func (d Distances) At(t float32, n int) Rates {
+	r := Rates{Threshold: t}
+	if len(d.Impostor) > 0 {
+		r.FAR = float64(countAtMost(d.Impostor, t)) / float64(len(d.Impostor))
+	}
+	if len(d.Genuine) > 0 {
+		r.FRR = float64(len(d.Genuine)-countAtMost(d.Genuine, t)) / float64(len(d.Genuine))
+	}
+	r.GalleryFAR = 1 - math.Pow(1-r.FAR, float64(n))
+	return r
+}
+
+func countAtMost(sorted []float32, t float32) int {
+	return sort.Search(len(sorted), func(i int) bool { return sorted[i] > t })
+}
+
+// Recommend returns the largest threshold whose 1:N false-accept rate for a
+// gallery of size n stays at or below target, looking only at thresholds
+// below the nearest impostor pair. With few impostor pairs the measured FAR
+// is coarse, so the recommendation also keeps a safety gap below the nearest
+// impostor: half the distance between the farthest genuine and the nearest
+// impostor pair when the two are apart. ok is false when no threshold
+// qualifies, or when the one that does would reject every genuine pair.
+func (d Distances) Recommend(target float64, n int) (t float32, ok bool) {
+	if len(d.Impostor) == 0 {
+		return 0, false
+	}
+	nearest := d.Impostor[0]
+	// The per-pair FAR that keeps the gallery FAR at target.
+	perPair := 1 - math.Pow(1-target, 1/float64(n))
+	// Among thresholds just below each impostor distance, take the largest
+	// whose measured FAR is within perPair.
+	best := float32(-1)
+	for i, imp := range d.Impostor {
+		if float64(i)/float64(len(d.Impostor)) > perPair {
+			break
+		}
+		best = imp - 1e-4
+	}
+	if best <= 0 {
+		return 0, false
+	}
+	if len(d.Genuine) > 0 && d.Genuine[len(d.Genuine)-1] < nearest {
+		best = min(best, (d.Genuine[len(d.Genuine)-1]+nearest)/2)
+	}
+	if len(d.Genuine) > 0 && d.At(best, n).FRR >= 1 {
+		return 0, false // it would turn every visitor away
+	}
+	return best, true
+}
+
+// Report writes the distributions and the rates at each threshold.
+func Report(w io.Writer, d Distances, skipped []Skipped, thresholds []float32, gallery int, target float64) {
+	fmt.Fprintf(w, "people: %d, genuine pairs: %d, impostor pairs: %d, photos skipped: %d\n",
+		d.People, len(d.Genuine), len(d.Impostor), len(skipped))
+	for _, s := range skipped {
+		fmt.Fprintf(w, "  skipped %s: %v\n", s.Path, s.Err)
+	}
+	fmt.Fprintf(w, "genuine distance:  %s\n", summary(d.Genuine))
+	fmt.Fprintf(w, "impostor distance: %s\n\n", summary(d.Impostor))
+	fmt.Fprintf(w, "%-9s  %-9s  %-9s  %s\n", "threshold", "FAR", "FRR", fmt.Sprintf("FAR with %d tickets", gallery))
+	for _, t := range thresholds {
+		r := d.At(t, gallery)
+		fmt.Fprintf(w, "%-9.2f  %-9.5f  %-9.5f  %.5f\n", t, r.FAR, r.FRR, r.GalleryFAR)
+	}
+	if t, ok := d.Recommend(target, gallery); ok {
+		r := d.At(t, gallery)
+		fmt.Fprintf(w, "\nrecommended --threshold %.2f for a 1:N false-accept rate of at most %g with %d tickets (measured FRR %.4f)\n",
+			t, target, gallery, r.FRR)
+	} else {
+		fmt.Fprintf(w, "\nno threshold meets a 1:N false-accept rate of %g with %d tickets on these photos\n", target, gallery)
+	}
+	if len(d.Impostor) < 10000 {
+		fmt.Fprintf(w, "note: %d impostor pairs measure a false-accept rate no finer than %.1g; add photos of more people\n",
+			len(d.Impostor), 1/float64(max(len(d.Impostor), 1)))
+	}
+}
+
+func summary(v []float32) string {
+	if len(v) == 0 {
+		return "no pairs"
+	}
+	q := func(p float64) float32 { return v[int(p*float64(len(v)-1))] }
+	return fmt.Sprintf("min %.3f  p5 %.3f  median %.3f  p95 %.3f  max %.3f", v[0], q(0.05), q(0.5), q(0.95), v[len(v)-1])
+}
