@@ -21,7 +21,7 @@ import (
 
 // enrollTicket creates a ticket valid today through the enroll API and
 // returns its id and QR token.
-func enrollTicket(t *testing.T, s *site, order, photo, ticketType string) (string, string) {
+func enrollTicket(t testing.TB, s *site, order, photo, ticketType string) (string, string) {
 	t.Helper()
 	srv := httptest.NewServer(s.enroll.Handler())
 	defer srv.Close()
@@ -55,14 +55,14 @@ func enrollTicket(t *testing.T, s *site, order, photo, ticketType string) (strin
 	return out.Tickets[0].TicketID, out.Tickets[0].QRToken
 }
 
-func revoke(t *testing.T, s *site, id string) {
+func revoke(t testing.TB, s *site, id string) {
 	t.Helper()
 	if _, err := s.enroll.Service().Revoke(context.Background(), "test", id, "refund"); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func frame(t *testing.T, photo string) gocv.Mat {
+func frame(t testing.TB, photo string) gocv.Mat {
 	t.Helper()
 	m := gocv.IMRead(testenv.PhotoPath(t, photo), gocv.IMReadColor)
 	if m.Empty() {
@@ -74,7 +74,7 @@ func frame(t *testing.T, photo string) gocv.Mat {
 
 // show feeds the photo to the lane up to n times and returns the first
 // decision.
-func show(t *testing.T, l *Lane, photo string, n int) *Outcome {
+func show(t testing.TB, l *Lane, photo string, n int) *Outcome {
 	t.Helper()
 	m := frame(t, photo)
 	for i := 0; i < n; i++ {
@@ -89,13 +89,13 @@ func show(t *testing.T, l *Lane, photo string, n int) *Outcome {
 	return nil
 }
 
-func waitInGallery(t *testing.T, l *lane, id string) {
+func waitInGallery(t testing.TB, l *lane, id string) {
 	t.Helper()
 	eventually(t, 10*time.Second, "ticket "+id+" reaches the gate's gallery", func() bool { return l.node.gallery.Has(id) })
 }
 
 // admissions consumes the ADMISSIONS stream from the start.
-func admissions(t *testing.T, s *site) func(n int) []*sgpb.Admission {
+func admissions(t testing.TB, s *site) func(n int) []*sgpb.Admission {
 	_, js := s.nats.Connect(t)
 	ctx := context.Background()
 	c, err := js.OrderedConsumer(ctx, bus.StreamAdmissions, jetstream.OrderedConsumerConfig{})

@@ -46,7 +46,7 @@ type site struct {
 	key    string
 }
 
-func startSite(t *testing.T) *site {
+func startSite(t testing.TB) *site {
 	t.Helper()
 	s := &site{nats: bustest.Embedded(t)}
 	cfg := app.DefaultConfig()
@@ -73,7 +73,7 @@ type lane struct {
 	base int // relay commands before the test's own
 }
 
-func startGate(t *testing.T, s *site, id string, mutate func(*Config)) *lane {
+func startGate(t testing.TB, s *site, id string, mutate func(*Config)) *lane {
 	t.Helper()
 	sim, err := relaysim.Start(t.TempDir())
 	if err != nil {
@@ -93,7 +93,7 @@ func startGate(t *testing.T, s *site, id string, mutate func(*Config)) *lane {
 
 // pulses waits for n more relay commands than the lane had at start and
 // returns them.
-func (l *lane) pulses(t *testing.T, n int) []relaysim.Event {
+func (l *lane) pulses(t testing.TB, n int) []relaysim.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -104,7 +104,7 @@ func (l *lane) pulses(t *testing.T, n int) []relaysim.Event {
 	return events[l.base:]
 }
 
-func openGate(t *testing.T, s *site, id, dir string, sim *relaysim.Sim, mutate func(*Config)) *Node {
+func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate func(*Config)) *Node {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Data, cfg.Listen = id, dir, ""
@@ -128,7 +128,7 @@ func openGate(t *testing.T, s *site, id, dir string, sim *relaysim.Sim, mutate f
 }
 
 // eventually polls cond every 20 ms until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !cond() {

@@ -1,0 +1,124 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/gate/store"
+	"github.com/scenicgate/scenicgate/internal/testenv"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// BenchmarkDecision measures a gate decision from the capture of the
+// deciding frame to the relay's "on" command reaching the relay, at 640x480
+// with 10k and 100k tickets in the gallery. The visitor holds a day pass, so
+// no claim over NATS is part of the figure.
+func BenchmarkDecision(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("gallery=%d", n), func(b *testing.B) { benchmarkDecision(b, n) })
+	}
+}
+
+func benchmarkDecision(b *testing.B, size int) {
+	s := startSite(b)
+	g := startGate(b, s, "bench-1", func(c *Config) {
+		c.Pulse = 100 * time.Millisecond
+		c.Policy.Cooldown = 0
+	})
+	id, _ := enrollTicket(b, s, "o-bench", "obama.jpg", "day_pass")
+	waitInGallery(b, g, id)
+	fillGallery(b, g.node, id, size)
+
+	src := gocv.IMRead(testenv.PhotoPath(b, "obama2.jpg"), gocv.IMReadColor)
+	defer src.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	// A 640x480 camera frame with the visitor in it.
+	gocv.Resize(src, &frame, image.Pt(250, 480), 0, 0, gocv.InterpolationArea)
+	canvas := gocv.NewMatWithSize(480, 640, gocv.MatTypeCV8UC3)
+	defer canvas.Close()
+	roi := canvas.Region(image.Rect(195, 0, 445, 480))
+	frame.CopyTo(&roi)
+	roi.Close()
+
+	l := g.node.NewLane()
+	defer l.Close()
+	ctx := context.Background()
+	var lat []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		seen := len(g.sim.Events())
+		var out *Outcome
+		var captured time.Time
+		for out == nil {
+			captured = time.Now()
+			var err error
+			if out, err = l.Frame(ctx, canvas, captured); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if !out.Allow {
+			b.Fatalf("decision %+v; want allow", out)
+		}
+		events, err := g.sim.WaitEvents(ctx, seen+2)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, float64(events[seen].At.Sub(captured).Microseconds())/1000)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))] }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.95), "p95-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+// fillGallery adds size-1 other visitors valid today. Their faces are the
+// enrolled visitor's moved by about 0.85 in random directions: as far as
+// real strangers' faces are, so the search does as much work as on a site.
+func fillGallery(b *testing.B, n *Node, id string, size int) {
+	ctx := context.Background()
+	base := n.mirror.Get(id).Faces[0].Values
+	r := rand.New(rand.NewPCG(1, 1))
+	now := time.Now()
+	changes := make([]store.Change, 0, size)
+	for i := 1; i < size; i++ {
+		f := make([]float32, matcher.Dim)
+		var norm float64
+		for j := range f {
+			f[j] = float32(r.NormFloat64())
+			norm += float64(f[j] * f[j])
+		}
+		scale := float32(0.85 / math.Sqrt(norm))
+		for j := range f {
+			f[j] = base[j] + f[j]*scale
+		}
+		e := &sgpb.Entitlement{
+			TicketId: fmt.Sprintf("BENCH%07d", i), TicketType: sgpb.TicketType_TICKET_TYPE_DAY_PASS,
+			ValidFromMs: now.Add(-time.Hour).UnixMilli(), ValidUntilMs: now.Add(time.Hour).UnixMilli(),
+			Faces: []*sgpb.FaceDescriptor{{Values: f}},
+		}
+		data, _ := proto.Marshal(e)
+		changes = append(changes, store.Change{TicketID: e.TicketId, Data: data, Revision: n.mirror.Revision()})
+	}
+	if err := n.store.Apply(ctx, changes, n.mirror.Revision()); err != nil {
+		b.Fatal(err)
+	}
+	if err := n.mirror.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if tickets, _ := n.gallery.Len(); tickets < size {
+		b.Fatalf("gallery holds %d tickets; want %d", tickets, size)
+	}
+}
