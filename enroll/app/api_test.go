@@ -27,12 +27,12 @@ import (
 )
 
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	key string
 }
 
-func newClient(t *testing.T, a *App, key string) *client {
+func newClient(t testing.TB, a *App, key string) *client {
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	return &client{t: t, srv: srv, key: key}

@@ -36,7 +36,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 // startApp starts enroll on dir against natsURL ("" for the embedded server)
 // and returns it with an API key.
-func startApp(t *testing.T, dir, natsURL string) (*App, string) {
+func startApp(t testing.TB, dir, natsURL string) (*App, string) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Data = dir

@@ -13,8 +13,10 @@ import (
 	"gocv.io/x/gocv"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/gate/store"
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -121,4 +123,34 @@ func fillGallery(b *testing.B, n *Node, id string, size int) {
 	if tickets, _ := n.gallery.Len(); tickets < size {
 		b.Fatalf("gallery holds %d tickets; want %d", tickets, size)
 	}
+}
+
+// BenchmarkSync measures how long a new ticket takes from enroll's commit to
+// a gate's mirror: outbox, publisher, KV, watch, SQLite, memory.
+func BenchmarkSync(b *testing.B) {
+	s := startSite(b)
+	g := startGate(b, s, "sync-1", nil)
+	ctx := context.Background()
+	today := rules.Site{}.Day(time.Now()).String()
+	var lat []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := s.enroll.Service().CreateOrder(ctx, "bench", service.OrderRequest{
+			OrderID: fmt.Sprintf("sync-%d", i),
+			Visitors: []service.VisitorRequest{{Name: "v", TicketType: "day_pass", ValidFrom: today}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		id := res.Tickets[0].ID
+		for g.node.mirror.Get(id) == nil {
+			time.Sleep(100 * time.Microsecond)
+		}
+		lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(lat[len(lat)/2], "p50-ms")
+	b.ReportMetric(lat[int(0.99*float64(len(lat)-1))], "p99-ms")
 }

@@ -1,0 +1,77 @@
+// Command gate runs one turnstile lane: it matches camera frames against the
+// entitlements in its local SQLite mirror and pulses the turnstile's relay.
+// It keeps working while NATS is unreachable.
+//
+//	gate [options]                        run the lane (see --help)
+//	gate calibrate [options] DIR          measure face distances on labelled photos
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // site time zones on gate computers without a zone database
+
+	"github.com/scenicgate/scenicgate/gate/node"
+	"github.com/scenicgate/scenicgate/hardware/camera"
+	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/internal/logging"
+)
+
+func main() { config.Main("gate", run) }
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "calibrate" {
+		return calibrate(args[1:])
+	}
+	cfg := node.DefaultConfig()
+	fs := config.NewFlagSet("gate [options] | gate calibrate [options] DIR")
+	cfg.RegisterFlags(fs)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := config.Parse(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return config.UsageError{Msg: fmt.Sprintf("unknown command %q", fs.Arg(0))}
+	}
+	log := logging.New(os.Stderr, *logLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	n, err := node.New(ctx, cfg, node.Parts{}, log)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	cam, err := camera.Open(cfg.Camera, camera.Options{FPS: cfg.CameraFPS, Loop: true, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer cam.Close()
+	if cfg.Listen != "" {
+		l, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(l)
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+		}()
+		log.Info("gate status listening", "addr", l.Addr().String())
+	}
+	log.Info("gate running", "id", cfg.ID, "zone", cfg.Zone, "mode", cfg.Mode, "camera", cfg.Camera, "relay", cfg.Relay)
+	if err := n.Run(ctx, cam); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	// SIGTERM: Close finishes the pulse in progress and flushes the outbox.
+	return n.Close()
+}
