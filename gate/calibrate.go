@@ -12,7 +12,7 @@ import (
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
-func calibrate(args []string) error {
+func runCalibrate(args []string) error {
 	fs := config.NewFlagSet("gate calibrate [options] DIR  (DIR holds one folder of photos per person)")
 	models := fs.String("models", "models", "folder with the dlib model files")
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")

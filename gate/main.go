@@ -28,7 +28,7 @@ func main() { config.Main("gate", run) }
 
 func run(args []string) error {
 	if len(args) > 0 && args[0] == "calibrate" {
-		return calibrate(args[1:])
+		return runCalibrate(args[1:])
 	}
 	cfg := node.DefaultConfig()
 	fs := config.NewFlagSet("gate [options] | gate calibrate [options] DIR")
