@@ -136,7 +136,7 @@ func BenchmarkSync(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := s.enroll.Service().CreateOrder(ctx, "bench", service.OrderRequest{
-			OrderID: fmt.Sprintf("sync-%d", i),
+			OrderID:  fmt.Sprintf("sync-%d", i),
 			Visitors: []service.VisitorRequest{{Name: "v", TicketType: "day_pass", ValidFrom: today}},
 		})
 		if err != nil {
