@@ -16,7 +16,7 @@ MODELS_SDIST_SHA256 := b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff
 PHOTOS_SDIST := face_recognition==1.3.0
 PHOTOS_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
 
-PROGRAMS := enroll gate admin
+PROGRAMS := enroll gate admin demo
 
 export SCENICGATE_MODELS ?= $(CURDIR)/models
 export SCENICGATE_TESTDATA ?= $(CURDIR)/testdata
@@ -55,12 +55,18 @@ vet: deps
 test: deps models testdata vet proto-check
 	@echo "== test: go test ./..."
 	@$(GO) test -count=1 -timeout 30m ./...
+	@echo "== test: every OpenCV Mat is closed (matprofile)"
+	@$(GO) test -count=1 -tags matprofile -run 'MatProfile|Mat' ./hardware/camera/ ./models/faces/
 	@echo "== test: race detector on the packages without cgo"
 	@$(GO) test -count=1 -race -timeout 20m $$(scripts/pure-go-packages.sh)
 
 bench: deps models testdata
-	@echo "== bench"
+	@echo "== bench: figures for this machine"
 	@scripts/bench.sh
+
+demo: deps models testdata build
+	@echo "== demo: enroll, admin and two gates on this machine (Ctrl-C stops)"
+	@$(BIN)/demo --bin $(BIN) --photos $(SCENICGATE_TESTDATA) --models $(SCENICGATE_MODELS)
 
 # The generated Go code is committed; protoc comes from Debian, protoc-gen-go
 # from the version pinned in go.mod.
