@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,8 @@ func runCalibrate(args []string) error {
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")
 	target := fs.Float64("target-far", 0.001, "the 1:N false-accept rate to recommend a threshold for")
 	thresholds := fs.String("thresholds", "0.35,0.40,0.45,0.50,0.55,0.60", "thresholds to report, comma-separated")
+	threshold := fs.Float64("threshold", float64(matcher.DefaultPolicy().Threshold), "the policy's threshold to try in 1:N trials")
+	margin := fs.Float64("margin", float64(matcher.DefaultPolicy().Margin), "the policy's margin to try in 1:N trials")
 	minFace := fs.Int("min-face", matcher.DefaultPolicy().MinFaceSize, "smallest face side in pixels")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
 		return err
@@ -43,5 +46,9 @@ func runCalibrate(args []string) error {
 		return err
 	}
 	calibrate.Report(os.Stdout, calibrate.Pairs(samples), skipped, ts, *gallery, *target)
+	policy := matcher.DefaultPolicy()
+	policy.Threshold, policy.Margin = float32(*threshold), float32(*margin)
+	fmt.Println()
+	calibrate.ReportPolicy(os.Stdout, policy, calibrate.Evaluate(samples, policy))
 	return nil
 }

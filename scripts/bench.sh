@@ -21,6 +21,7 @@ run() {
 
 run -bench 'Descriptor|Throughput|TestPhotos' -benchtime 10x ./models/faces
 run -bench 'Search' -benchtime 20x ./gate/matcher
+run -bench 'DefaultPolicy' -benchtime 1x ./gate/calibrate
 run -bench 'Decision' -benchtime 40x ./gate/node
 run -bench 'Sync' -benchtime 200x ./gate/node
 run -bench 'Enroll' -benchtime 20x ./enroll/app

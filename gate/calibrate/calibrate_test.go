@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -75,4 +76,70 @@ func TestRecommendRefusesOverlap(t *testing.T) {
 	if _, ok := d.Recommend(0.001, 1000); ok {
 		t.Error("Recommend with an impostor pair nearer than any genuine one succeeded")
 	}
+}
+
+func TestDefaultPolicyOnTestPhotos(t *testing.T) {
+	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(t), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	samples, _, err := Load(context.Background(), e, peopleFolder(t), 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := matcher.DefaultPolicy()
+	o := Evaluate(samples, p)
+	if o.Genuine != 4 || o.Impostor != 5 {
+		t.Fatalf("Evaluate: %d genuine, %d impostor trials; want 4 and 5", o.Genuine, o.Impostor)
+	}
+	if o.CorrectAccepts != o.Genuine || o.FalseAccepts != 0 {
+		t.Errorf("default policy on the test photos: %+v; want every genuine trial accepted and no impostor", o)
+	}
+	// A threshold far too loose lets strangers in: the evaluation can fail.
+	loose := p
+	loose.Threshold, loose.Margin = 1.2, 0
+	if o := Evaluate(samples, loose); o.FalseAccepts == 0 {
+		t.Errorf("threshold 1.2 accepted no impostor: %+v", o)
+	}
+	var out bytes.Buffer
+	ReportPolicy(&out, p, o)
+	t.Logf("\n%s", out.String())
+}
+
+// peopleFolder lays the test photos out one folder per person.
+func peopleFolder(t testing.TB) string {
+	dir := t.TempDir()
+	for person, photos := range testenv.People {
+		os.MkdirAll(filepath.Join(dir, person), 0o755)
+		for _, p := range photos {
+			if err := os.WriteFile(filepath.Join(dir, person, p), testenv.Photo(t, p), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
+// BenchmarkDefaultPolicy reports the default policy's accuracy on the test
+// photos, for the benchmark report. The timing is of Evaluate alone.
+func BenchmarkDefaultPolicy(b *testing.B) {
+	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(b), Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	samples, _, err := Load(context.Background(), e, peopleFolder(b), 80)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var o Outcome
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o = Evaluate(samples, matcher.DefaultPolicy())
+	}
+	b.ReportMetric(float64(o.Genuine), "genuine-trials")
+	b.ReportMetric(float64(o.CorrectAccepts)/float64(o.Genuine), "genuine-accept-rate")
+	b.ReportMetric(float64(o.Impostor), "impostor-trials")
+	b.ReportMetric(float64(o.FalseAccepts)/float64(o.Impostor), "false-accept-rate")
 }

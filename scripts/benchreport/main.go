@@ -74,6 +74,10 @@ var sections = []section{
 	{"Gate decision latency, 640x480", "Decision/", []column{p50, p95, p99}, "From capture of the deciding frame to the relay's \"on\" command read by the relay simulator."},
 	{"Enrollment latency, one visitor with one photo", "Enroll/", []column{p50, p95}, "POST /api/v1/tickets over HTTP: face engine, SQLite, QR token."},
 	{"Enroll to gate sync", "Sync", []column{p50, p99}, "From enroll's commit to the ticket in a gate's mirror (outbox, KV, watch, SQLite)."},
+	{"Default matching policy on the test photos", "DefaultPolicy", []column{
+		{"genuine trials", "genuine-trials", 1, "%.0f"}, {"accepted", "genuine-accept-rate", 1, "%.3f"},
+		{"impostor trials", "impostor-trials", 1, "%.0f"}, {"false accepts", "false-accept-rate", 1, "%.3f"},
+	}, "Open-set 1:N, single frame, threshold 0.45 and margin 0.06 (`gate calibrate` on a site's own photos gives the real figures)."},
 	{"Entitlements into NATS", "Publish", []column{{"entitlements/s", "entitlements/s", 1, "%.0f"}}, "The outbox publisher's rate into KV ENTITLEMENTS."},
 }
 
