@@ -469,3 +469,69 @@ func TestMetricsAndHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestDuplicateFaceIsReportedOrRefused(t *testing.T) {
+	a, key := startApp(t, t.TempDir(), "")
+	c := newClient(t, a, key)
+	c.postJSON("/api/v1/tickets", orderJSON("dup-1", testenv.Photo(t, "obama.jpg")))
+
+	// The same person on another order: created, with a warning naming the
+	// other ticket. 32bit.png is the same photo as obama2.jpg in another
+	// format, so the faces are as close as faces get.
+	_, body := c.postJSON("/api/v1/tickets", orderJSON("dup-2", testenv.Photo(t, "obama2.jpg")))
+	_, body2 := c.postJSON("/api/v1/tickets", orderJSON("dup-3", testenv.Photo(t, "32bit.png")))
+	warnings, _ := tickets(body2)[0]["warnings"].([]any)
+	if len(warnings) != 1 || warnings[0].(map[string]any)["code"] != "duplicate_face" ||
+		warnings[0].(map[string]any)["ticket_id"] != tickets(body)[0]["ticket_id"] {
+		t.Errorf("same photo on another order: warnings %v; want one duplicate_face naming %v", warnings, tickets(body)[0]["ticket_id"])
+	}
+	// Someone else: no warning.
+	_, other := c.postJSON("/api/v1/tickets", orderJSON("dup-4", testenv.Photo(t, "biden.jpg")))
+	if w, _ := tickets(other)[0]["warnings"].([]any); len(w) != 0 {
+		t.Errorf("a different person: warnings %v; want none", w)
+	}
+
+	// With rejection on, the duplicate is refused and nothing is stored.
+	cfg := DefaultConfig()
+	cfg.Data, cfg.NATSListen, cfg.Engine = t.TempDir(), "127.0.0.1:0", engine
+	cfg.Service.RejectDuplicates = true
+	strict, err := New(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Close()
+	skey, _ := strict.Store().CreateAPIKey(context.Background(), "shop")
+	sc := newClient(t, strict, skey)
+	sc.postJSON("/api/v1/tickets", orderJSON("s-1", testenv.Photo(t, "obama2.jpg")))
+	status, refused := sc.postJSON("/api/v1/tickets", orderJSON("s-2", testenv.Photo(t, "32bit.png")))
+	if status != http.StatusConflict || errCode(refused) != "duplicate_face" {
+		t.Errorf("duplicate with rejection on: %d %q; want 409 duplicate_face", status, errCode(refused))
+	}
+	if _, err := strict.Store().OrderHash(context.Background(), "s-2"); err == nil {
+		t.Error("the refused order was stored")
+	}
+}
+
+func TestPhotosAreKeptOnlyWhenConfigured(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.Data, cfg.NATSListen, cfg.Engine = t.TempDir(), "127.0.0.1:0", engine
+		cfg.Service.KeepPhotos = keep
+		a, err := New(context.Background(), cfg, quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _ := a.Store().CreateAPIKey(context.Background(), "shop")
+		c := newClient(t, a, key)
+		_, body := c.postJSON("/api/v1/tickets", orderJSON("p-1", testenv.Photo(t, "obama.jpg")))
+		faceID := tickets(body)[0]["faces"].([]any)[0].(map[string]any)["face_id"].(string)
+		_, err = a.Store().Photo(context.Background(), faceID)
+		if keep && err != nil {
+			t.Errorf("keep-photos on: photo not stored: %v", err)
+		}
+		if !keep && err == nil {
+			t.Error("keep-photos off: the photo was stored")
+		}
+		a.Close()
+	}
+}
