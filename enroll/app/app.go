@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -63,7 +62,7 @@ func DefaultConfig() Config {
 		Listen:        "127.0.0.1:8081",
 		NATSListen:    "127.0.0.1:4222",
 		Models:        "models",
-		Workers:       runtime.NumCPU(),
+		Workers:       0,
 		TimeZone:      "Asia/Shanghai",
 		MaxBody:       api.DefaultMaxBody,
 		PurgeInterval: time.Hour,
@@ -78,7 +77,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.NATS.RegisterFlags(fs)
 	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty)")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
-	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	fs.StringVar(&c.TimeZone, "site-tz", c.TimeZone, "the site's time zone: ticket days start at its midnight")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest accepted request body in bytes")
 	fs.DurationVar(&c.PurgeInterval, "purge-interval", c.PurgeInterval, "how often ended tickets are purged")

@@ -3,7 +3,6 @@ package node
 import (
 	"flag"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ func DefaultConfig() Config {
 		Listen:        "127.0.0.1:8090",
 		NATS:          bus.Options{URL: "nats://127.0.0.1:4222", Replicas: 1},
 		Models:        "models",
-		Workers:       runtime.NumCPU(),
+		Workers:       0,
 		Policy:        matcher.DefaultPolicy(),
 		OfflinePolicy: "allow",
 		ClaimTimeout:  400 * time.Millisecond,
@@ -91,7 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
 	c.NATS.RegisterFlags(fs)
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
-	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	fs.Var((*float32Flag)(&c.Policy.Threshold), "threshold", "largest face distance accepted as the same person")
 	fs.Var((*float32Flag)(&c.Policy.Margin), "margin", "how much farther the second-best identity must be")
 	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
