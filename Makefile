@@ -16,12 +16,12 @@ MODELS_SDIST_SHA256 := b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff
 PHOTOS_SDIST := face_recognition==1.3.0
 PHOTOS_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
 
-PROGRAMS := enroll gate admin demo
+PROGRAMS := enroll gate admin demo hardware/relay/relaysim/cmd/relaysim
 
 export SCENICGATE_MODELS ?= $(CURDIR)/models
 export SCENICGATE_TESTDATA ?= $(CURDIR)/testdata
 
-.PHONY: all deps models testdata build vet proto proto-check test bench demo clean
+.PHONY: all deps models testdata build vet proto proto-check test bench demo readme clean
 
 all: build
 
@@ -43,7 +43,7 @@ build: deps
 	@echo "== build: $(PROGRAMS) into $(BIN)/"
 	@mkdir -p $(BIN)
 	@for p in $(PROGRAMS); do \
-		if [ -f $$p/main.go ]; then $(GO) build -o $(BIN)/$$p ./$$p || exit 1; fi; \
+		$(GO) build -o $(BIN)/$$(basename $$p) ./$$p || exit 1; \
 	done
 
 vet: deps
@@ -88,6 +88,11 @@ proto-check: deps $(PROTOC_GEN_GO)
 		$(call PROTO_GO_OUT,$$tmp) && \
 		diff -r proto/sgpb $$tmp/proto/sgpb >/dev/null || \
 		{ echo "proto/sgpb is stale: run make proto and commit the result"; exit 1; }
+
+# The README's option reference is generated from the programs' --help.
+readme:
+	@echo "== readme: options from --help"
+	@$(GO) run ./docs/readme
 
 clean:
 	rm -rf $(BIN)
