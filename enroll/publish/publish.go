@@ -20,6 +20,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/drain"
 )
 
 // Publisher drains the outbox into the bucket. Run it in one goroutine.
@@ -27,7 +28,7 @@ type Publisher struct {
 	store *store.Store
 	js    jetstream.JetStream
 	log   *slog.Logger
-	wake  chan struct{}
+	wake  drain.Waker
 	// Published counts entitlements put or purged, for metrics.
 	Published atomic.Int64
 	kv        jetstream.KeyValue
@@ -35,40 +36,16 @@ type Publisher struct {
 
 // New returns a publisher from st to the bucket reached through js.
 func New(st *store.Store, js jetstream.JetStream, log *slog.Logger) *Publisher {
-	return &Publisher{store: st, js: js, log: log, wake: make(chan struct{}, 1)}
+	return &Publisher{store: st, js: js, log: log, wake: drain.NewWaker()}
 }
 
 // Wake asks the publisher to look at the outbox now. It never blocks.
-func (p *Publisher) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *Publisher) Wake() { p.wake.Wake() }
 
 // Run publishes until ctx ends: at once when woken, and every retry interval
 // otherwise, which is what carries changes over an outage.
 func (p *Publisher) Run(ctx context.Context, retry time.Duration) {
-	t := time.NewTicker(retry)
-	defer t.Stop()
-	failing := false
-	for {
-		err := p.Drain(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil && !failing:
-			p.log.Warn("publishing entitlements failed; will retry", "err", err)
-			failing = true
-		case err == nil && failing:
-			p.log.Info("publishing entitlements again")
-			failing = false
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.wake:
-		case <-t.C:
-		}
-	}
+	drain.Loop(ctx, p.wake, retry, p.Drain, p.log, "entitlements")
 }
 
 // Drain publishes everything in the outbox and returns the first error.

@@ -19,6 +19,7 @@ import (
 	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/hardware/relay"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/drain"
 	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/models/faces"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
@@ -109,7 +110,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if n.js, err = jetstream.New(n.nc); err != nil {
 		return nil, err
 	}
-	n.publisher = &publisher{store: n.store, js: n.js, log: n.log, wake: make(chan struct{}, 1), gate: cfg.ID}
+	n.publisher = &publisher{store: n.store, js: n.js, log: n.log, wake: drain.NewWaker(), gate: cfg.ID}
 
 	bg, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/drain"
 )
 
 // publisher sends the outbox to the ADMISSIONS stream, oldest first, each
@@ -19,39 +20,15 @@ type publisher struct {
 	store *store.Store
 	js    jetstream.JetStream
 	log   *slog.Logger
-	wake  chan struct{}
+	wake  drain.Waker
 	gate  string
 }
 
 // Wake asks for a publish now; it never blocks.
-func (p *publisher) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *publisher) Wake() { p.wake.Wake() }
 
 func (p *publisher) run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	failing := false
-	for {
-		err := p.drain(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil && !failing:
-			p.log.Warn("publishing admissions failed; they wait in the outbox", "err", err)
-			failing = true
-		case err == nil && failing:
-			p.log.Info("publishing admissions again")
-			failing = false
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.wake:
-		case <-t.C:
-		}
-	}
+	drain.Loop(ctx, p.wake, time.Second, p.drain, p.log, "admissions")
 }
 
 func (p *publisher) drain(ctx context.Context) error {
