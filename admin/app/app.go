@@ -1,0 +1,215 @@
+// Package app assembles the admin program from its parts: the store, the
+// NATS connection, the ingest loops, the operations and the web UI. main
+// only parses flags and calls it; tests start the same program in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/scenicgate/scenicgate/admin/enrollclient"
+	"github.com/scenicgate/scenicgate/admin/ingest"
+	"github.com/scenicgate/scenicgate/admin/live"
+	"github.com/scenicgate/scenicgate/admin/service"
+	"github.com/scenicgate/scenicgate/admin/store"
+	"github.com/scenicgate/scenicgate/admin/web"
+	"github.com/scenicgate/scenicgate/internal/bus"
+)
+
+// DefaultNATS is where admin looks for NATS unless told otherwise: the
+// server enroll embeds on a single machine.
+const DefaultNATS = "nats://127.0.0.1:4222"
+
+// Config is everything admin can be told on its command line.
+type Config struct {
+	Data      string
+	Listen    string
+	NATS      bus.Options
+	EnrollURL string
+	EnrollKey string
+	TLSCert   string
+	TLSKey    string
+	Service   service.Config
+}
+
+// DefaultConfig returns the defaults printed by --help.
+func DefaultConfig() Config {
+	return Config{
+		Data:      "var/admin",
+		Listen:    "127.0.0.1:8080",
+		NATS:      bus.Options{URL: DefaultNATS, Replicas: 1},
+		EnrollURL: "http://127.0.0.1:8081",
+		Service:   service.DefaultConfig(),
+	}
+}
+
+// RegisterFlags binds the serving flags to c, with c's values as defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Data, "data", c.Data, "folder for admin.db")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the staff UI")
+	natsURL := c.NATS.URL
+	c.NATS.RegisterFlags(fs)
+	// admin never embeds a server, so --nats always names one.
+	if f := fs.Lookup("nats"); f != nil {
+		f.Usage = "NATS server URL(s), comma-separated (required: admin does not embed a server)"
+		f.DefValue = natsURL
+		f.Value.Set(natsURL)
+	}
+	fs.StringVar(&c.EnrollURL, "enroll-url", c.EnrollURL, "base URL of the enroll API, for ticket search, revoke and erase")
+	fs.StringVar(&c.EnrollKey, "enroll-key", c.EnrollKey, "enroll API key (create one with `enroll apikey create --name admin`)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serve HTTPS with --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
+	fs.DurationVar(&c.Service.SessionTTL, "session-ttl", c.Service.SessionTTL, "log staff out after this long without use")
+	fs.IntVar(&c.Service.MaxFailures, "lockout-failures", c.Service.MaxFailures, "wrong passwords in a row that lock an account")
+	fs.DurationVar(&c.Service.LockFor, "lockout-duration", c.Service.LockFor, "how long a locked account stays locked")
+	fs.IntVar(&c.Service.LoginAttempts, "login-attempts", c.Service.LoginAttempts, "login attempts allowed per address per --login-window (0: no limit)")
+	fs.DurationVar(&c.Service.LoginWindow, "login-window", c.Service.LoginWindow, "window of --login-attempts")
+	fs.DurationVar(&c.Service.GateOfflineAfter, "gate-offline-after", c.Service.GateOfflineAfter, "a gate without a heartbeat for this long is shown offline (3 heartbeat intervals)")
+	fs.DurationVar(&c.Service.CommandTimeout, "command-timeout", c.Service.CommandTimeout, "how long to wait for a gate to answer a command")
+}
+
+// Validate reports a configuration admin cannot run with.
+func (c Config) Validate() error {
+	if c.NATS.URL == "" {
+		return errors.New("--nats is required: admin does not embed a NATS server")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	return nil
+}
+
+// App is a running admin.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	hub    *live.Hub
+	ingest *ingest.Ingester
+	svc    *service.Service
+	web    *web.Server
+	clock  atomic.Pointer[func() time.Time]
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New opens everything admin needs and starts its background work (the
+// ingest loops and the session housekeeping). NATS being down at start is
+// no error: admin serves what it has stored and catches up when NATS is
+// back. Close stops it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a = &App{cfg: cfg, log: log, hub: live.New()}
+	a.SetClock(time.Now)
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.store, err = store.Open(ctx, cfg.Data); err != nil {
+		return nil, err
+	}
+	if a.nc, err = bus.Connect(cfg.NATS, "admin", log); err != nil {
+		return nil, err
+	}
+	if a.js, err = jetstream.New(a.nc); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	a.ingest = ingest.New(a.store, a.nc, a.js, a.hub, log, ingest.Options{Replicas: cfg.NATS.Replicas, Now: a.now})
+	enroll := enrollclient.New(cfg.EnrollURL, cfg.EnrollKey)
+	if !enroll.Configured() {
+		log.Warn("no --enroll-url or --enroll-key: ticket search, revoke and erase are unavailable")
+	}
+	a.svc = service.New(cfg.Service, a.store, enroll, a.nc, a.ingest, log, a.now)
+	a.web = web.New(a.svc, a.hub, log, cfg.TLSCert != "")
+
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); a.ingest.Run(bg) }()
+	go func() { defer a.wg.Done(); a.svc.RunHousekeeping(bg, time.Hour) }()
+	return a, nil
+}
+
+func (a *App) now() time.Time { return (*a.clock.Load())() }
+
+// SetClock replaces the clock of every part, for tests of lockouts and day
+// boundaries.
+func (a *App) SetClock(now func() time.Time) { a.clock.Store(&now) }
+
+// Handler returns the web UI.
+func (a *App) Handler() http.Handler { return a.web.Handler() }
+
+// Service returns the operations, for the command line and tests.
+func (a *App) Service() *service.Service { return a.svc }
+
+// Store returns the database, for tests.
+func (a *App) Store() *store.Store { return a.store }
+
+// Ingester returns the materialising loops, for tests.
+func (a *App) Ingester() *ingest.Ingester { return a.ingest }
+
+// Serve answers HTTP (HTTPS with --tls-cert) on l until ctx ends, then shuts
+// down gracefully, giving requests in flight up to 10 seconds; open event
+// streams are ended first.
+func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv.RegisterOnShutdown(a.web.Shutdown)
+	errc := make(chan error, 1)
+	go func() {
+		if a.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(l, a.cfg.TLSCert, a.cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(l)
+	}()
+	a.log.Info("admin UI listening", "addr", l.Addr().String(), "tls", a.cfg.TLSCert != "")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// Close stops the background work and closes NATS and the database. Safe to
+// call twice.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		if a.web != nil {
+			a.web.Shutdown()
+		}
+		a.hub.Close()
+		if a.nc != nil {
+			a.nc.Close()
+		}
+		if a.store != nil {
+			err = a.store.Close()
+		}
+	})
+	return err
+}

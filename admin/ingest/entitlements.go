@@ -1,0 +1,106 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/scenicgate/scenicgate/admin/store"
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// watchEntitlements mirrors the ENTITLEMENTS bucket from the stored
+// revision until ctx ends or the watch fails.
+func (i *Ingester) watchEntitlements(ctx context.Context) error {
+	kv, err := i.js.KeyValue(ctx, bus.BucketEntitlements)
+	if err != nil {
+		i.provisionOnMissing(ctx, err)
+		return fmt.Errorf("bucket %s: %w", bus.BucketEntitlements, err)
+	}
+	rev, err := i.store.Cursor(ctx, store.CursorEntitlements)
+	if err != nil {
+		return err
+	}
+	status, err := kv.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", bus.BucketEntitlements, err)
+	}
+	if bs, ok := status.(*jetstream.KeyValueBucketStatus); ok && rev > bs.StreamInfo().State.LastSeq {
+		i.log.Warn("ENTITLEMENTS bucket is behind the stored revision; reading it again", "stored", rev,
+			"bucket_last", bs.StreamInfo().State.LastSeq)
+		rev = 0
+	}
+	var opts []jetstream.WatchOpt
+	if rev > 0 {
+		opts = append(opts, jetstream.ResumeFromRevision(rev+1))
+	}
+	w, err := kv.WatchAll(ctx, opts...)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", bus.BucketEntitlements, err)
+	}
+	defer w.Stop()
+	i.log.Info("following entitlements", "from_revision", rev+1)
+	for {
+		var first jetstream.KeyValueEntry
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watch ended")
+			}
+			if e == nil { // the initial values are all in
+				continue
+			}
+			first = e
+		}
+		if err := i.applyEntitlements(ctx, drain(first, w.Updates())); err != nil {
+			return err
+		}
+	}
+}
+
+// drain returns first and whatever further entries are ready, up to
+// maxBatch, without waiting.
+func drain(first jetstream.KeyValueEntry, updates <-chan jetstream.KeyValueEntry) []jetstream.KeyValueEntry {
+	batch := []jetstream.KeyValueEntry{first}
+	for len(batch) < maxBatch {
+		select {
+		case e, ok := <-updates:
+			if !ok {
+				return batch
+			}
+			if e != nil {
+				batch = append(batch, e)
+			}
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (i *Ingester) applyEntitlements(ctx context.Context, entries []jetstream.KeyValueEntry) error {
+	var changes []store.EntitlementChange
+	var rev uint64
+	for _, e := range entries {
+		rev = max(rev, e.Revision())
+		if e.Operation() != jetstream.KeyValuePut {
+			changes = append(changes, store.EntitlementChange{TicketID: e.Key(), Deleted: true})
+			continue
+		}
+		var pb sgpb.Entitlement
+		if err := proto.Unmarshal(e.Value(), &pb); err != nil {
+			i.log.Error("undecodable entitlement skipped", "key", e.Key(), "revision", e.Revision(), "err", err)
+			continue
+		}
+		ent := store.EntitlementFromProto(&pb, e.Revision())
+		ent.TicketID = e.Key()
+		changes = append(changes, store.EntitlementChange{TicketID: e.Key(), Entitlement: ent})
+	}
+	return i.store.ApplyEntitlements(ctx, changes, rev)
+}

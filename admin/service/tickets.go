@@ -1,0 +1,111 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scenicgate/scenicgate/admin/enrollclient"
+	"github.com/scenicgate/scenicgate/admin/store"
+)
+
+// MaxReason is the longest reason staff may type; enroll allows 200
+// characters and admin adds the staff member's name.
+const MaxReason = 150
+
+// cleanReason trims a reason and checks it is there and short enough.
+func cleanReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return "", ErrReasonRequired
+	}
+	if utf8.RuneCountInString(reason) > MaxReason {
+		return "", ErrReasonTooLong
+	}
+	return reason, nil
+}
+
+// signed appends the staff member to a reason sent to enroll, so enroll's
+// own audit log shows who acted, not only admin's API key.
+func signed(a Actor, reason string) string {
+	return reason + " [staff: " + a.Name + "]"
+}
+
+// SearchTickets asks enroll for tickets matching q (ticket id, order id,
+// name or phone suffix). An empty q gives an empty page.
+func (s *Service) SearchTickets(ctx context.Context, q string, page int) (enrollclient.Page, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return enrollclient.Page{Tickets: []enrollclient.Ticket{}}, nil
+	}
+	return s.enroll.Search(ctx, q, page, 50)
+}
+
+// TicketDetail is a ticket with what admin knows of it.
+type TicketDetail struct {
+	Ticket     enrollclient.Ticket
+	Admissions []store.Admission
+	// Mirror is the entitlement the gates have, nil when admin has not
+	// seen it (yet).
+	Mirror *store.Entitlement
+}
+
+// Ticket returns a ticket from enroll with its admissions from admin's
+// store.
+func (s *Service) Ticket(ctx context.Context, id string) (TicketDetail, error) {
+	t, err := s.enroll.Ticket(ctx, id)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	d := TicketDetail{Ticket: t}
+	if d.Admissions, err = s.store.TicketAdmissions(ctx, id); err != nil {
+		return TicketDetail{}, err
+	}
+	e, err := s.store.Entitlement(ctx, id)
+	switch {
+	case err == nil:
+		d.Mirror = &e
+	case !errors.Is(err, store.ErrNotFound):
+		return TicketDetail{}, err
+	}
+	return d, nil
+}
+
+// RevokeTicket revokes a ticket in enroll (for a refund, say). Operators
+// and admins only.
+func (s *Service) RevokeTicket(ctx context.Context, a Actor, id, reason string) (enrollclient.Ticket, error) {
+	if err := allow(a, store.Operator); err != nil {
+		return enrollclient.Ticket{}, err
+	}
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return enrollclient.Ticket{}, err
+	}
+	t, err := s.enroll.Revoke(ctx, id, signed(a, reason))
+	if err != nil {
+		s.audit(ctx, a, ActionRevoke, id, reason+": "+err.Error(), false)
+		return enrollclient.Ticket{}, err
+	}
+	s.audit(ctx, a, ActionRevoke, id, reason, true)
+	return t, nil
+}
+
+// EraseBiometrics deletes a ticket's face data in enroll; the ticket still
+// admits by QR code. Operators and admins only.
+func (s *Service) EraseBiometrics(ctx context.Context, a Actor, id, reason string) (enrollclient.Ticket, error) {
+	if err := allow(a, store.Operator); err != nil {
+		return enrollclient.Ticket{}, err
+	}
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return enrollclient.Ticket{}, err
+	}
+	t, err := s.enroll.EraseBiometrics(ctx, id, signed(a, reason))
+	if err != nil {
+		s.audit(ctx, a, ActionErase, id, reason+": "+err.Error(), false)
+		return enrollclient.Ticket{}, err
+	}
+	s.audit(ctx, a, ActionErase, id, reason, true)
+	return t, nil
+}

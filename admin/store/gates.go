@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+// Gate is the last heartbeat admin received from a gate.
+type Gate struct {
+	ID             string
+	Zone           string
+	StatusAt       time.Time // the gate's own clock
+	ReceivedAt     time.Time // admin's clock; liveness is judged by it
+	Mode           string
+	FPS            float32
+	LastFrameAge   time.Duration
+	Relay          string
+	RelayOK        bool
+	MirrorRevision uint64
+	MirrorLag      uint64
+	OutboxDepth    int64
+	GallerySize    int64
+	Faults         []string
+	StartedAt      time.Time
+	Version        string
+}
+
+// GateFromStatus copies a heartbeat received at receivedAt.
+func GateFromStatus(st *sgpb.GateStatus, receivedAt time.Time) Gate {
+	return Gate{
+		ID: st.GetGateId(), Zone: st.GetZone(), StatusAt: fromMs(st.GetAtMs()), ReceivedAt: receivedAt,
+		Mode: st.GetMode(), FPS: st.GetFps(), LastFrameAge: time.Duration(st.GetLastFrameAgeMs()) * time.Millisecond,
+		Relay: st.GetRelay(), RelayOK: st.GetRelayOk(), MirrorRevision: st.GetMirrorRevision(), MirrorLag: st.GetMirrorLag(),
+		OutboxDepth: st.GetOutboxDepth(), GallerySize: st.GetGallerySize(), Faults: st.GetFaults(),
+		StartedAt: fromMs(st.GetStartedAtMs()), Version: st.GetVersion(),
+	}
+}
+
+// PutGate stores a gate's latest heartbeat, replacing the one before.
+func (s *Store) PutGate(ctx context.Context, g Gate) error {
+	faults, _ := json.Marshal(append([]string{}, g.Faults...))
+	_, err := s.db.Write.ExecContext(ctx, `
+		INSERT INTO gates (gate_id, zone, status_at_ms, received_at_ms, mode, fps, last_frame_age_ms, relay, relay_ok,
+			mirror_revision, mirror_lag, outbox_depth, gallery_size, faults, started_at_ms, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (gate_id) DO UPDATE SET
+			zone = excluded.zone, status_at_ms = excluded.status_at_ms, received_at_ms = excluded.received_at_ms,
+			mode = excluded.mode, fps = excluded.fps, last_frame_age_ms = excluded.last_frame_age_ms,
+			relay = excluded.relay, relay_ok = excluded.relay_ok, mirror_revision = excluded.mirror_revision,
+			mirror_lag = excluded.mirror_lag, outbox_depth = excluded.outbox_depth, gallery_size = excluded.gallery_size,
+			faults = excluded.faults, started_at_ms = excluded.started_at_ms, version = excluded.version`,
+		g.ID, g.Zone, ms(g.StatusAt), ms(g.ReceivedAt), g.Mode, g.FPS, g.LastFrameAge.Milliseconds(), g.Relay,
+		boolInt(g.RelayOK), g.MirrorRevision, g.MirrorLag, g.OutboxDepth, g.GallerySize, string(faults),
+		ms(g.StartedAt), g.Version)
+	if err != nil {
+		return fmt.Errorf("store: put gate %s: %w", g.ID, err)
+	}
+	return nil
+}
+
+// Gates returns every gate that ever sent a heartbeat, sorted by id.
+func (s *Store) Gates(ctx context.Context) ([]Gate, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `
+		SELECT gate_id, zone, status_at_ms, received_at_ms, mode, fps, last_frame_age_ms, relay, relay_ok,
+			mirror_revision, mirror_lag, outbox_depth, gallery_size, faults, started_at_ms, version
+		FROM gates ORDER BY gate_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: gates: %w", err)
+	}
+	defer rows.Close()
+	out := []Gate{}
+	for rows.Next() {
+		var g Gate
+		var at, recv, age, started int64
+		var faults string
+		if err := rows.Scan(&g.ID, &g.Zone, &at, &recv, &g.Mode, &g.FPS, &age, &g.Relay, &g.RelayOK,
+			&g.MirrorRevision, &g.MirrorLag, &g.OutboxDepth, &g.GallerySize, &faults, &started, &g.Version); err != nil {
+			return nil, fmt.Errorf("store: gates: %w", err)
+		}
+		g.StatusAt, g.ReceivedAt, g.StartedAt = fromMs(at), fromMs(recv), fromMs(started)
+		g.LastFrameAge = time.Duration(age) * time.Millisecond
+		if err := json.Unmarshal([]byte(faults), &g.Faults); err != nil {
+			return nil, fmt.Errorf("store: gate %s faults: %w", g.ID, err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// entry is an allowed face entry of ticket at gate with entry number n.
+func entry(id, ticket, gate string, n int, offline bool) Admission {
+	return Admission{EventID: id, GateID: gate, TicketID: ticket, Decision: sgpb.Decision_DECISION_ALLOW, Reason: "ok",
+		Method: sgpb.Method_METHOD_FACE, Direction: sgpb.Direction_DIRECTION_ENTRY, At: t0.Add(time.Duration(len(id)) * time.Minute),
+		EntryNumber: n, Offline: offline}
+}
+
+func TestConflictRule(t *testing.T) {
+	exit := entry("x2", "T1", "south", 1, true)
+	exit.Direction = sgpb.Direction_DIRECTION_EXIT
+	manual := entry("m2", "T1", "south", 1, true)
+	manual.Method = sgpb.Method_METHOD_MANUAL
+	denied := entry("d2", "T1", "south", 1, true)
+	denied.Decision = sgpb.Decision_DECISION_DENY
+	unspecified := entry("u2", "T1", "south", 1, true)
+	unspecified.Direction = sgpb.Direction_DIRECTION_UNSPECIFIED
+	tests := []struct {
+		name       string
+		ticketType sgpb.TicketType // 0: not in the mirror
+		perDay     int32
+		admissions []Admission
+		want       int // admissions counted by the conflict; 0 for none
+	}{
+		{"two offline gates admit entry 1", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 2},
+		{"ticket not in the mirror is flagged", 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 1, true)}, 2},
+		{"three admissions of one entry", sgpb.TicketType_TICKET_TYPE_MULTI, 0,
+			[]Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true), entry("a333", "T1", "e", 1, true)}, 3},
+		{"entries 1 and 2 are no conflict", sgpb.TicketType_TICKET_TYPE_MULTI, 0,
+			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 2, false)}, 0},
+		{"a replayed event id is no conflict", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a1", "T1", "north", 1, true)}, 0},
+		{"exits do not count", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), exit}, 0},
+		{"manual opens do not count", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), manual}, 0},
+		{"denials do not count", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), denied}, 0},
+		{"unspecified direction counts as entry", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), unspecified}, 2},
+		{"day passes enter any number of times", sgpb.TicketType_TICKET_TYPE_DAY_PASS, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 0},
+		{"annual pass without a daily limit", sgpb.TicketType_TICKET_TYPE_ANNUAL, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 0},
+		{"annual pass with a daily limit", sgpb.TicketType_TICKET_TYPE_ANNUAL, 1,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 2},
+		{"other tickets do not mix", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T2", "south", 1, true)}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			ctx := context.Background()
+			if tc.ticketType != 0 {
+				e := Entitlement{TicketID: "T1", VisitorName: "张三", TicketType: tc.ticketType, EntriesPerDay: int(tc.perDay), Revision: 1}
+				if err := s.ApplyEntitlements(ctx, []EntitlementChange{{TicketID: "T1", Entitlement: e}}, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, a := range tc.admissions {
+				if _, err := s.InsertAdmissions(ctx, []Admission{a}, uint64(i+1), t0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			list, err := s.Conflicts(ctx, true, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == 0 && len(list) != 0:
+				t.Errorf("conflicts = %+v; want none", list)
+			case tc.want > 0 && (len(list) != 1 || list[0].Admissions != tc.want):
+				t.Errorf("conflicts = %+v; want one counting %d admissions", list, tc.want)
+			}
+		})
+	}
+}
+
+func TestResolvedConflictReopensOnAnotherAdmission(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	res, err := s.InsertAdmissions(ctx, []Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true)}, 2, t0)
+	if err != nil || len(res.Conflicts) != 1 || len(res.Inserted) != 2 {
+		t.Fatalf("InsertAdmissions = %+v, %v; want 2 inserted and 1 conflict", res, err)
+	}
+	id := res.Conflicts[0].ID
+	if err := s.ResolveConflict(ctx, id, "alice", "same visitor", t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OpenConflicts(ctx); n != 0 {
+		t.Fatalf("open conflicts after resolving = %d; want 0", n)
+	}
+	if _, err := s.InsertAdmissions(ctx, []Admission{entry("a333", "T1", "e", 1, true)}, 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Conflict(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Open() || c.Admissions != 3 {
+		t.Errorf("after a third admission: open %v, %d admissions; want reopened with 3", c.Open(), c.Admissions)
+	}
+	if err := s.ResolveConflict(ctx, 999, "alice", "x", t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResolveConflict(999) = %v; want ErrNotFound", err)
+	}
+}
+
+func TestCountsAndCursor(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	var batch []Admission
+	for i := 0; i < 5; i++ {
+		batch = append(batch, entry(fmt.Sprintf("e%d", i), fmt.Sprintf("T%d", i), "n", 1, false))
+	}
+	out := entry("x1", "T0", "exit-1", 0, false)
+	out.Direction = sgpb.Direction_DIRECTION_EXIT
+	deny := entry("d1", "", "n", 0, false)
+	deny.Decision, deny.Reason = sgpb.Decision_DECISION_DENY, "unknown"
+	yesterday := entry("y1", "T9", "n", 1, false)
+	yesterday.At = t0.Add(-24 * time.Hour)
+	batch = append(batch, out, deny, yesterday)
+	if _, err := s.InsertAdmissions(ctx, batch, 42, t0); err != nil {
+		t.Fatal(err)
+	}
+	// Replaying the batch changes nothing but the cursor.
+	res, err := s.InsertAdmissions(ctx, batch, 43, t0)
+	if err != nil || len(res.Inserted) != 0 {
+		t.Fatalf("replay inserted %d, %v; want 0", len(res.Inserted), err)
+	}
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, t0.Location())
+	c, err := s.Counts(ctx, day, day.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (DayCounts{Entries: 5, Exits: 1, Denials: 1}); c != want || c.InPark() != 4 {
+		t.Errorf("Counts = %+v (in park %d); want %+v (in park 4)", c, c.InPark(), want)
+	}
+	if got := (DayCounts{Entries: 1, Exits: 3}).InPark(); got != 0 {
+		t.Errorf("InPark with more exits than entries = %d; want 0", got)
+	}
+	entries, denials, err := s.Hourly(ctx, day, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries[9] != 5 || denials[9] != 1 {
+		t.Errorf("hour 9: %d entries, %d denials; want 5 and 1", entries[9], denials[9])
+	}
+	if seq, _ := s.Cursor(ctx, CursorAdmissions); seq != 43 {
+		t.Errorf("cursor = %d; want 43", seq)
+	}
+}
+
+func TestLockoutAndSessions(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, "alice", Operator, "hash", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, "ALICE", Viewer, "hash", t0); !errors.Is(err, ErrDuplicateName) {
+		t.Errorf("second alice = %v; want ErrDuplicateName", err)
+	}
+	for i := 1; i <= 3; i++ {
+		got, err := s.RecordLoginFailure(ctx, u.ID, t0, 3, 15*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locked := t0.Before(got.LockedUntil)
+		if locked != (i == 3) {
+			t.Errorf("after %d failures locked = %v", i, locked)
+		}
+	}
+	if err := s.CreateSession(ctx, "h1", "csrf", u.ID, "127.0.0.1", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ss, err := s.SessionByHash(ctx, "h1", t0); err != nil || ss.User.Name != "alice" || ss.User.Role != Operator {
+		t.Errorf("SessionByHash = %+v, %v", ss, err)
+	}
+	if _, err := s.SessionByHash(ctx, "h1", t0.Add(time.Hour)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("expired session = %v; want ErrNotFound", err)
+	}
+	if err := s.SetUserDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionByHash(ctx, "h1", t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("session of a disabled user = %v; want ErrNotFound", err)
+	}
+}
+
+func TestRoles(t *testing.T) {
+	tests := []struct {
+		r, need Role
+		want    bool
+	}{
+		{Viewer, Viewer, true}, {Viewer, Operator, false}, {Operator, Operator, true},
+		{Operator, Admin, false}, {Admin, Operator, true}, {Role("root"), Viewer, false},
+	}
+	for _, tc := range tests {
+		if got := tc.r.Allows(tc.need); got != tc.want {
+			t.Errorf("%s.Allows(%s) = %v; want %v", tc.r, tc.need, got, tc.want)
+		}
+	}
+}
