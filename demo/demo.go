@@ -180,7 +180,11 @@ func (d *demo) stopAll() {
 }
 
 func (d *demo) startGate(ctx context.Context, i int, l lane, natsURL string) error {
-	sim, err := relaysim.Start(filepath.Join(d.cfg.data, "relay-"+l.id))
+	simDir := filepath.Join(d.cfg.data, "relay-"+l.id)
+	if err := os.MkdirAll(simDir, 0o755); err != nil {
+		return err
+	}
+	sim, err := relaysim.Start(simDir)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"math"
 	"errors"
 	"strings"
 	"sync"
@@ -53,12 +54,26 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	n := l.n
 	n.frames.add(n.now())
 	n.metrics.frames.Inc()
+	// The QR reader and the face engine look at the frame side by side: a
+	// frame without a code can keep the QR reader busy longer than finding
+	// the face takes, and the visitor should wait for the slower, not both.
+	var qrText string
+	var qrFound bool
+	var wg sync.WaitGroup
 	if l.qr != nil {
-		if out, done, err := l.readQR(ctx, frame, capturedAt); done || err != nil {
-			return out, err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qrText, qrFound = l.qr.Decode(frame)
+		}()
 	}
 	found, err := n.engine.DetectMat(ctx, frame)
+	wg.Wait()
+	if qrFound {
+		if out, done, qerr := l.readQR(ctx, qrText, capturedAt); done || qerr != nil {
+			return out, qerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +92,12 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	res := n.gallery.Search(face)
 	vote := matcher.Vote{Ticket: n.cfg.Policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
 	if vote.Ticket == "" {
-		vote.Distance, vote.Margin = 0, 0
+		// An unknown face is reported with its distance to the nearest
+		// ticket, which tells staff how near a miss it was.
+		vote.Margin = 0
+		if math.IsInf(float64(vote.Distance), 1) {
+			vote.Distance = 0
+		}
 	}
 	agreed, ok := l.tracker.Add(vote, n.now())
 	if !ok {
@@ -94,10 +114,9 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 // decided at once; in verify mode it waits for the visitor's face, unless
 // the ticket has no faces to compare (erased, or enrolled without), in which
 // case the QR code alone decides: the way in without a face.
-func (l *Lane) readQR(ctx context.Context, frame gocv.Mat, capturedAt time.Time) (*Outcome, bool, error) {
+func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*Outcome, bool, error) {
 	n := l.n
-	text, ok := l.qr.Decode(frame)
-	if !ok || !strings.HasPrefix(text, qrtoken.Prefix) {
+	if !strings.HasPrefix(text, qrtoken.Prefix) {
 		return nil, false, nil
 	}
 	now := n.now()

@@ -52,12 +52,13 @@ type Source interface {
 	// Stats reports the source's health for the gate's status page. It
 	// never blocks behind a Read.
 	Stats() Stats
-	// Close stops the source and frees its frames and captures. It waits
-	// for reads in progress inside OpenCV, but at most Options.CloseTimeout
-	// for those the watchdog has abandoned, and returns a *Fault wrapping
-	// ErrStuck when some are still blocked then (they release their
-	// resources when OpenCV returns). Close may be called more than once;
-	// later calls return nil.
+	// Close stops the source and frees the frames it holds and its
+	// captures; Reads waiting for a frame return ErrClosed. It waits for a
+	// recorded source's Read in progress, and for a live source's
+	// goroutines to come back from OpenCV, at most Options.CloseTimeout:
+	// a capture still blocked then (a dead stream) makes Close return a
+	// *Fault wrapping ErrStuck, and frees its resources itself when OpenCV
+	// returns. Close may be called more than once; later calls return nil.
 	Close() error
 	// String names the source as the spec it was opened with, without
 	// passwords.
@@ -84,8 +85,8 @@ type Stats struct {
 	Source string // as Source.String()
 	Kind   Kind
 	// Healthy is true while a live source delivers frames, and for a
-	// recorded source while its last Read succeeded (or it is waiting for
-	// images to appear in an empty looping folder).
+	// recorded source until a read fails (a looping folder without a
+	// readable image counts as failing) and again after the next frame.
 	Healthy bool
 	// Frames counts frames captured (live) or decoded (recorded) since
 	// Open, over every reopen.

@@ -29,19 +29,20 @@ type folderSource struct {
 
 	// turn is held by the Read in progress; a channel rather than a mutex
 	// so that a waiting Read can give up when its context ends.
-	turn chan struct{}
-	done chan struct{} // closed by Close
+	turn    chan struct{}
+	done    chan struct{} // closed by Close
+	closing sync.Once
 
 	// The fields below belong to the holder of turn.
-	pace    pacer
-	files   []string // names from the last listing
-	next    int      // index in files of the next image to try
-	listed  bool     // files holds a listing
-	decoded int      // images decoded since the last listing
-	seq     uint64
-	ended   bool
-	failed  map[string]bool // files whose failure was already logged
-	closing sync.Once
+	pace       pacer
+	files      []string // names from the last listing
+	next       int      // index in files of the next image to try
+	listed     bool     // files holds a listing
+	listFailed bool     // the last attempt to list failed
+	decoded    int      // images decoded since the last listing
+	seq        uint64
+	ended      bool
+	failed     map[string]bool // files whose failure was already logged
 }
 
 func openFolder(sp spec, opts Options) (*folderSource, error) {
@@ -96,10 +97,7 @@ func (s *folderSource) Read(ctx context.Context) (Frame, error) {
 		m, ok := s.decode(name)
 		if !ok {
 			if s.next == len(s.files) && s.decoded == 0 {
-				f := &Fault{Source: s.sp.name, Op: "read", Err: errNoImages}
-				if s.stats.fault(f) {
-					s.log.Warn("camera folder has no readable image; waiting for some")
-				}
+				s.noImages()
 			}
 			continue
 		}
@@ -115,28 +113,28 @@ func (s *folderSource) Read(ctx context.Context) (Frame, error) {
 // startPass lists the folder for the first pass or, at the end of one,
 // either starts the next (Loop) or ends the stream.
 func (s *folderSource) startPass(ctx context.Context) error {
-	if s.listed {
-		if !s.opts.Loop {
-			s.ended = true
-			return ErrEndOfStream
-		}
-		if s.decoded == 0 {
-			// Nothing readable last time (or the listing failed): do
-			// not spin, wait for a demo to drop photos in.
-			if err := sleep(ctx, s.done, max(emptyWait, s.pace.period)); err != nil {
-				return err
-			}
+	if s.listed && !s.opts.Loop {
+		s.ended = true
+		return ErrEndOfStream
+	}
+	if s.listFailed || (s.listed && s.decoded == 0) {
+		// The listing failed, or the last pass had nothing readable:
+		// do not spin, give the folder (or a demo's photos) time to
+		// appear.
+		if err := sleep(ctx, s.done, max(emptyWait, s.pace.period)); err != nil {
+			return err
 		}
 	}
 	files, err := listImages(s.sp.target)
 	if err != nil {
-		s.files, s.next, s.listed, s.decoded = nil, 0, true, 0
+		s.listFailed = true
 		f := &Fault{Source: s.sp.name, Op: "list", Err: err}
 		if s.stats.fault(f) {
 			s.log.Warn("camera folder cannot be listed", "err", err)
 		}
 		return f
 	}
+	s.listFailed = false
 	if s.listed && s.decoded > 0 {
 		s.stats.update(func(st *Stats) { st.Loops++ })
 	}
@@ -146,11 +144,17 @@ func (s *folderSource) startPass(ctx context.Context) error {
 			s.ended = true
 			return ErrEndOfStream
 		}
-		if s.stats.fault(&Fault{Source: s.sp.name, Op: "read", Err: errNoImages}) {
-			s.log.Warn("camera folder has no readable image; waiting for some")
-		}
+		s.noImages()
 	}
 	return nil
+}
+
+// noImages records a pass without a readable image.
+func (s *folderSource) noImages() {
+	f := &Fault{Source: s.sp.name, Op: "read", Err: errNoImages}
+	if s.stats.fault(f) {
+		s.log.Warn("camera folder has no readable image")
+	}
 }
 
 // decode reads one image, logging and counting a file it cannot use.

@@ -161,6 +161,40 @@ func TestFolderEmpty(t *testing.T) {
 	})
 }
 
+// A folder on a USB stick that is pulled out is a fault that Read reports
+// and that ends when the folder is back.
+func TestFolderRemovedAndBack(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lane")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyPhoto(t, dir, "a.jpg", "obama.jpg")
+	src := mustOpen(t, dir, Options{Loop: true})
+	f := readFrame(t, src, 10*time.Second)
+	f.Close()
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := src.Read(context.Background())
+	if f, ok := errors.AsType[*Fault](err); !ok || f.Op != "list" || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Read with the folder gone = %v; want a list *Fault wrapping os.ErrNotExist", err)
+	}
+	if src.Stats().Healthy {
+		t.Error("Stats.Healthy = true with the folder gone")
+	}
+
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyPhoto(t, dir, "b.jpg", "biden.jpg")
+	f = readFrame(t, src, 10*time.Second)
+	defer f.Close()
+	if f.Name != "b.jpg" || !src.Stats().Healthy {
+		t.Errorf("Read = %q, healthy %v; want b.jpg, healthy", f.Name, src.Stats().Healthy)
+	}
+}
+
 func TestFolderFitsFramesInsideSize(t *testing.T) {
 	dir := t.TempDir()
 	copyPhoto(t, dir, "1.jpg", "obama3.jpg") // 1434x2333: decoded at 1/2 size first

@@ -25,7 +25,6 @@ type liveSource struct {
 	opts  Options
 	log   *slog.Logger
 	stats *tracker
-	open  func() (*gocv.VideoCapture, error)
 
 	done    chan struct{} // closed by Close
 	closing sync.Once
@@ -65,7 +64,6 @@ func openLive(sp spec, opts Options) *liveSource {
 		done:    make(chan struct{}),
 		arrived: make(chan struct{}),
 	}
-	s.open = s.openCapture
 	s.wg.Add(1)
 	go s.supervise()
 	return s
@@ -320,7 +318,7 @@ func (s *liveSource) run(c *capture) {
 	if !s.begin(c, true) {
 		return
 	}
-	vc, err := s.open()
+	vc, err := s.openCapture()
 	s.end(c)
 	if err != nil {
 		c.ended <- &Fault{Source: s.sp.name, Op: "open", Err: err}

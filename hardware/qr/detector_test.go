@@ -80,8 +80,8 @@ func TestDecodeTexts(t *testing.T) {
 	tests := []struct {
 		name, text string
 	}{
-		// Short texts matter: gocv's own WeChat binding aborts the
-		// process on results of 15 bytes or fewer.
+		// Short texts matter: gocv's own WeChat binding frees
+		// them with an invalid delete[] (see the package doc).
 		{"one digit", "7"},
 		{"short URL", "http://a.cn"},
 		{"UTF-8 in byte mode", "景区门票 成人票 2025-05-01"},
