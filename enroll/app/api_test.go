@@ -535,3 +535,16 @@ func TestPhotosAreKeptOnlyWhenConfigured(t *testing.T) {
 		a.Close()
 	}
 }
+
+func TestFaceAtTheEdgeIsAcceptedWithAWarning(t *testing.T) {
+	a, key := startApp(t, t.TempDir(), "")
+	c := newClient(t, a, key)
+	status, body := c.postJSON("/api/v1/tickets", orderJSON("edge-1", testenv.Photo(t, "obama_partial_face.jpg")))
+	if status != http.StatusCreated {
+		t.Fatalf("partial face: %d %v; want 201", status, body)
+	}
+	w, _ := tickets(body)[0]["warnings"].([]any)
+	if len(w) != 1 || w[0].(map[string]any)["code"] != "face_at_edge" {
+		t.Errorf("partial face: warnings %v; want one face_at_edge", w)
+	}
+}

@@ -22,6 +22,8 @@ const (
 	CodeOrderConflict    = "order_conflict"
 	CodeNotFound         = "not_found"
 	CodeTicketRevoked    = "ticket_revoked"
+	// CodeFaceAtEdge is a warning, not an error.
+	CodeFaceAtEdge = "face_at_edge"
 )
 
 // Error is a refusal the caller can act on: a stable code and a message for

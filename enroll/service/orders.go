@@ -65,14 +65,15 @@ func (s *Service) CreateOrder(ctx context.Context, actor string, r OrderRequest)
 		t.QRTokenID = qrtoken.NewTokenID()
 		t.QRIssuedAt = now
 		t.ConsentAt = now
-		found, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos)
+		found, edge, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos)
 		if err != nil {
 			return OrderResult{}, err
 		}
-		warnings[i], err = s.checkDuplicates(found, r.OrderID, "")
+		dups, err := s.checkDuplicates(found, r.OrderID, "")
 		if err != nil {
 			return OrderResult{}, err
 		}
+		warnings[i] = append(edge, dups...)
 		order.Tickets = append(order.Tickets, store.NewTicket{Ticket: t, Faces: found})
 	}
 	stored, created, err := s.store.CreateOrder(ctx, order)
@@ -127,13 +128,20 @@ func (s *Service) issue(t store.Ticket) (IssuedTicket, error) {
 }
 
 // readFaces runs every photo through the face engine; the first refused
-// photo refuses the request.
-func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) ([]store.NewFace, error) {
+// photo refuses the request. A face cut by the photo's edge is accepted with
+// a warning: it matches less reliably, and a better photo can replace it.
+func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) ([]store.NewFace, []Warning, error) {
 	out := make([]store.NewFace, 0, len(photos))
+	warnings := []Warning{}
 	for j, photo := range photos {
+		at := where + ".photos[" + strconv.Itoa(j) + "]"
 		f, err := s.faces.Enroll(ctx, photo)
 		if err != nil {
-			return nil, photoError(where+".photos["+strconv.Itoa(j)+"]", err)
+			return nil, nil, photoError(at, err)
+		}
+		if f.TouchesBorder {
+			warnings = append(warnings, Warning{Code: CodeFaceAtEdge,
+				Message: at + ": the face touches the photo's edge; a photo with the whole face matches better"})
 		}
 		nf := store.NewFace{ID: newID("F"), Model: faces.ModelName, Descriptor: f.Descriptor[:], Size: f.Size}
 		if s.cfg.KeepPhotos {
@@ -141,7 +149,7 @@ func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) 
 		}
 		out = append(out, nf)
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // newID returns prefix and 16 random base32 characters (80 bits): ticket ids

@@ -66,14 +66,15 @@ func (s *Service) AddFaces(ctx context.Context, actor, id string, photos [][]byt
 	if t.Revoked {
 		return IssuedTicket{}, nil, storeError(store.ErrRevoked)
 	}
-	found, err := s.readFaces(ctx, "photos", photos)
+	found, warnings, err := s.readFaces(ctx, "photos", photos)
 	if err != nil {
 		return IssuedTicket{}, nil, err
 	}
-	warnings, err := s.checkDuplicates(found, t.OrderID, id)
+	dups, err := s.checkDuplicates(found, t.OrderID, id)
 	if err != nil {
 		return IssuedTicket{}, nil, err
 	}
+	warnings = append(warnings, dups...)
 	t, err = s.store.SetFaces(ctx, id, found, replace, actor)
 	if err != nil {
 		return IssuedTicket{}, nil, storeError(err)
