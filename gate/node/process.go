@@ -2,8 +2,8 @@ package node
 
 import (
 	"context"
-	"math"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"time"
