@@ -11,7 +11,7 @@ raw="$out/raw.txt"
 : >"$raw"
 
 run() {
-	echo "== go test -bench $*"
+	echo "== go test $*"
 	go test -run '^$' -count=1 "$@" 2>&1 | tee -a "$raw" | grep -E '^(Benchmark|ok|FAIL|---)' || true
 	if grep -q '^FAIL' "$raw"; then
 		echo "bench: a benchmark failed; see $raw" >&2

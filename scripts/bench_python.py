@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from importlib.metadata import version
+
 import dlib
 import face_recognition
 
@@ -28,7 +30,7 @@ def main(folder):
     per_photo = (time.perf_counter() - start) * 1000 / (rounds * len(photos))
     print(
         f"python: {per_photo:.1f} ms/photo over {len(photos)} photos "
-        f"(face_recognition {face_recognition.__version__}, dlib {dlib.__version__})"
+        f"(face_recognition {version('face_recognition')}, dlib {dlib.__version__})"
     )
 
 

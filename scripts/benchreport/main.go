@@ -121,7 +121,7 @@ func render(w io.Writer, results []result, python string, now time.Time) {
 	renderPython(w, results, python)
 }
 
-var pythonLine = regexp.MustCompile(`^([\d.]+) ms/photo`)
+var pythonLine = regexp.MustCompile(`^([\d.]+) ms/photo over (\d+) photos \((.*)\)`)
 
 func renderPython(w io.Writer, results []result, python string) {
 	fmt.Fprint(w, "\n## The same photos through Python's face_recognition\n\n")
@@ -141,8 +141,9 @@ func renderPython(w io.Writer, results []result, python string) {
 		fmt.Fprintf(w, "Python: %s. The Go figure is missing.\n", python)
 	default:
 		py, _ := strconv.ParseFloat(m[1], 64)
-		fmt.Fprintf(w, "| engine | ms per photo |\n|---|---:|\n| ScenicGate (Go, dlib, OpenBLAS) | %.1f |\n| Python: %s | %.1f |\n\nPython takes %.1f× as long per photo.\n",
-			goMs, strings.TrimSpace(python[len(m[0]):]), py, py/goMs)
+		fmt.Fprintf(w, "The %s test photos, one worker, face found and described (5-point alignment).\n\n", m[2])
+		fmt.Fprintf(w, "| engine | ms per photo |\n|---|---:|\n| ScenicGate (Go, dlib, OpenBLAS) | %.1f |\n| Python %s | %.1f |\n\nPython takes %.1f× as long per photo.\n",
+			goMs, m[3], py, py/goMs)
 	}
 }
 

@@ -21,7 +21,7 @@ ok  	x	1s
 	}
 	var out bytes.Buffer
 	render(&out, results, python, time.Unix(0, 0))
-	for _, want := range []string{"| 640x480 | 45.2 |", "| gallery=10000 | 67.1 | 80.1 | 80.1 |", "Python takes 5.0× as long"} {
+	for _, want := range []string{"| 640x480 | 45.2 |", "| gallery=10000 | 67.1 | 80.1 | 80.1 |", "Python takes 5.0× as long", "| Python face_recognition 1.3.0, dlib 20.0.1 | 350.0 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
