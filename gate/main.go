@@ -49,7 +49,7 @@ func run(args []string) error {
 		return err
 	}
 	defer n.Close()
-	cam, err := camera.Open(cfg.Camera, camera.Options{FPS: cfg.CameraFPS, Loop: true, Logger: log})
+	cam, err := camera.Open(cfg.Camera, camera.Options{FPS: cfg.CameraFPS, Loop: true, Width: cfg.CameraWidth, Height: cfg.CameraHeight, Logger: log})
 	if err != nil {
 		return err
 	}

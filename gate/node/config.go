@@ -31,14 +31,17 @@ type Config struct {
 	Mode      string
 	Camera    string
 	CameraFPS float64
-	Relay     string
-	Pulse     time.Duration
-	Data      string
-	Listen    string
-	NATS      bus.Options
-	Models    string
-	Workers   int
-	Policy    matcher.Policy
+	// CameraWidth and CameraHeight ask a device for that frame size and
+	// scale recorded frames down to fit it; 0 takes what comes.
+	CameraWidth, CameraHeight int
+	Relay                     string
+	Pulse                     time.Duration
+	Data                      string
+	Listen                    string
+	NATS                      bus.Options
+	Models                    string
+	Workers                   int
+	Policy                    matcher.Policy
 	// OfflinePolicy says what a gate does with an entry-limited ticket it
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
@@ -61,6 +64,8 @@ func DefaultConfig() Config {
 		Mode:          ModeFaceOrQR,
 		Camera:        "0",
 		CameraFPS:     5,
+		CameraWidth:   1280,
+		CameraHeight:  720,
 		Relay:         "log",
 		Pulse:         300 * time.Millisecond,
 		Data:          "var/gate",
@@ -84,6 +89,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Mode, "mode", c.Mode, "face (1:N), verify (QR then face 1:1) or face-or-qr")
 	fs.StringVar(&c.Camera, "camera", c.Camera, "camera: device index or path, RTSP/HTTP URL, video file, or a folder of images")
 	fs.Float64Var(&c.CameraFPS, "camera-fps", c.CameraFPS, "frames per second played from a folder camera")
+	fs.IntVar(&c.CameraWidth, "camera-width", c.CameraWidth, "frame width to ask the camera for (recorded frames are scaled to fit); 0: as delivered")
+	fs.IntVar(&c.CameraHeight, "camera-height", c.CameraHeight, "frame height, likewise")
 	fs.StringVar(&c.Relay, "relay", c.Relay, "relay: lcus:/dev/ttyUSB0, modbus:/dev/ttyUSB0?addr=1&coil=0, or log")
 	fs.DurationVar(&c.Pulse, "pulse", c.Pulse, "relay pulse length (turnstiles need at least 100ms)")
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
