@@ -30,6 +30,7 @@ type settings struct {
 	enrollAddr, adminAddr     string
 	natsAddr                  string
 	fps                       float64
+	gatePort                  int
 	user, password            string
 }
 
@@ -37,7 +38,7 @@ func defaultConfig() settings {
 	return settings{
 		bin: "bin", data: "var/demo", photos: "testdata", models: "models",
 		enrollAddr: "127.0.0.1:8081", adminAddr: "127.0.0.1:8080", natsAddr: "127.0.0.1:4222",
-		fps: 2, user: "demo", password: "scenicgate-demo",
+		fps: 2, gatePort: 8091, user: "demo", password: "scenicgate-demo",
 	}
 }
 
@@ -50,6 +51,7 @@ func (c *settings) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.adminAddr, "admin-listen", c.adminAddr, "admin's HTTP address")
 	fs.StringVar(&c.natsAddr, "nats-listen", c.natsAddr, "the embedded NATS server's address")
 	fs.Float64Var(&c.fps, "camera-fps", c.fps, "frames per second of the demo cameras")
+	fs.IntVar(&c.gatePort, "gate-port", c.gatePort, "the first gate's status port on 127.0.0.1; the second gets the next (0: any free port)")
 	fs.StringVar(&c.user, "user", c.user, "admin login created for the demo")
 	fs.StringVar(&c.password, "password", c.password, "its password")
 }
@@ -212,7 +214,14 @@ func (d *demo) startGate(ctx context.Context, i int, l lane, natsURL string) err
 	return d.start(ctx, "gate", "--id", l.id, "--zone", "main", "--direction", l.direction, "--mode", l.mode,
 		"--camera", cam, "--camera-fps", fmt.Sprint(d.cfg.fps), "--relay", "lcus:"+sim.Path(),
 		"--nats", natsURL, "--data", filepath.Join(d.cfg.data, "gate-"+l.id), "--models", d.cfg.models,
-		"--listen", fmt.Sprintf("127.0.0.1:%d", 8091+i), "--workers", "1")
+		"--listen", d.gateListen(i), "--workers", "1")
+}
+
+func (d *demo) gateListen(i int) string {
+	if d.cfg.gatePort == 0 {
+		return "127.0.0.1:0"
+	}
+	return fmt.Sprintf("127.0.0.1:%d", d.cfg.gatePort+i)
 }
 
 func (d *demo) printRelay(ctx context.Context, gate string, sim *relaysim.Sim) {
