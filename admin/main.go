@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/app"
 	"github.com/scenicgate/scenicgate/internal/config"
-	"github.com/scenicgate/scenicgate/internal/logging"
 )
 
 func main() { config.Main("admin", run) }
@@ -31,16 +29,10 @@ func run(args []string) error {
 		return app.UserCommand(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	}
 	cfg := app.DefaultConfig()
-	fs := config.NewFlagSet("admin [options] | admin user add|list|disable|enable [--role R] [--password P] [NAME]")
-	cfg.RegisterFlags(fs)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := config.Parse(fs, args, os.Getenv); err != nil {
+	log, err := config.Program("admin [options] | admin user add|list|disable|enable [--role R] [--password P] [NAME]", args, cfg.RegisterFlags)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return config.UsageError{Msg: fmt.Sprintf("unknown command %q", fs.Arg(0))}
-	}
-	log := logging.New(os.Stderr, *logLevel)
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 	"github.com/scenicgate/scenicgate/enroll/app"
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/config"
-	"github.com/scenicgate/scenicgate/internal/logging"
 )
 
 func main() { config.Main("enroll", run) }
@@ -30,16 +29,10 @@ func run(args []string) error {
 		return apikey(args[1:])
 	}
 	cfg := app.DefaultConfig()
-	fs := config.NewFlagSet("enroll [options] | enroll apikey create|list|revoke [--name NAME]")
-	cfg.RegisterFlags(fs)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := config.Parse(fs, args, os.Getenv); err != nil {
+	log, err := config.Program("enroll [options] | enroll apikey create|list|revoke [--name NAME]", args, cfg.RegisterFlags)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return config.UsageError{Msg: fmt.Sprintf("unknown command %q", fs.Arg(0))}
-	}
-	log := logging.New(os.Stderr, *logLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, cfg, log)

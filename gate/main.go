@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +20,7 @@ import (
 	"github.com/scenicgate/scenicgate/gate/node"
 	"github.com/scenicgate/scenicgate/hardware/camera"
 	"github.com/scenicgate/scenicgate/internal/config"
-	"github.com/scenicgate/scenicgate/internal/logging"
+	"github.com/scenicgate/scenicgate/internal/httpserve"
 )
 
 func main() { config.Main("gate", run) }
@@ -31,16 +30,10 @@ func run(args []string) error {
 		return runCalibrate(args[1:])
 	}
 	cfg := node.DefaultConfig()
-	fs := config.NewFlagSet("gate [options] | gate calibrate [options] DIR")
-	cfg.RegisterFlags(fs)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := config.Parse(fs, args, os.Getenv); err != nil {
+	log, err := config.Program("gate [options] | gate calibrate [options] DIR", args, cfg.RegisterFlags)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return config.UsageError{Msg: fmt.Sprintf("unknown command %q", fs.Arg(0))}
-	}
-	log := logging.New(os.Stderr, *logLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -60,12 +53,7 @@ func run(args []string) error {
 			return err
 		}
 		srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(l)
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			srv.Shutdown(sctx)
-		}()
+		go httpserve.Serve(ctx, srv, l, "", "", 3*time.Second)
 		log.Info("gate status listening", "addr", l.Addr().String())
 	}
 	log.Info("gate running", "id", cfg.ID, "zone", cfg.Zone, "mode", cfg.Mode, "camera", cfg.Camera, "relay", cfg.Relay)

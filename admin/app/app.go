@@ -25,6 +25,7 @@ import (
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/admin/web"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/httpserve"
 )
 
 // DefaultNATS is where admin looks for NATS unless told otherwise: the
@@ -172,23 +173,8 @@ func (a *App) Ingester() *ingest.Ingester { return a.ingest }
 func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	srv.RegisterOnShutdown(a.web.Shutdown)
-	errc := make(chan error, 1)
-	go func() {
-		if a.cfg.TLSCert != "" {
-			errc <- srv.ServeTLS(l, a.cfg.TLSCert, a.cfg.TLSKey)
-			return
-		}
-		errc <- srv.Serve(l)
-	}()
 	a.log.Info("admin UI listening", "addr", l.Addr().String(), "tls", a.cfg.TLSCert != "")
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return httpserve.Serve(ctx, srv, l, a.cfg.TLSCert, a.cfg.TLSKey, 10*time.Second)
 }
 
 // Close stops the background work and closes NATS and the database. Safe to

@@ -26,6 +26,7 @@ import (
 	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/httpserve"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -253,17 +254,8 @@ func (a *App) Publisher() *publish.Publisher { return a.publisher }
 // requests in flight up to 10 seconds.
 func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
 	a.log.Info("enroll API listening", "addr", l.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return httpserve.Serve(ctx, srv, l, "", "", 10*time.Second)
 }
 
 // Close stops the background work and closes everything, the embedded NATS
