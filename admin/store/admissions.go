@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/scenicgate/scenicgate/proto/sgpb"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Admission is one gate decision as admin keeps it: a copy of
@@ -73,7 +75,7 @@ func (s *Store) InsertAdmissions(ctx context.Context, batch []Admission, lastSeq
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (event_id) DO NOTHING`,
 				a.EventID, a.StreamSeq, a.GateID, a.Zone, a.TicketID, int32(a.Decision), a.Reason, int32(a.Method),
-				int32(a.Direction), a.Distance, a.Margin, a.Frames, ms(a.At), boolInt(a.Offline), a.LatencyMs,
+				int32(a.Direction), a.Distance, a.Margin, a.Frames, sqlitedb.Millis(a.At), boolInt(a.Offline), a.LatencyMs,
 				a.EntryNumber, a.Operator, a.Note)
 			if err != nil {
 				return fmt.Errorf("insert %s: %w", a.EventID, err)
@@ -111,7 +113,7 @@ func scanAdmission(row interface{ Scan(...any) error }) (Admission, error) {
 	err := row.Scan(&a.EventID, &a.StreamSeq, &a.GateID, &a.Zone, &a.TicketID, &decision, &a.Reason, &method,
 		&direction, &a.Distance, &a.Margin, &a.Frames, &at, &a.Offline, &a.LatencyMs, &a.EntryNumber, &a.Operator, &a.Note,
 		&a.VisitorName)
-	a.Decision, a.Method, a.Direction, a.At = sgpb.Decision(decision), sgpb.Method(method), sgpb.Direction(direction), fromMs(at)
+	a.Decision, a.Method, a.Direction, a.At = sgpb.Decision(decision), sgpb.Method(method), sgpb.Direction(direction), sqlitedb.Time(at)
 	return a, err
 }
 
@@ -160,7 +162,7 @@ func (s *Store) Admission(ctx context.Context, eventID string) (Admission, error
 // month does not sit in memory.
 func (s *Store) EachAdmission(ctx context.Context, from, to time.Time, fn func(Admission) error) error {
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+admissionColumns+admissionFrom+
-		`WHERE a.at_ms >= ? AND a.at_ms < ? ORDER BY a.at_ms, a.stream_seq`, ms(from), ms(to))
+		`WHERE a.at_ms >= ? AND a.at_ms < ? ORDER BY a.at_ms, a.stream_seq`, sqlitedb.Millis(from), sqlitedb.Millis(to))
 	if err != nil {
 		return fmt.Errorf("store: admissions: %w", err)
 	}
@@ -195,7 +197,7 @@ func (s *Store) Counts(ctx context.Context, from, to time.Time) (DayCounts, erro
 		SELECT coalesce(sum(decision = 1 AND direction != 2), 0),
 		       coalesce(sum(decision = 1 AND direction = 2), 0),
 		       coalesce(sum(decision = 2), 0)
-		FROM admissions WHERE at_ms >= ? AND at_ms < ?`, ms(from), ms(to)).Scan(&c.Entries, &c.Exits, &c.Denials)
+		FROM admissions WHERE at_ms >= ? AND at_ms < ?`, sqlitedb.Millis(from), sqlitedb.Millis(to)).Scan(&c.Entries, &c.Exits, &c.Denials)
 	if err != nil {
 		return DayCounts{}, fmt.Errorf("store: counts: %w", err)
 	}
@@ -211,7 +213,7 @@ func (s *Store) Hourly(ctx context.Context, from time.Time, n int) (entries, den
 		       coalesce(sum(decision = 1 AND direction != 2), 0),
 		       coalesce(sum(decision = 2), 0)
 		FROM admissions WHERE at_ms >= ? AND at_ms < ? GROUP BY h`,
-		ms(from), ms(from), ms(from.Add(time.Duration(n)*time.Hour)))
+		sqlitedb.Millis(from), sqlitedb.Millis(from), sqlitedb.Millis(from.Add(time.Duration(n)*time.Hour)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: hourly: %w", err)
 	}

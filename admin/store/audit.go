@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // AuditEntry is one row of the audit log: who did what, to what, and whether
@@ -23,7 +25,7 @@ type AuditEntry struct {
 func (s *Store) AddAudit(ctx context.Context, e AuditEntry) error {
 	_, err := s.db.Write.ExecContext(ctx,
 		`INSERT INTO audit (at_ms, actor, action, target, detail, ok, ip) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ms(e.At), e.Actor, e.Action, e.Target, e.Detail, boolInt(e.OK), e.IP)
+		sqlitedb.Millis(e.At), e.Actor, e.Action, e.Target, e.Detail, boolInt(e.OK), e.IP)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: %w", e.Action, err)
 	}
@@ -64,7 +66,7 @@ func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, int, er
 		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail, &e.OK, &e.IP); err != nil {
 			return nil, 0, fmt.Errorf("store: audit: %w", err)
 		}
-		e.At = fromMs(at)
+		e.At = sqlitedb.Time(at)
 		out = append(out, e)
 	}
 	return out, total, rows.Err()

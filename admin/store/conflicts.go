@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/scenicgate/scenicgate/proto/sgpb"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Conflict is an entry of a ticket that was admitted more than once.
@@ -96,7 +98,7 @@ func checkConflict(ctx context.Context, tx *sql.Tx, a Admission, now time.Time) 
 	if unlimited, err := unlimitedEntries(ctx, tx, a.TicketID); err != nil || unlimited {
 		return Conflict{}, false, err
 	}
-	c := Conflict{TicketID: a.TicketID, EntryNumber: a.EntryNumber, Admissions: n, FirstAt: fromMs(first), LastAt: fromMs(last), DetectedAt: now}
+	c := Conflict{TicketID: a.TicketID, EntryNumber: a.EntryNumber, Admissions: n, FirstAt: sqlitedb.Time(first), LastAt: sqlitedb.Time(last), DetectedAt: now}
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO conflicts (ticket_id, entry_number, admissions, first_at_ms, last_at_ms, detected_at_ms)
 		VALUES (?, ?, ?, ?, ?, ?)
@@ -104,8 +106,8 @@ func checkConflict(ctx context.Context, tx *sql.Tx, a Admission, now time.Time) 
 			admissions = excluded.admissions, first_at_ms = excluded.first_at_ms, last_at_ms = excluded.last_at_ms,
 			resolved_at_ms = 0, resolved_by = ''
 		RETURNING id, detected_at_ms, note`,
-		c.TicketID, c.EntryNumber, n, first, last, ms(now)).Scan(&c.ID, &first, &c.Note)
-	c.DetectedAt = fromMs(first)
+		c.TicketID, c.EntryNumber, n, first, last, sqlitedb.Millis(now)).Scan(&c.ID, &first, &c.Note)
+	c.DetectedAt = sqlitedb.Time(first)
 	return c, err == nil, err
 }
 
@@ -116,7 +118,7 @@ func scanConflict(row interface{ Scan(...any) error }) (Conflict, error) {
 	var c Conflict
 	var first, last, detected, resolved int64
 	err := row.Scan(&c.ID, &c.TicketID, &c.EntryNumber, &c.Admissions, &first, &last, &detected, &resolved, &c.ResolvedBy, &c.Note, &c.VisitorName)
-	c.FirstAt, c.LastAt, c.DetectedAt, c.ResolvedAt = fromMs(first), fromMs(last), fromMs(detected), fromMs(resolved)
+	c.FirstAt, c.LastAt, c.DetectedAt, c.ResolvedAt = sqlitedb.Time(first), sqlitedb.Time(last), sqlitedb.Time(detected), sqlitedb.Time(resolved)
 	return c, err
 }
 
@@ -176,7 +178,7 @@ func (s *Store) ConflictAdmissions(ctx context.Context, c Conflict) ([]Admission
 // An unknown id gives ErrNotFound.
 func (s *Store) ResolveConflict(ctx context.Context, id int64, by, note string, now time.Time) error {
 	res, err := s.db.Write.ExecContext(ctx,
-		`UPDATE conflicts SET resolved_at_ms = ?, resolved_by = ?, note = ? WHERE id = ?`, ms(now), by, note, id)
+		`UPDATE conflicts SET resolved_at_ms = ?, resolved_by = ?, note = ? WHERE id = ?`, sqlitedb.Millis(now), by, note, id)
 	if err != nil {
 		return fmt.Errorf("store: resolve conflict %d: %w", id, err)
 	}

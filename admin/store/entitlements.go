@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/scenicgate/scenicgate/proto/sgpb"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Entitlement is the part of a ticket's sgpb.Entitlement that staff screens
@@ -33,9 +35,9 @@ func EntitlementFromProto(e *sgpb.Entitlement, revision uint64) Entitlement {
 	return Entitlement{
 		TicketID: e.GetTicketId(), OrderID: e.GetOrderId(), VisitorName: e.GetVisitorName(),
 		TicketType: e.GetTicketType(), EntriesAllowed: int(e.GetEntriesAllowed()), EntriesPerDay: int(e.GetEntriesPerDay()),
-		ValidFrom: fromMs(e.GetValidFromMs()), ValidUntil: fromMs(e.GetValidUntilMs()),
+		ValidFrom: sqlitedb.Time(e.GetValidFromMs()), ValidUntil: sqlitedb.Time(e.GetValidUntilMs()),
 		Revoked: e.GetRevoked(), RevokeReason: e.GetRevokeReason(), Version: e.GetVersion(),
-		UpdatedAt: fromMs(e.GetUpdatedAtMs()), Revision: revision,
+		UpdatedAt: sqlitedb.Time(e.GetUpdatedAtMs()), Revision: revision,
 	}
 }
 
@@ -85,7 +87,7 @@ func applyEntitlement(ctx context.Context, tx *sql.Tx, c EntitlementChange) erro
 			revoked = excluded.revoked, revoke_reason = excluded.revoke_reason, version = excluded.version,
 			updated_at_ms = excluded.updated_at_ms, revision = excluded.revision`,
 		c.TicketID, e.OrderID, e.VisitorName, int32(e.TicketType), e.EntriesAllowed, e.EntriesPerDay,
-		ms(e.ValidFrom), ms(e.ValidUntil), boolInt(e.Revoked), e.RevokeReason, e.Version, ms(e.UpdatedAt), e.Revision)
+		sqlitedb.Millis(e.ValidFrom), sqlitedb.Millis(e.ValidUntil), boolInt(e.Revoked), e.RevokeReason, e.Version, sqlitedb.Millis(e.UpdatedAt), e.Revision)
 	return err
 }
 
@@ -105,7 +107,7 @@ func (s *Store) Entitlement(ctx context.Context, ticketID string) (Entitlement, 
 	if err != nil {
 		return Entitlement{}, fmt.Errorf("store: entitlement %q: %w", ticketID, err)
 	}
-	e.TicketType, e.ValidFrom, e.ValidUntil, e.UpdatedAt = sgpb.TicketType(typ), fromMs(from), fromMs(until), fromMs(updated)
+	e.TicketType, e.ValidFrom, e.ValidUntil, e.UpdatedAt = sgpb.TicketType(typ), sqlitedb.Time(from), sqlitedb.Time(until), sqlitedb.Time(updated)
 	return e, nil
 }
 

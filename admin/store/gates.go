@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/scenicgate/scenicgate/proto/sgpb"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Gate is the last heartbeat admin received from a gate.
@@ -32,11 +34,11 @@ type Gate struct {
 // GateFromStatus copies a heartbeat received at receivedAt.
 func GateFromStatus(st *sgpb.GateStatus, receivedAt time.Time) Gate {
 	return Gate{
-		ID: st.GetGateId(), Zone: st.GetZone(), StatusAt: fromMs(st.GetAtMs()), ReceivedAt: receivedAt,
+		ID: st.GetGateId(), Zone: st.GetZone(), StatusAt: sqlitedb.Time(st.GetAtMs()), ReceivedAt: receivedAt,
 		Mode: st.GetMode(), FPS: st.GetFps(), LastFrameAge: time.Duration(st.GetLastFrameAgeMs()) * time.Millisecond,
 		Relay: st.GetRelay(), RelayOK: st.GetRelayOk(), MirrorRevision: st.GetMirrorRevision(), MirrorLag: st.GetMirrorLag(),
 		OutboxDepth: st.GetOutboxDepth(), GallerySize: st.GetGallerySize(), Faults: st.GetFaults(),
-		StartedAt: fromMs(st.GetStartedAtMs()), Version: st.GetVersion(),
+		StartedAt: sqlitedb.Time(st.GetStartedAtMs()), Version: st.GetVersion(),
 	}
 }
 
@@ -53,9 +55,9 @@ func (s *Store) PutGate(ctx context.Context, g Gate) error {
 			relay = excluded.relay, relay_ok = excluded.relay_ok, mirror_revision = excluded.mirror_revision,
 			mirror_lag = excluded.mirror_lag, outbox_depth = excluded.outbox_depth, gallery_size = excluded.gallery_size,
 			faults = excluded.faults, started_at_ms = excluded.started_at_ms, version = excluded.version`,
-		g.ID, g.Zone, ms(g.StatusAt), ms(g.ReceivedAt), g.Mode, g.FPS, g.LastFrameAge.Milliseconds(), g.Relay,
+		g.ID, g.Zone, sqlitedb.Millis(g.StatusAt), sqlitedb.Millis(g.ReceivedAt), g.Mode, g.FPS, g.LastFrameAge.Milliseconds(), g.Relay,
 		boolInt(g.RelayOK), g.MirrorRevision, g.MirrorLag, g.OutboxDepth, g.GallerySize, string(faults),
-		ms(g.StartedAt), g.Version)
+		sqlitedb.Millis(g.StartedAt), g.Version)
 	if err != nil {
 		return fmt.Errorf("store: put gate %s: %w", g.ID, err)
 	}
@@ -81,7 +83,7 @@ func (s *Store) Gates(ctx context.Context) ([]Gate, error) {
 			&g.MirrorRevision, &g.MirrorLag, &g.OutboxDepth, &g.GallerySize, &faults, &started, &g.Version); err != nil {
 			return nil, fmt.Errorf("store: gates: %w", err)
 		}
-		g.StatusAt, g.ReceivedAt, g.StartedAt = fromMs(at), fromMs(recv), fromMs(started)
+		g.StatusAt, g.ReceivedAt, g.StartedAt = sqlitedb.Time(at), sqlitedb.Time(recv), sqlitedb.Time(started)
 		g.LastFrameAge = time.Duration(age) * time.Millisecond
 		if err := json.Unmarshal([]byte(faults), &g.Faults); err != nil {
 			return nil, fmt.Errorf("store: gate %s faults: %w", g.ID, err)

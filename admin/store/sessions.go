@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Session is a logged-in staff member. Only the SHA-256 of the session id
@@ -23,7 +25,7 @@ type Session struct {
 func (s *Store) CreateSession(ctx context.Context, idHash, csrf string, userID int64, ip string, now, expires time.Time) error {
 	_, err := s.db.Write.ExecContext(ctx,
 		`INSERT INTO sessions (id_hash, user_id, csrf_token, created_at_ms, expires_at_ms, ip) VALUES (?, ?, ?, ?, ?, ?)`,
-		idHash, userID, csrf, ms(now), ms(expires), ip)
+		idHash, userID, csrf, sqlitedb.Millis(now), sqlitedb.Millis(expires), ip)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -37,7 +39,7 @@ func (s *Store) SessionByHash(ctx context.Context, idHash string, now time.Time)
 		SELECT s.id_hash, s.csrf_token, s.created_at_ms, s.expires_at_ms, s.ip,
 		       u.id, u.name, u.role, u.password_hash, u.disabled, u.failed_logins, u.locked_until_ms, u.created_at_ms, u.last_login_ms
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.id_hash = ? AND s.expires_at_ms > ? AND u.disabled = 0`, idHash, ms(now))
+		WHERE s.id_hash = ? AND s.expires_at_ms > ? AND u.disabled = 0`, idHash, sqlitedb.Millis(now))
 	var ss Session
 	var created, expires, locked, ucreated, last int64
 	var role string
@@ -49,14 +51,14 @@ func (s *Store) SessionByHash(ctx context.Context, idHash string, now time.Time)
 	if err != nil {
 		return Session{}, fmt.Errorf("store: session: %w", err)
 	}
-	ss.CreatedAt, ss.ExpiresAt = fromMs(created), fromMs(expires)
-	ss.User.Role, ss.User.LockedUntil, ss.User.CreatedAt, ss.User.LastLogin = Role(role), fromMs(locked), fromMs(ucreated), fromMs(last)
+	ss.CreatedAt, ss.ExpiresAt = sqlitedb.Time(created), sqlitedb.Time(expires)
+	ss.User.Role, ss.User.LockedUntil, ss.User.CreatedAt, ss.User.LastLogin = Role(role), sqlitedb.Time(locked), sqlitedb.Time(ucreated), sqlitedb.Time(last)
 	return ss, nil
 }
 
 // ExtendSession moves a session's expiry.
 func (s *Store) ExtendSession(ctx context.Context, idHash string, expires time.Time) error {
-	if _, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET expires_at_ms = ? WHERE id_hash = ?`, ms(expires), idHash); err != nil {
+	if _, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET expires_at_ms = ? WHERE id_hash = ?`, sqlitedb.Millis(expires), idHash); err != nil {
 		return fmt.Errorf("store: extend session: %w", err)
 	}
 	return nil
@@ -73,7 +75,7 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 // DeleteExpiredSessions removes the sessions that expired before now and
 // returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at_ms <= ?`, ms(now))
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at_ms <= ?`, sqlitedb.Millis(now))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}

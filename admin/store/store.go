@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
@@ -47,20 +46,6 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 
 // Close closes the database; safe to call twice.
 func (s *Store) Close() error { return s.db.Close() }
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMs(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v)
-}
 
 func boolInt(b bool) int {
 	if b {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Role is what a staff member may do. Each role includes the rights of the
@@ -64,7 +66,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var locked, created, last int64
 	var role string
 	err := row.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &u.FailedLogins, &locked, &created, &last)
-	u.Role, u.LockedUntil, u.CreatedAt, u.LastLogin = Role(role), fromMs(locked), fromMs(created), fromMs(last)
+	u.Role, u.LockedUntil, u.CreatedAt, u.LastLogin = Role(role), sqlitedb.Time(locked), sqlitedb.Time(created), sqlitedb.Time(last)
 	return u, err
 }
 
@@ -73,7 +75,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 func (s *Store) CreateUser(ctx context.Context, name string, role Role, hash string, now time.Time) (User, error) {
 	res, err := s.db.Write.ExecContext(ctx,
 		`INSERT INTO users (name, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)`,
-		name, string(role), hash, ms(now))
+		name, string(role), hash, sqlitedb.Millis(now))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
 			return User{}, fmt.Errorf("store: create user %q: %w", name, ErrDuplicateName)
@@ -152,7 +154,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, id int64, now time.Time,
 		}
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE users SET locked_until_ms = ?, failed_logins = 0 WHERE id = ? AND failed_logins >= ?`,
-			ms(now.Add(lockFor)), id, maxFailures); err != nil {
+			sqlitedb.Millis(now.Add(lockFor)), id, maxFailures); err != nil {
 			return err
 		}
 		var err error
@@ -169,7 +171,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, id int64, now time.Time,
 // time of the login.
 func (s *Store) RecordLoginSuccess(ctx context.Context, id int64, now time.Time) error {
 	_, err := s.db.Write.ExecContext(ctx,
-		`UPDATE users SET failed_logins = 0, locked_until_ms = 0, last_login_ms = ? WHERE id = ?`, ms(now), id)
+		`UPDATE users SET failed_logins = 0, locked_until_ms = 0, last_login_ms = ? WHERE id = ?`, sqlitedb.Millis(now), id)
 	if err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // ErrBadAPIKey means a presented key is unknown, malformed or revoked.
@@ -99,7 +101,7 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 		if err := rows.Scan(&k.Name, &k.Prefix, &c, &r, &l); err != nil {
 			return nil, err
 		}
-		k.CreatedAt, k.RevokedAt, k.LastUsed = fromMs(c), fromMs(r), fromMs(l)
+		k.CreatedAt, k.RevokedAt, k.LastUsed = sqlitedb.Time(c), sqlitedb.Time(r), sqlitedb.Time(l)
 		keys = append(keys, k)
 	}
 	return keys, rows.Err()

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // AuditEntry is one row of the audit log: who did what to which ticket.
@@ -54,7 +56,7 @@ func (s *Store) Audit(ctx context.Context, ticketID string, limit int) ([]AuditE
 		if err := rows.Scan(&a.ID, &at, &a.Actor, &a.Action, &a.TicketID, &a.OrderID, &a.Detail); err != nil {
 			return nil, fmt.Errorf("store: audit: %w", err)
 		}
-		a.At = fromMs(at)
+		a.At = sqlitedb.Time(at)
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -1,6 +1,10 @@
 package store
 
-import "github.com/scenicgate/scenicgate/proto/sgpb"
+import (
+	"github.com/scenicgate/scenicgate/proto/sgpb"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
+)
 
 // TicketTypes maps the API's ticket type names to the wire enum.
 var TicketTypes = map[string]sgpb.TicketType{
@@ -22,16 +26,16 @@ func (t Ticket) Entitlement() *sgpb.Entitlement {
 		TicketType:     TicketTypes[t.Type],
 		EntriesAllowed: int32(t.EntriesAllowed),
 		EntriesPerDay:  int32(t.EntriesPerDay),
-		ValidFromMs:    ms(t.ValidStart),
-		ValidUntilMs:   ms(t.ValidUntil),
-		SlotStartMs:    ms(t.SlotStart),
-		SlotEndMs:      ms(t.SlotEnd),
+		ValidFromMs:    sqlitedb.Millis(t.ValidStart),
+		ValidUntilMs:   sqlitedb.Millis(t.ValidUntil),
+		SlotStartMs:    sqlitedb.Millis(t.SlotStart),
+		SlotEndMs:      sqlitedb.Millis(t.SlotEnd),
 		Zones:          t.Zones,
 		Gates:          t.Gates,
 		Revoked:        t.Revoked,
 		RevokeReason:   t.RevokeReason,
 		QrTokenId:      t.QRTokenID,
-		UpdatedAtMs:    ms(t.UpdatedAt),
+		UpdatedAtMs:    sqlitedb.Millis(t.UpdatedAt),
 		Version:        t.Version,
 	}
 	for _, f := range t.Faces {

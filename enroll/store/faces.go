@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // NewFace is a face to store with a ticket.
@@ -33,7 +35,7 @@ func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 		if err := rows.Scan(&f.ID, &f.Model, &blob, &f.Size, &created); err != nil {
 			return nil, fmt.Errorf("store: faces of %q: %w", ticketID, err)
 		}
-		f.TicketID, f.CreatedAt = ticketID, fromMs(created)
+		f.TicketID, f.CreatedAt = ticketID, sqlitedb.Time(created)
 		if f.Descriptor, err = decodeDescriptor(blob); err != nil {
 			return nil, fmt.Errorf("store: face %s: %w", f.ID, err)
 		}

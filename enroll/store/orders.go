@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // NewOrder is a paid order to turn into tickets, one per visitor. IDs, the
@@ -120,9 +122,9 @@ func insertTicket(ctx context.Context, tx *sql.Tx, orderID string, nt NewTicket,
 			created_ms, updated_ms, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		t.ID, orderID, t.VisitorIndex, t.VisitorName, t.Phone, t.IDNumberMasked, t.Type,
-		t.EntriesAllowed, t.EntriesPerDay, t.ValidFrom, t.ValidTo, ms(t.ValidStart), ms(t.ValidUntil),
-		ms(t.SlotStart), ms(t.SlotEnd), jsonList(t.Zones), jsonList(t.Gates), t.QRTokenID, ms(t.QRIssuedAt),
-		ms(t.ConsentAt), now, now)
+		t.EntriesAllowed, t.EntriesPerDay, t.ValidFrom, t.ValidTo, sqlitedb.Millis(t.ValidStart), sqlitedb.Millis(t.ValidUntil),
+		sqlitedb.Millis(t.SlotStart), sqlitedb.Millis(t.SlotEnd), jsonList(t.Zones), jsonList(t.Gates), t.QRTokenID, sqlitedb.Millis(t.QRIssuedAt),
+		sqlitedb.Millis(t.ConsentAt), now, now)
 	if err != nil {
 		return err
 	}

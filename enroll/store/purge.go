@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // PurgeEnded erases the faces and photos of tickets that ended at or before
@@ -12,7 +14,7 @@ import (
 // tickets it purged. Each ticket is purged once.
 func (s *Store) PurgeEnded(ctx context.Context, cutoff time.Time, actor string) (int, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
-		`SELECT ticket_id FROM tickets WHERE purged_ms = 0 AND valid_until_ms <= ? LIMIT 1000`, ms(cutoff))
+		`SELECT ticket_id FROM tickets WHERE purged_ms = 0 AND valid_until_ms <= ? LIMIT 1000`, sqlitedb.Millis(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("store: purge: %w", err)
 	}

@@ -46,17 +46,3 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // SetClock replaces the clock, for tests of retention.
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMs(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v)
-}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Ticket is one visitor's entitlement as enroll keeps it.
@@ -78,11 +80,11 @@ func scanTicket(row scanner) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, err
 	}
-	t.ValidStart, t.ValidUntil = fromMs(validStart), fromMs(validUntil)
-	t.SlotStart, t.SlotEnd = fromMs(slotStart), fromMs(slotEnd)
-	t.RevokedAt, t.QRIssuedAt, t.ConsentAt = fromMs(revoked), fromMs(qrIssued), fromMs(consent)
-	t.ErasedAt, t.PurgedAt = fromMs(erased), fromMs(purged)
-	t.CreatedAt, t.UpdatedAt = fromMs(created), fromMs(updated)
+	t.ValidStart, t.ValidUntil = sqlitedb.Time(validStart), sqlitedb.Time(validUntil)
+	t.SlotStart, t.SlotEnd = sqlitedb.Time(slotStart), sqlitedb.Time(slotEnd)
+	t.RevokedAt, t.QRIssuedAt, t.ConsentAt = sqlitedb.Time(revoked), sqlitedb.Time(qrIssued), sqlitedb.Time(consent)
+	t.ErasedAt, t.PurgedAt = sqlitedb.Time(erased), sqlitedb.Time(purged)
+	t.CreatedAt, t.UpdatedAt = sqlitedb.Time(created), sqlitedb.Time(updated)
 	if err := json.Unmarshal([]byte(zones), &t.Zones); err != nil {
 		return Ticket{}, fmt.Errorf("zones of %s: %w", t.ID, err)
 	}
@@ -153,7 +155,7 @@ func (s *Store) SearchTickets(ctx context.Context, q TicketQuery) ([]Ticket, int
 	}
 	if !q.ValidOnStart.IsZero() {
 		where = append(where, `valid_from_ms < ? AND valid_until_ms > ?`)
-		args = append(args, ms(q.ValidOnEnd), ms(q.ValidOnStart))
+		args = append(args, sqlitedb.Millis(q.ValidOnEnd), sqlitedb.Millis(q.ValidOnStart))
 	}
 	cond := ""
 	if len(where) > 0 {
