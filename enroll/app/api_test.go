@@ -22,6 +22,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -71,6 +72,9 @@ func errCode(body map[string]any) string {
 	return code
 }
 
+// today is the site-local day now: tickets in the tests are valid today.
+func today() string { return rules.Site{}.Day(time.Now()).String() }
+
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func orderJSON(id string, photos ...[]byte) map[string]any {
@@ -81,7 +85,7 @@ func orderJSON(id string, photos ...[]byte) map[string]any {
 	return map[string]any{
 		"order_id": id, "consent": true,
 		"visitors": []map[string]any{{
-			"name": "张三", "ticket_type": "single", "valid_from": "2026-11-26", "valid_to": "2026-11-26",
+			"name": "张三", "ticket_type": "single", "valid_from": today(), "valid_to": today(),
 			"zones": []string{"main"}, "photos": enc,
 		}},
 	}
@@ -163,10 +167,11 @@ func TestCreateOrderAndRefusals(t *testing.T) {
 		{"conflicting replay", "application/json", mustJSON(orderJSON("shop1-0001", testenv.Photo(t, "obama2.jpg"))), 409, "order_conflict"},
 		{"malformed JSON", "application/json", []byte(`{"order_id": `), 400, "invalid_request"},
 		{"unknown field", "application/json", []byte(`{"order_id": "x1", "colour": "red"}`), 400, "invalid_request"},
-		{"bad base64", "application/json", []byte(`{"order_id":"x2","consent":true,"visitors":[{"name":"a","ticket_type":"single","valid_from":"2026-11-26","photos":["%%%"]}]}`), 400, "invalid_request"},
+		{"bad base64", "application/json", []byte(`{"order_id":"x2","consent":true,"visitors":[{"name":"a","ticket_type":"single","valid_from":"` + today() + `","photos":["%%%"]}]}`), 400, "invalid_request"},
 		{"no visitors", "application/json", mustJSON(map[string]any{"order_id": "x3", "visitors": []any{}}), 400, "invalid_request"},
-		{"bad ticket type", "application/json", []byte(`{"order_id":"x4","visitors":[{"name":"a","ticket_type":"vip","valid_from":"2026-11-26"}]}`), 400, "invalid_request"},
+		{"bad ticket type", "application/json", []byte(`{"order_id":"x4","visitors":[{"name":"a","ticket_type":"vip","valid_from":"` + today() + `"}]}`), 400, "invalid_request"},
 		{"bad date", "application/json", []byte(`{"order_id":"x5","visitors":[{"name":"a","ticket_type":"single","valid_from":"2026-02-30"}]}`), 400, "invalid_request"},
+		{"ended ticket", "application/json", []byte(`{"order_id":"x10","visitors":[{"name":"a","ticket_type":"single","valid_from":"2020-01-01"}]}`), 400, "invalid_request"},
 		{"no consent", "application/json", mustJSON(noConsent), 422, "consent_required"},
 		{"no face", "application/json", mustJSON(orderJSON("x6", plainJPEG())), 422, "no_face"},
 		{"two people", "application/json", mustJSON(orderJSON("x7", manyFaces)), 422, "many_faces"},
@@ -260,7 +265,7 @@ func TestMultipartFacesRevokeErase(t *testing.T) {
 	if n := len(body["audit"].([]any)); status != 200 || n != 4 {
 		t.Errorf("audit: %d with %d rows; want 200 and 4 (create, faces, erase, revoke)", status, n)
 	}
-	status, body = c.do(http.MethodGet, "/api/v1/tickets?q=%E5%BC%A0&valid_on=2026-11-26", "", nil)
+	status, body = c.do(http.MethodGet, "/api/v1/tickets?q=%E5%BC%A0&valid_on="+today(), "", nil)
 	if status != 200 || body["total"].(float64) != 1 {
 		t.Errorf("search by name and day: %d %v", status, body["total"])
 	}
@@ -434,7 +439,8 @@ func TestPurgeRemovesEndedTicketsFromNATS(t *testing.T) {
 	id := tickets(body)[0]["ticket_id"].(string)
 	nextEntitlement(t, updates)
 
-	a.Service().SetClock(func() time.Time { return time.Date(2026, 11, 27, 0, 0, 1, 0, time.FixedZone("CST", 8*3600)) })
+	tomorrow := rules.Site{}.StartOfDay(rules.Site{}.Day(time.Now()).AddDays(1))
+	a.Service().SetClock(func() time.Time { return tomorrow.Add(time.Second) })
 	n, err := a.Service().PurgeEnded(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("PurgeEnded = %d, %v; want 1", n, err)

@@ -131,6 +131,9 @@ func (s *Service) validateVisitor(v VisitorRequest) (store.Ticket, error) {
 	if err != nil {
 		return store.Ticket{}, invalid("validity: %v", err)
 	}
+	if !until.After(s.now()) {
+		return store.Ticket{}, invalid("the ticket's last day %s is over", to)
+	}
 	t := store.Ticket{
 		VisitorName:    name,
 		Phone:          strings.TrimSpace(v.Phone),

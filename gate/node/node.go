@@ -134,8 +134,13 @@ func (n *Node) goBackground(fn func()) {
 // now or within the next few minutes: not revoked, for this zone and gate,
 // and inside their validity. The ticket rules still decide; the gallery only
 // leaves out faces that could never be admitted here, which makes 1:N search
-// faster and a false match less likely.
+// faster and a false match less likely. An exit lets every known visitor
+// out, so there every ticket with faces counts, even one that ended while
+// its holder was inside.
 func (n *Node) eligible(e *sgpb.Entitlement, now time.Time) bool {
+	if n.gate.Direction == sgpb.Direction_DIRECTION_EXIT {
+		return true
+	}
 	if e.Revoked {
 		return false
 	}
