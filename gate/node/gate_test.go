@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,5 +298,58 @@ func TestManualOpenCommandOverNATS(t *testing.T) {
 	proto.Unmarshal(m.Data, st)
 	if st.GateId != "west-1" || st.Mode != ModeFaceOrQR {
 		t.Errorf("heartbeat %+v", st)
+	}
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	s := startSite(t)
+	g := startGate(t, s, "http-1", nil)
+	id, _ := enrollTicket(t, s, "o-http", "obama.jpg", "day_pass")
+	waitInGallery(t, g, id)
+	l := g.node.NewLane()
+	defer l.Close()
+	if out := show(t, l, "obama2.jpg", 5); out == nil || !out.Allow {
+		t.Fatalf("decision %+v; want allow", out)
+	}
+	srv := httptest.NewServer(g.node.Handler())
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || st["gateId"] != "http-1" || st["gallerySize"] != "1" {
+		t.Errorf("healthz: %d %v; want 200 for gate http-1 with 1 ticket", resp.StatusCode, st)
+	}
+	// Once frames stop coming, the gate reports it and is unhealthy.
+	g.node.frames.mu.Lock()
+	g.node.frames.last = time.Now().Add(-time.Minute)
+	g.node.frames.mu.Unlock()
+	resp, err = http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("healthz a minute after the last frame: %d; want 503", resp.StatusCode)
+	}
+	resp, err = http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`scenicgate_gate_decisions_total{decision="DECISION_ALLOW",method="METHOD_FACE",reason="ok"} 1`,
+		"scenicgate_gate_gallery_tickets 1",
+		"scenicgate_gate_decision_seconds_count 1",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
