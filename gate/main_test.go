@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,14 +26,96 @@ import (
 	"github.com/scenicgate/scenicgate/internal/testenv"
 )
 
-// buildGate builds this program into a temporary folder.
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// buildGate builds this program once for the package's tests.
 func buildGate(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "gate")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gate-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "gate")
+		if out, err := exec.Command("go", "build", "-o", built, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return built
+}
+
+// TestSIGTERMFinishesThePulseAndFlushes stops a gate in the middle of a
+// pulse: the turnstile must still get its "off", and the admission must be
+// in the stream.
+func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
+	bin := buildGate(t)
+	srv := bustest.Embedded(t)
+	cfg := app.DefaultConfig()
+	cfg.Data, cfg.NATS.URL, cfg.Models, cfg.Workers = t.TempDir(), srv.URL, testenv.ModelDir(t), 1
+	enroll, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enroll.Close()
+	_, err = enroll.Service().CreateOrder(context.Background(), "test", service.OrderRequest{
+		OrderID: "term-1", Consent: true,
+		Visitors: []service.VisitorRequest{{Name: "v", TicketType: "day_pass", ValidFrom: rules.Site{}.Day(time.Now()).String(),
+			Photos: [][]byte{testenv.Photo(t, "obama.jpg")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := relaysim.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cam := t.TempDir()
+	os.WriteFile(filepath.Join(cam, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
+	var logs strings.Builder
+	cmd := exec.Command(bin, "--id", "term-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
+		"--nats", srv.URL, "--data", t.TempDir(), "--models", testenv.ModelDir(t), "--listen", "", "--workers", "1",
+		"--pulse", "1500ms")
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	events, err := sim.WaitEvents(ctx, 2) // the initial off, then on
+	if err != nil {
+		t.Fatalf("no pulse: %v\n%s", err, logs.String())
+	}
+	on := events[1]
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("gate exited with %v after SIGTERM\n%s", err, logs.String())
+	}
+	events = sim.Events()
+	if len(events) != 3 || events[2].On || !on.On {
+		t.Fatalf("relay commands %v; want off, on, off", events)
+	}
+	if held := events[2].At.Sub(on.At); held < 1400*time.Millisecond {
+		t.Errorf("the pulse was cut to %v by the shutdown; want it finished (1.5s)", held)
+	}
+	_, js := srv.Connect(t)
+	st, err := js.Stream(ctx, bus.StreamAdmissions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := st.Info(ctx)
+	if info.State.Msgs < 1 {
+		t.Errorf("ADMISSIONS holds %d admissions after SIGTERM; want the one made", info.State.Msgs)
+	}
 }
 
 // TestSurvivesSIGKILLOffline kills a gate that has admissions waiting in its
@@ -144,4 +228,12 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 		seen[id] = true
 	}
 	t.Logf("%d admissions recorded across the kill, %d in the stream", entries, got)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built != "" {
+		os.RemoveAll(filepath.Dir(built))
+	}
+	os.Exit(code)
 }
