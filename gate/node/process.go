@@ -77,6 +77,11 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	// A QR code whose holder never showed a matching face in time is
+	// refused even if nobody is in front of the camera any more.
+	if !l.pendingTill.IsZero() && n.now().After(l.pendingTill) {
+		return l.holdExpired(ctx)
+	}
 	// The largest face is the visitor at the turnstile; others are queueing.
 	if len(found) == 0 || found[0].Size < n.cfg.Policy.MinFaceSize {
 		l.tracker.Reset()
@@ -161,6 +166,18 @@ func (n *Node) decideBadQR(ctx context.Context, id Identified) (Outcome, error) 
 	return out, n.record(ctx, a, "", n.siteRules().Day(now).String(), out)
 }
 
+// holdExpired ends the wait for the face of a QR code's holder with a
+// denial.
+func (l *Lane) holdExpired(ctx context.Context) (*Outcome, error) {
+	n := l.n
+	now := n.now()
+	id := l.pending
+	l.pendingTill = time.Time{}
+	out := Outcome{Reason: ReasonFaceMismatch}
+	a := n.admission(id, out, now)
+	return &out, n.record(ctx, a, id.TicketID, n.siteRules().Day(now).String(), out)
+}
+
 // verifyFace compares the live face with the faces of the ticket whose QR
 // code was shown (1:1), until the frames agree or the hold runs out.
 func (l *Lane) verifyFace(ctx context.Context, face [matcher.Dim]float32, capturedAt time.Time) (*Outcome, error) {
@@ -168,10 +185,7 @@ func (l *Lane) verifyFace(ctx context.Context, face [matcher.Dim]float32, captur
 	now := n.now()
 	id := l.pending
 	if now.After(l.pendingTill) {
-		l.pendingTill = time.Time{}
-		out := Outcome{Reason: ReasonFaceMismatch}
-		a := n.admission(id, out, now)
-		return &out, n.record(ctx, a, id.TicketID, n.siteRules().Day(now).String(), out)
+		return l.holdExpired(ctx)
 	}
 	e := n.mirror.Get(id.TicketID)
 	if e == nil {

@@ -129,3 +129,30 @@ func TestVerifyModeComparesTheFaceWithTheQRTicket(t *testing.T) {
 }
 
 func imageRect(x, y, size int) image.Rectangle { return image.Rect(x, y, x+size, y+size) }
+
+func TestVerifyHoldEndsWhenNoFaceComes(t *testing.T) {
+	s := startSite(t)
+	g := startGate(t, s, "verify-2", func(c *Config) {
+		c.Mode = ModeVerify
+		c.QRHold = 300 * time.Millisecond
+	})
+	waitForQRKey(t, g)
+	id, token := enrollTicket(t, s, "o-hold", "obama.jpg", "day_pass")
+	waitInGallery(t, g, id)
+	l := g.node.NewLane()
+	defer l.Close()
+	ctx := context.Background()
+	if out, err := l.Frame(ctx, qrFrame(t, token), time.Now()); err != nil || out != nil {
+		t.Fatalf("QR in verify mode: %+v, %v; want to wait for the face", out, err)
+	}
+	empty := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 480, 640, gocv.MatTypeCV8UC3)
+	defer empty.Close()
+	time.Sleep(400 * time.Millisecond)
+	out, err := l.Frame(ctx, empty, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out == nil || out.Allow || out.Reason != ReasonFaceMismatch || out.Admission.TicketId != id {
+		t.Fatalf("hold over with nobody in view: %+v; want deny %s for %s", out, ReasonFaceMismatch, id)
+	}
+}
