@@ -162,8 +162,8 @@ func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*
 func (n *Node) decideBadQR(ctx context.Context, id Identified) (Outcome, error) {
 	out := Outcome{Reason: ReasonBadQR}
 	now := n.now()
-	a := n.admission(id, out, now)
-	return out, n.record(ctx, a, "", n.siteRules().Day(now).String(), out)
+	out.Admission = n.admission(id, out, now)
+	return out, n.record(ctx, out.Admission, "", n.siteRules().Day(now).String(), out)
 }
 
 // holdExpired ends the wait for the face of a QR code's holder with a
@@ -174,8 +174,8 @@ func (l *Lane) holdExpired(ctx context.Context) (*Outcome, error) {
 	id := l.pending
 	l.pendingTill = time.Time{}
 	out := Outcome{Reason: ReasonFaceMismatch}
-	a := n.admission(id, out, now)
-	return &out, n.record(ctx, a, id.TicketID, n.siteRules().Day(now).String(), out)
+	out.Admission = n.admission(id, out, now)
+	return &out, n.record(ctx, out.Admission, id.TicketID, n.siteRules().Day(now).String(), out)
 }
 
 // verifyFace compares the live face with the faces of the ticket whose QR
