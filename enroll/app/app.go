@@ -26,6 +26,7 @@ import (
 	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/config"
 	"github.com/scenicgate/scenicgate/internal/httpserve"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/models/faces"
@@ -46,14 +47,6 @@ type Config struct {
 	// Engine, when set, is used instead of opening one; App does not close
 	// it. Tests share one engine this way.
 	Engine *faces.Engine
-
-	dupDistance *float64 // bound by RegisterFlags, copied into Service by New
-}
-
-func (c *Config) applyFlags() {
-	if c.dupDistance != nil {
-		c.Service.DuplicateDistance = float32(*c.dupDistance)
-	}
 }
 
 // DefaultConfig returns the defaults printed by --help.
@@ -85,9 +78,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Service.KeepPhotos, "keep-photos", c.Service.KeepPhotos, "keep enrollment photos (default: descriptors only)")
 	fs.DurationVar(&c.Service.Retention, "retention", c.Service.Retention, "keep face data this long after a ticket ends (0: purge at once)")
 	fs.BoolVar(&c.Service.EraseOnRevoke, "erase-on-revoke", c.Service.EraseOnRevoke, "erase a ticket's faces when it is revoked")
-	dup := fs.Float64("duplicate-distance", float64(c.Service.DuplicateDistance), "report a new face this close to another order's active ticket (0: off)")
+	config.Float32Var(fs, &c.Service.DuplicateDistance, "duplicate-distance", "report a new face this close to another order's active ticket (0: off)")
 	fs.BoolVar(&c.Service.RejectDuplicates, "reject-duplicates", c.Service.RejectDuplicates, "refuse, rather than report, such faces")
-	c.dupDistance = dup
 }
 
 // App is a running enroll.
@@ -113,7 +105,6 @@ type App struct {
 // New opens everything enroll needs and starts its background work (the
 // publisher and the purge job). Close stops it.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) {
-	cfg.applyFlags()
 	loc, err := time.LoadLocation(cfg.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("site time zone %q: %w", cfg.TimeZone, err)

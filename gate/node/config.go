@@ -8,6 +8,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/config"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -98,8 +99,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.NATS.RegisterFlags(fs)
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
-	fs.Var((*float32Flag)(&c.Policy.Threshold), "threshold", "largest face distance accepted as the same person")
-	fs.Var((*float32Flag)(&c.Policy.Margin), "margin", "how much farther the second-best identity must be")
+	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person")
+	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be")
 	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
 	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "frames considered for agreement (N)")
 	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching")
@@ -136,17 +137,4 @@ func (c Config) direction() sgpb.Direction {
 		return sgpb.Direction_DIRECTION_EXIT
 	}
 	return sgpb.Direction_DIRECTION_ENTRY
-}
-
-type float32Flag float32
-
-func (f *float32Flag) String() string { return fmt.Sprint(float32(*f)) }
-
-func (f *float32Flag) Set(s string) error {
-	var v float32
-	if _, err := fmt.Sscan(s, &v); err != nil {
-		return fmt.Errorf("want a number")
-	}
-	*f = float32Flag(v)
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -89,3 +90,22 @@ func Main(name string, run func(args []string) error) {
 type UsageError struct{ Msg string }
 
 func (e UsageError) Error() string { return e.Msg }
+
+// Float32Var defines a float32 flag, for settings such as face distances
+// that the code keeps as float32.
+func Float32Var(fs *flag.FlagSet, p *float32, name string, usage string) {
+	fs.Var((*float32Value)(p), name, usage)
+}
+
+type float32Value float32
+
+func (f *float32Value) String() string { return strconv.FormatFloat(float64(*f), 'g', -1, 32) }
+
+func (f *float32Value) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 32)
+	if err != nil {
+		return errors.New("want a number")
+	}
+	*f = float32Value(v)
+	return nil
+}
