@@ -91,14 +91,15 @@ func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 		n.claim(ctx, e, day, &out)
 	}
 	adm := n.admission(id, out, now)
+	out.Admission = adm
+	// The outbox first, then the turnstile: a visitor let through leaves a
+	// record even if the gate dies the next instant.
+	err := n.record(ctx, adm, id.TicketID, day, out)
 	if out.Allow {
+		// The visitor was admitted; a failing disk does not keep them out.
 		n.open(adm, id.CapturedAt)
 	}
-	if err := n.record(ctx, adm, id.TicketID, day, out); err != nil {
-		return out, err
-	}
-	out.Admission = adm
-	return out, nil
+	return out, err
 }
 
 // capacityFull applies the site's published capacities when the site
@@ -243,8 +244,11 @@ func newEventID(gate string, now time.Time) string {
 	return gate + "-" + strconv.FormatInt(now.UnixMilli(), 36) + "-" + hex.EncodeToString(b)
 }
 
-// record writes the admission to the outbox and wakes the publisher.
+// record writes the admission to the outbox and wakes the publisher. A
+// decision once made is recorded even when ctx ends meanwhile (a shutdown
+// that begins during the decision): only ctx's values are used.
 func (n *Node) record(ctx context.Context, a *sgpb.Admission, ticketID, day string, out Outcome) error {
+	ctx = context.WithoutCancel(ctx)
 	payload, err := proto.Marshal(a)
 	if err != nil {
 		return err
