@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -18,16 +17,12 @@ type fileSource struct {
 	log   *slog.Logger
 	stats *tracker
 
-	turn    chan struct{} // held by the Read in progress (see folderSource)
-	done    chan struct{} // closed by Close
-	closing sync.Once
+	turns
 
-	// The fields below belong to the holder of turn.
+	// The fields below belong to the holder of the turn.
 	vc     *gocv.VideoCapture // nil once ended or closed
-	pace   pacer
 	seq    uint64
 	inPass int // frames read since the file was last opened
-	ended  bool
 }
 
 func openFile(sp spec, opts Options) (*fileSource, error) {
@@ -40,10 +35,8 @@ func openFile(sp spec, opts Options) (*fileSource, error) {
 		opts:  opts,
 		log:   opts.Logger.With("camera", sp.name),
 		stats: newTracker(sp.name, KindFile),
-		turn:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		turns: newTurns(opts.period()),
 		vc:    vc,
-		pace:  pacer{period: opts.period()},
 	}
 	s.stats.update(func(st *Stats) { st.Healthy = true })
 	return s, nil
@@ -68,26 +61,11 @@ func (s *fileSource) String() string { return s.sp.name }
 func (s *fileSource) Stats() Stats { return s.stats.snapshot(time.Now()) }
 
 func (s *fileSource) Read(ctx context.Context) (Frame, error) {
-	select {
-	case s.turn <- struct{}{}:
-	case <-ctx.Done():
-		return Frame{}, ctx.Err()
-	case <-s.done:
-		return Frame{}, ErrClosed
-	}
-	defer func() { <-s.turn }()
-	select {
-	case <-s.done:
-		return Frame{}, ErrClosed
-	default:
-	}
-	if s.ended {
-		return Frame{}, ErrEndOfStream
-	}
-	if err := s.pace.wait(ctx, s.done); err != nil {
+	release, due, err := s.begin(ctx)
+	if err != nil {
 		return Frame{}, err
 	}
-	due := time.Now()
+	defer release()
 	m, err := s.next()
 	if err != nil {
 		return Frame{}, err
@@ -139,9 +117,7 @@ func (s *fileSource) next() (gocv.Mat, error) {
 }
 
 func (s *fileSource) Close() error {
-	s.closing.Do(func() {
-		close(s.done)
-		s.turn <- struct{}{} // wait for a Read in progress; never given back
+	s.shut(func() {
 		if s.vc != nil {
 			s.vc.Close()
 			s.vc = nil

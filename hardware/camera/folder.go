@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -27,21 +26,15 @@ type folderSource struct {
 	log   *slog.Logger
 	stats *tracker
 
-	// turn is held by the Read in progress; a channel rather than a mutex
-	// so that a waiting Read can give up when its context ends.
-	turn    chan struct{}
-	done    chan struct{} // closed by Close
-	closing sync.Once
+	turns
 
-	// The fields below belong to the holder of turn.
-	pace       pacer
+	// The fields below belong to the holder of the turn.
 	files      []string // names from the last listing
 	next       int      // index in files of the next image to try
 	listed     bool     // files holds a listing
 	listFailed bool     // the last attempt to list failed
 	decoded    int      // images decoded since the last listing
 	seq        uint64
-	ended      bool
 	failed     map[string]bool // files whose failure was already logged
 }
 
@@ -51,9 +44,7 @@ func openFolder(sp spec, opts Options) (*folderSource, error) {
 		opts:   opts,
 		log:    opts.Logger.With("camera", sp.name),
 		stats:  newTracker(sp.name, KindFolder),
-		turn:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		pace:   pacer{period: opts.period()},
+		turns:  newTurns(opts.period()),
 		failed: make(map[string]bool),
 	}
 	s.stats.update(func(st *Stats) { st.Healthy = true })
@@ -65,26 +56,11 @@ func (s *folderSource) String() string { return s.sp.name }
 func (s *folderSource) Stats() Stats { return s.stats.snapshot(time.Now()) }
 
 func (s *folderSource) Read(ctx context.Context) (Frame, error) {
-	select {
-	case s.turn <- struct{}{}:
-	case <-ctx.Done():
-		return Frame{}, ctx.Err()
-	case <-s.done:
-		return Frame{}, ErrClosed
-	}
-	defer func() { <-s.turn }()
-	select {
-	case <-s.done:
-		return Frame{}, ErrClosed
-	default:
-	}
-	if s.ended {
-		return Frame{}, ErrEndOfStream
-	}
-	if err := s.pace.wait(ctx, s.done); err != nil {
+	release, due, err := s.begin(ctx)
+	if err != nil {
 		return Frame{}, err
 	}
-	due := time.Now()
+	defer release()
 	for {
 		if s.next >= len(s.files) || !s.listed {
 			if err := s.startPass(ctx); err != nil {
@@ -217,12 +193,6 @@ func listImages(dir string) ([]string, error) {
 }
 
 func (s *folderSource) Close() error {
-	s.closing.Do(func() {
-		close(s.done)
-		// Wait for a Read in progress, which sees done and returns; the
-		// turn is never given back, so later Reads see done too.
-		s.turn <- struct{}{}
-		s.stats.update(func(st *Stats) { st.Healthy = false })
-	})
+	s.shut(func() { s.stats.update(func(st *Stats) { st.Healthy = false }) })
 	return nil
 }
