@@ -14,27 +14,10 @@ import (
 )
 
 func TestCalibrateOnTestPhotos(t *testing.T) {
-	dir := t.TempDir()
-	for person, photos := range testenv.People {
-		os.MkdirAll(filepath.Join(dir, person), 0o755)
-		for _, p := range photos {
-			if err := os.WriteFile(filepath.Join(dir, person, p), testenv.Photo(t, p), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	dir := peopleFolder(t)
 	os.WriteFile(filepath.Join(dir, "obama", "notes.txt"), []byte("not a photo"), 0o644)
 	os.WriteFile(filepath.Join(dir, "obama", "broken.jpg"), []byte("not a photo"), 0o644)
-
-	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(t), Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	samples, skipped, err := Load(context.Background(), e, dir, 80)
-	if err != nil {
-		t.Fatal(err)
-	}
+	samples, skipped := load(t, dir)
 	if len(samples) != 5 || len(skipped) != 1 {
 		t.Fatalf("Load: %d samples, %d skipped; want 5 and 1 (the broken file)", len(samples), len(skipped))
 	}
@@ -79,15 +62,7 @@ func TestRecommendRefusesOverlap(t *testing.T) {
 }
 
 func TestDefaultPolicyOnTestPhotos(t *testing.T) {
-	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(t), Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	samples, _, err := Load(context.Background(), e, peopleFolder(t), 80)
-	if err != nil {
-		t.Fatal(err)
-	}
+	samples, _ := load(t, peopleFolder(t))
 	p := matcher.DefaultPolicy()
 	o := Evaluate(samples, p)
 	if o.Genuine != 4 || o.Impostor != 5 {
@@ -107,6 +82,21 @@ func TestDefaultPolicyOnTestPhotos(t *testing.T) {
 	t.Logf("\n%s", out.String())
 }
 
+// load runs Load over dir with a face engine of its own.
+func load(tb testing.TB, dir string) ([]Sample, []Skipped) {
+	tb.Helper()
+	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(tb), Workers: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer e.Close()
+	samples, skipped, err := Load(context.Background(), e, dir, 80)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return samples, skipped
+}
+
 // peopleFolder lays the test photos out one folder per person.
 func peopleFolder(t testing.TB) string {
 	dir := t.TempDir()
@@ -124,15 +114,7 @@ func peopleFolder(t testing.TB) string {
 // BenchmarkDefaultPolicy reports the default policy's accuracy on the test
 // photos, for the benchmark report. The timing is of Evaluate alone.
 func BenchmarkDefaultPolicy(b *testing.B) {
-	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(b), Workers: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	samples, _, err := Load(context.Background(), e, peopleFolder(b), 80)
-	if err != nil {
-		b.Fatal(err)
-	}
+	samples, _ := load(b, peopleFolder(b))
 	var o Outcome
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
