@@ -15,6 +15,7 @@ import (
 	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/site"
 )
 
@@ -28,13 +29,24 @@ type Site struct {
 	mu        sync.RWMutex
 	verifier  *qrtoken.Verifier
 	settings  site.Settings
+	rules     rules.Site // from settings, worked out once per change
 	occupancy site.Occupancy
 }
 
 // NewSite returns the site view over st, with default settings until others
 // are loaded or watched.
 func NewSite(st *store.Store, log *slog.Logger) *Site {
-	return &Site{store: st, log: log, settings: site.DefaultSettings()}
+	s := &Site{store: st, log: log}
+	s.setSettings(site.DefaultSettings())
+	return s
+}
+
+// setSettings keeps the settings and the rules they imply; the caller holds
+// mu or owns s alone. Loading the time zone reads the zone database, which
+// is why it is done here and not for every decision.
+func (s *Site) setSettings(st site.Settings) {
+	s.settings = st
+	s.rules = rules.Site{Location: st.Location(), EarlyTolerance: time.Duration(st.SlotEarly), LateTolerance: time.Duration(st.SlotLate)}
 }
 
 // Load restores the last values seen from SQLite.
@@ -64,6 +76,13 @@ func (s *Site) Settings() site.Settings {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.settings
+}
+
+// Rules returns the entry rules of the site's current settings.
+func (s *Site) Rules() rules.Site {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rules
 }
 
 // Occupancy returns the latest occupancy admin published.
@@ -99,7 +118,7 @@ func (s *Site) set(key string, v []byte) {
 	case bus.KeySettings:
 		st := site.DefaultSettings()
 		if err := json.Unmarshal(v, &st); err == nil && st.Validate() == nil {
-			s.settings = st
+			s.setSettings(st)
 		} else {
 			s.log.Error("ignoring invalid site settings", "err", err)
 		}

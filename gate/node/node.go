@@ -178,10 +178,7 @@ func (n *Node) refreshLoop(ctx context.Context) {
 	}
 }
 
-func (n *Node) siteRules() rules.Site {
-	st := n.site.Settings()
-	return rules.Site{Location: st.Location(), EarlyTolerance: time.Duration(st.SlotEarly), LateTolerance: time.Duration(st.SlotLate)}
-}
+func (n *Node) siteRules() rules.Site { return n.site.Rules() }
 
 // open pulses the relay without holding up the caller. The pulse belongs to
 // the node: Close waits for it, so a turnstile is never left held open.
