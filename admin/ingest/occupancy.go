@@ -44,6 +44,7 @@ func (i *Ingester) runOccupancy(ctx context.Context) {
 	var saved site.Occupancy
 	pending := true // write once at start: the figures may have changed while admin was away
 	for {
+		computed := ""
 		st, err := i.Stats(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -51,6 +52,7 @@ func (i *Ingester) runOccupancy(ctx context.Context) {
 			}
 			i.log.Error("compute occupancy", "err", err)
 		} else {
+			computed = st.Day
 			i.hub.Publish(live.Event{Stats: &st})
 			occ := site.Occupancy{Day: st.Day, AdmittedToday: st.Counts.Entries, InPark: st.Counts.InPark(), At: i.opts.Now()}
 			if pending || occ.Day != saved.Day || occ.AdmittedToday != saved.AdmittedToday || occ.InPark != saved.InPark {
@@ -66,6 +68,11 @@ func (i *Ingester) runOccupancy(ctx context.Context) {
 		wait := i.untilNextDay()
 		if pending {
 			wait = min(wait, 2*time.Second)
+		}
+		// Midnight passed since the figures were computed: waiting for the
+		// next midnight would leave yesterday's figures up for a while.
+		if day, _, _ := i.Day(i.opts.Now()); computed != "" && day.String() != computed {
+			wait = 0
 		}
 		t := time.NewTimer(wait)
 		select {
