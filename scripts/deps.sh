@@ -3,10 +3,16 @@
 #
 # Installs the Debian packages that are not installed yet, as root or through
 # sudo. Does no network work when all of them are installed already.
+# PACKAGE@COMMAND counts as installed when COMMAND is on the PATH, whatever
+# provides it (npm, for one, also comes with Node.js packages from elsewhere).
 set -euo pipefail
 
 missing=()
-for pkg in "$@"; do
+for spec in "$@"; do
+	pkg=${spec%@*}
+	if [ "$pkg" != "$spec" ] && command -v "${spec#*@}" >/dev/null 2>&1; then
+		continue
+	fi
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
 		missing+=("$pkg")
 	fi
