@@ -20,6 +20,8 @@ PHOTOS_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad
 # states no origin for its training data, so it is fetched only when asked:
 # make models FACE_MODELS="mobilefacenet fr-feature".
 FACE_MODELS ?= mobilefacenet
+# The tests exercise every model the engine knows.
+TEST_FACE_MODELS := mobilefacenet fr-feature
 
 PROGRAMS := enroll gate admin demo hardware/relay/relaysim/cmd/relaysim
 
@@ -61,7 +63,8 @@ vet: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || \
 		{ echo "gofmt: these files need formatting:"; gofmt -l .; exit 1; }
 
-test: deps models testdata vet proto-check
+test: deps testdata vet proto-check
+	@$(MAKE) --no-print-directory models FACE_MODELS="$(TEST_FACE_MODELS)"
 	@echo "== test: go test ./..."
 	@$(GO) test -count=1 -timeout 30m ./...
 	@echo "== test: every OpenCV Mat is closed (matprofile)"
@@ -69,7 +72,8 @@ test: deps models testdata vet proto-check
 	@echo "== test: race detector on the packages without cgo"
 	@$(GO) test -count=1 -race -timeout 20m $$(scripts/pure-go-packages.sh)
 
-bench: deps models testdata
+bench: deps testdata
+	@$(MAKE) --no-print-directory models FACE_MODELS="$(TEST_FACE_MODELS)"
 	@echo "== bench: figures for this machine"
 	@scripts/bench.sh
 

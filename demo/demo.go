@@ -22,11 +22,13 @@ import (
 	"github.com/scenicgate/scenicgate/hardware/relay/relaysim"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/models/faces"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 type settings struct {
 	bin, data, photos, models string
+	faceModel                 string
 	enrollAddr, adminAddr     string
 	natsAddr                  string
 	fps                       float64
@@ -36,7 +38,7 @@ type settings struct {
 
 func defaultConfig() settings {
 	return settings{
-		bin: "bin", data: "var/demo", photos: "testdata", models: "models",
+		bin: "bin", data: "var/demo", photos: "testdata", models: "models", faceModel: faces.DefaultModel,
 		enrollAddr: "127.0.0.1:8081", adminAddr: "127.0.0.1:8080", natsAddr: "127.0.0.1:4222",
 		fps: 2, gatePort: 8091, user: "demo", password: "scenicgate-demo",
 	}
@@ -46,7 +48,8 @@ func (c *settings) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.bin, "bin", c.bin, "folder with the enroll, gate and admin programs")
 	fs.StringVar(&c.data, "data", c.data, "folder for the demo's data (emptied at start)")
 	fs.StringVar(&c.photos, "photos", c.photos, "folder with the test photos")
-	fs.StringVar(&c.models, "models", c.models, "folder with the dlib model files")
+	fs.StringVar(&c.models, "models", c.models, "folder with the model files (make models)")
+	fs.StringVar(&c.faceModel, "face-model", c.faceModel, "the embedding model the gates match with")
 	fs.StringVar(&c.enrollAddr, "enroll-listen", c.enrollAddr, "enroll's HTTP address")
 	fs.StringVar(&c.adminAddr, "admin-listen", c.adminAddr, "admin's HTTP address")
 	fs.StringVar(&c.natsAddr, "nats-listen", c.natsAddr, "the embedded NATS server's address")
@@ -117,8 +120,8 @@ func (d *demo) run(ctx context.Context) error {
 	if err := waitHTTP(ctx, "http://"+c.adminAddr+"/login", 30*time.Second); err != nil {
 		return fmt.Errorf("admin did not start: %w", err)
 	}
-	fmt.Fprintf(d.out, "\nScenicGate demo is running.\n  admin:  http://%s  (login %s / %s)\n  enroll: http://%s/api/v1  (API key %s)\n  NATS:   %s\nGate decisions follow; Ctrl-C stops everything.\n\n",
-		c.adminAddr, c.user, c.password, c.enrollAddr, strings.TrimSpace(key), natsURL)
+	fmt.Fprintf(d.out, "\nScenicGate demo is running.\n  admin:  http://%s  (login %s / %s)\n  enroll: http://%s/api/v1  (API key %s)\n  NATS:   %s\n  faces:  gates match with %s\nGate decisions follow; Ctrl-C stops everything.\n\n",
+		c.adminAddr, c.user, c.password, c.enrollAddr, strings.TrimSpace(key), natsURL, c.faceModel)
 	return d.printDecisions(ctx, natsURL)
 }
 
@@ -213,7 +216,7 @@ func (d *demo) startGate(ctx context.Context, i int, l lane, natsURL string) err
 	go d.printRelay(ctx, l.id, sim)
 	return d.start(ctx, "gate", "--id", l.id, "--zone", "main", "--direction", l.direction, "--mode", l.mode,
 		"--camera", cam, "--camera-fps", fmt.Sprint(d.cfg.fps), "--relay", "lcus:"+sim.Path(),
-		"--nats", natsURL, "--data", filepath.Join(d.cfg.data, "gate-"+l.id), "--models", d.cfg.models,
+		"--nats", natsURL, "--data", filepath.Join(d.cfg.data, "gate-"+l.id), "--models", d.cfg.models, "--face-model", d.cfg.faceModel,
 		"--listen", d.gateListen(i), "--workers", "1")
 }
 
@@ -329,8 +332,8 @@ func (d *demo) printAdmission(a *sgpb.Admission) {
 	if a.Decision == sgpb.Decision_DECISION_ALLOW {
 		verdict = "ALLOW"
 	}
-	fmt.Fprintf(d.out, "%s %-8s %s  %-22s distance %.3f  reason %-13s latency %4.0f ms  %s\n",
-		time.UnixMilli(a.AtMs).Format("15:04:05"), a.GateId, verdict, who, a.Distance, a.Reason, a.LatencyMs,
+	fmt.Fprintf(d.out, "%s %-8s %s  %-22s %s distance %.3f  reason %-13s latency %4.0f ms  %s\n",
+		time.UnixMilli(a.AtMs).Format("15:04:05"), a.GateId, verdict, who, a.FaceModel, a.Distance, a.Reason, a.LatencyMs,
 		strings.ToLower(strings.TrimPrefix(a.Method.String(), "METHOD_")))
 }
 

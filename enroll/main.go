@@ -6,6 +6,7 @@
 //	enroll apikey create --name NAME      print a new API key once
 //	enroll apikey list                    list API keys
 //	enroll apikey revoke --name NAME      stop a key from working
+//	enroll faces recompute --model NAME   describe kept photos with a model added later
 package main
 
 import (
@@ -14,12 +15,16 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/scenicgate/scenicgate/enroll/app"
+	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/internal/logging"
+	"github.com/scenicgate/scenicgate/models/faces"
 )
 
 func main() { config.Main("enroll", run) }
@@ -28,8 +33,11 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "apikey" {
 		return apikey(args[1:])
 	}
+	if len(args) > 0 && args[0] == "faces" {
+		return facesCommand(args[1:])
+	}
 	cfg := app.DefaultConfig()
-	log, err := config.Program("enroll [options] | enroll apikey create|list|revoke [--name NAME]", args, cfg.RegisterFlags)
+	log, err := config.Program("enroll [options] | enroll apikey create|list|revoke [--name NAME] | enroll faces recompute --model NAME", args, cfg.RegisterFlags)
 	if err != nil {
 		return err
 	}
@@ -94,5 +102,51 @@ func apikey(args []string) error {
 	default:
 		return config.UsageError{Msg: fmt.Sprintf("unknown apikey command %q", cmd)}
 	}
+	return nil
+}
+
+// facesCommand runs `enroll faces recompute`: it describes the kept photos
+// of usable tickets with a model added after they were enrolled. It works
+// beside a running enroll, whose publisher sends the changed tickets to the
+// gates.
+func facesCommand(args []string) error {
+	if len(args) == 0 || args[0] != "recompute" {
+		return config.UsageError{Msg: "faces needs a command: recompute"}
+	}
+	def := app.DefaultConfig()
+	fs := config.NewFlagSet("enroll faces recompute --model NAME [--data DIR] [--models DIR]")
+	data := fs.String("data", def.Data, "enroll's data folder")
+	models := fs.String("models", def.Models, "folder with the model files (make models)")
+	model := fs.String("model", "", "the model to describe faces with: "+strings.Join(faces.ModelNames(), ", "))
+	if err := config.Parse(fs, args[1:], os.Getenv); err != nil {
+		return err
+	}
+	if *model == "" {
+		return config.UsageError{Msg: "faces recompute needs --model"}
+	}
+	log := logging.New(os.Stderr, "info")
+	ctx := context.Background()
+	st, err := store.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	engine, err := app.OpenEngine(*models, *model, 0)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	cfg := def.Service
+	cfg.DuplicateDistance = -1 // no new faces: nothing to compare
+	svc, err := service.New(ctx, cfg, st, engine, nil, log, nil)
+	if err != nil {
+		return err
+	}
+	r, err := svc.Recompute(ctx, *model, "cli:faces recompute")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d faces described, %d photos gave no face, %d faces without a kept photo still lack a descriptor (those visitors must enroll again)\n",
+		*model, r.Described, r.Failed, r.WithoutPhoto)
 	return nil
 }

@@ -15,28 +15,38 @@ import (
 
 func runCalibrate(args []string) error {
 	fs := config.NewFlagSet("gate calibrate [options] DIR  (DIR holds one folder of photos per person)")
-	models := fs.String("models", "models", "folder with the dlib model files")
+	models := fs.String("models", "models", "folder with the model files (make models)")
+	faceModels := fs.String("face-models", "", "models to compare, comma-separated (empty: every one installed)")
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")
 	target := fs.Float64("target-far", 0.001, "the 1:N false-accept rate to recommend a threshold for")
-	thresholds := fs.String("thresholds", "0.35,0.40,0.45,0.50,0.55,0.60", "thresholds to report, comma-separated")
-	threshold := fs.Float64("threshold", float64(matcher.DefaultPolicy().Threshold), "the policy's threshold to try in 1:N trials")
-	margin := fs.Float64("margin", float64(matcher.DefaultPolicy().Margin), "the policy's margin to try in 1:N trials")
-	minFace := fs.Int("min-face", matcher.DefaultPolicy().MinFaceSize, "smallest face side in pixels")
+	thresholds := fs.String("thresholds", "", "with one model: thresholds to report, comma-separated (empty: around the recommended one)")
+	threshold := fs.Float64("threshold", 0, "with one model: the threshold to try in 1:N trials (0: the model's default)")
+	margin := fs.Float64("margin", 0, "with one model: the margin to try in 1:N trials (0: the model's default)")
+	minFace := fs.Int("min-face", matcher.DefaultPolicy(0, 0).MinFaceSize, "smallest face side in pixels")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return config.UsageError{Msg: "calibrate needs one folder"}
 	}
-	var ts []float32
-	for _, s := range strings.Split(*thresholds, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
-		if err != nil {
-			return config.UsageError{Msg: "--thresholds: " + err.Error()}
-		}
-		ts = append(ts, float32(v))
+	var names []string
+	if *faceModels != "" {
+		names = strings.Split(*faceModels, ",")
 	}
-	e, err := faces.Open(faces.Config{ModelDir: *models})
+	if len(names) != 1 && (*thresholds != "" || *threshold != 0 || *margin != 0) {
+		return config.UsageError{Msg: "--thresholds, --threshold and --margin need exactly one model in --face-models"}
+	}
+	var ts []float32
+	if *thresholds != "" {
+		for _, s := range strings.Split(*thresholds, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+			if err != nil {
+				return config.UsageError{Msg: "--thresholds: " + err.Error()}
+			}
+			ts = append(ts, float32(v))
+		}
+	}
+	e, err := faces.Open(faces.Config{ModelDir: *models, Models: names})
 	if err != nil {
 		return err
 	}
@@ -45,10 +55,22 @@ func runCalibrate(args []string) error {
 	if err != nil {
 		return err
 	}
-	calibrate.Report(os.Stdout, calibrate.Pairs(samples), skipped, ts, *gallery, *target)
-	policy := matcher.DefaultPolicy()
-	policy.Threshold, policy.Margin = float32(*threshold), float32(*margin)
-	fmt.Println()
-	calibrate.ReportPolicy(os.Stdout, policy, calibrate.Evaluate(samples, policy))
+	var ms []calibrate.Measurement
+	perModel := map[string][]float32{}
+	for _, m := range e.Models() {
+		p := matcher.DefaultPolicy(m.Threshold, m.Margin)
+		if *threshold != 0 {
+			p.Threshold = float32(*threshold)
+		}
+		if *margin != 0 {
+			p.Margin = float32(*margin)
+		}
+		perModel[m.Name] = ts
+		ms = append(ms, calibrate.Measure(samples, m, p, *gallery, *target))
+	}
+	calibrate.Report(os.Stdout, ms, samples, skipped, perModel, *gallery, *target)
+	if len(samples) == 0 {
+		return fmt.Errorf("calibrate: no usable photo in %s", fs.Arg(0))
+	}
 	return nil
 }

@@ -87,7 +87,7 @@ type Ticket struct {
 // Face is one enrolled face, without its descriptor.
 type Face struct {
 	FaceID    string    `json:"face_id"`
-	Model     string    `json:"model"`
+	Models    []string  `json:"models"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

@@ -147,6 +147,6 @@ func AdmissionFromProto(pb *sgpb.Admission, seq uint64) store.Admission {
 		Decision: pb.GetDecision(), Reason: pb.GetReason(), Method: pb.GetMethod(), Direction: pb.GetDirection(),
 		Distance: pb.GetDistance(), Margin: pb.GetMargin(), Frames: int(pb.GetFrames()), At: time.UnixMilli(pb.GetAtMs()),
 		Offline: pb.GetOffline(), LatencyMs: pb.GetLatencyMs(), EntryNumber: int(pb.GetEntryNumber()),
-		Operator: pb.GetOperator(), Note: pb.GetNote(),
+		Operator: pb.GetOperator(), Note: pb.GetNote(), FaceModel: pb.GetFaceModel(),
 	}
 }

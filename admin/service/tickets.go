@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -49,6 +50,18 @@ type TicketDetail struct {
 	// Mirror is the entitlement the gates have, nil when admin has not
 	// seen it (yet).
 	Mirror *store.Entitlement
+	// FaceModels are the models the ticket's faces were described with.
+	FaceModels []string
+	// MissingModels are the models gates match with that no face of the
+	// ticket was described by, each with the gates using it: there the
+	// visitor cannot be recognised and comes in by QR code.
+	MissingModels []MissingModel
+}
+
+// MissingModel is a model gates match with that a ticket's faces lack.
+type MissingModel struct {
+	Model string
+	Gates []string
 }
 
 // Ticket returns a ticket from enroll with its admissions from admin's
@@ -69,7 +82,40 @@ func (s *Service) Ticket(ctx context.Context, id string) (TicketDetail, error) {
 	case !errors.Is(err, store.ErrNotFound):
 		return TicketDetail{}, err
 	}
+	for _, f := range t.Faces {
+		for _, m := range f.Models {
+			if !slices.Contains(d.FaceModels, m) {
+				d.FaceModels = append(d.FaceModels, m)
+			}
+		}
+	}
+	if len(t.Faces) > 0 {
+		if d.MissingModels, err = s.missingModels(ctx, d.FaceModels); err != nil {
+			return TicketDetail{}, err
+		}
+	}
 	return d, nil
+}
+
+// missingModels lists the models gates match with that are not in have.
+func (s *Service) missingModels(ctx context.Context, have []string) ([]MissingModel, error) {
+	gates, err := s.store.Gates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []MissingModel
+	for _, g := range gates {
+		if g.FaceModel == "" || slices.Contains(have, g.FaceModel) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(m MissingModel) bool { return m.Model == g.FaceModel })
+		if i < 0 {
+			out = append(out, MissingModel{Model: g.FaceModel})
+			i = len(out) - 1
+		}
+		out[i].Gates = append(out[i].Gates, g.ID)
+	}
+	return out, nil
 }
 
 // RevokeTicket revokes a ticket in enroll (for a refund, say). Operators

@@ -32,6 +32,9 @@ type Admission struct {
 	EntryNumber int
 	Operator    string
 	Note        string
+	// FaceModel is the embedding model the gate matched with; Distance
+	// and Margin are in its metric.
+	FaceModel string
 
 	// VisitorName comes from the entitlements mirror when admissions are
 	// read; it is "" when the ticket is unknown there. It is not stored.
@@ -71,12 +74,12 @@ func (s *Store) InsertAdmissions(ctx context.Context, batch []Admission, lastSeq
 		for _, a := range batch {
 			res, err := tx.ExecContext(ctx, `
 				INSERT INTO admissions (event_id, stream_seq, gate_id, zone, ticket_id, decision, reason, method,
-					direction, distance, margin, frames, at_ms, offline, latency_ms, entry_number, operator, note)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+					direction, distance, margin, frames, at_ms, offline, latency_ms, entry_number, operator, note, face_model)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (event_id) DO NOTHING`,
 				a.EventID, a.StreamSeq, a.GateID, a.Zone, a.TicketID, int32(a.Decision), a.Reason, int32(a.Method),
 				int32(a.Direction), a.Distance, a.Margin, a.Frames, sqlitedb.Millis(a.At), boolInt(a.Offline), a.LatencyMs,
-				a.EntryNumber, a.Operator, a.Note)
+				a.EntryNumber, a.Operator, a.Note, a.FaceModel)
 			if err != nil {
 				return fmt.Errorf("insert %s: %w", a.EventID, err)
 			}
@@ -102,7 +105,7 @@ func (s *Store) InsertAdmissions(ctx context.Context, batch []Admission, lastSeq
 
 const admissionColumns = `a.event_id, a.stream_seq, a.gate_id, a.zone, a.ticket_id, a.decision, a.reason, a.method,
 	a.direction, a.distance, a.margin, a.frames, a.at_ms, a.offline, a.latency_ms, a.entry_number, a.operator, a.note,
-	coalesce(e.visitor_name, '')`
+	a.face_model, coalesce(e.visitor_name, '')`
 
 const admissionFrom = ` FROM admissions a LEFT JOIN entitlements e ON e.ticket_id = a.ticket_id AND a.ticket_id != '' `
 
@@ -112,7 +115,7 @@ func scanAdmission(row interface{ Scan(...any) error }) (Admission, error) {
 	var at int64
 	err := row.Scan(&a.EventID, &a.StreamSeq, &a.GateID, &a.Zone, &a.TicketID, &decision, &a.Reason, &method,
 		&direction, &a.Distance, &a.Margin, &a.Frames, &at, &a.Offline, &a.LatencyMs, &a.EntryNumber, &a.Operator, &a.Note,
-		&a.VisitorName)
+		&a.FaceModel, &a.VisitorName)
 	a.Decision, a.Method, a.Direction, a.At = sgpb.Decision(decision), sgpb.Method(method), sgpb.Direction(direction), sqlitedb.Time(at)
 	return a, err
 }

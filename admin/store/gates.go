@@ -29,6 +29,11 @@ type Gate struct {
 	Faults         []string
 	StartedAt      time.Time
 	Version        string
+	// FaceModel is the embedding model the gate matches with, and
+	// TicketsWithoutModel how many of its tickets have faces but no
+	// descriptor from it: those visitors can come in by QR code only.
+	FaceModel           string
+	TicketsWithoutModel int64
 }
 
 // GateFromStatus copies a heartbeat received at receivedAt.
@@ -39,6 +44,7 @@ func GateFromStatus(st *sgpb.GateStatus, receivedAt time.Time) Gate {
 		Relay: st.GetRelay(), RelayOK: st.GetRelayOk(), MirrorRevision: st.GetMirrorRevision(), MirrorLag: st.GetMirrorLag(),
 		OutboxDepth: st.GetOutboxDepth(), GallerySize: st.GetGallerySize(), Faults: st.GetFaults(),
 		StartedAt: sqlitedb.Time(st.GetStartedAtMs()), Version: st.GetVersion(),
+		FaceModel: st.GetFaceModel(), TicketsWithoutModel: st.GetTicketsWithoutModel(),
 	}
 }
 
@@ -47,17 +53,18 @@ func (s *Store) PutGate(ctx context.Context, g Gate) error {
 	faults, _ := json.Marshal(append([]string{}, g.Faults...))
 	_, err := s.db.Write.ExecContext(ctx, `
 		INSERT INTO gates (gate_id, zone, status_at_ms, received_at_ms, mode, fps, last_frame_age_ms, relay, relay_ok,
-			mirror_revision, mirror_lag, outbox_depth, gallery_size, faults, started_at_ms, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			mirror_revision, mirror_lag, outbox_depth, gallery_size, faults, started_at_ms, version, face_model, tickets_without_model)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (gate_id) DO UPDATE SET
 			zone = excluded.zone, status_at_ms = excluded.status_at_ms, received_at_ms = excluded.received_at_ms,
 			mode = excluded.mode, fps = excluded.fps, last_frame_age_ms = excluded.last_frame_age_ms,
 			relay = excluded.relay, relay_ok = excluded.relay_ok, mirror_revision = excluded.mirror_revision,
 			mirror_lag = excluded.mirror_lag, outbox_depth = excluded.outbox_depth, gallery_size = excluded.gallery_size,
-			faults = excluded.faults, started_at_ms = excluded.started_at_ms, version = excluded.version`,
+			faults = excluded.faults, started_at_ms = excluded.started_at_ms, version = excluded.version,
+			face_model = excluded.face_model, tickets_without_model = excluded.tickets_without_model`,
 		g.ID, g.Zone, sqlitedb.Millis(g.StatusAt), sqlitedb.Millis(g.ReceivedAt), g.Mode, g.FPS, g.LastFrameAge.Milliseconds(), g.Relay,
 		boolInt(g.RelayOK), g.MirrorRevision, g.MirrorLag, g.OutboxDepth, g.GallerySize, string(faults),
-		sqlitedb.Millis(g.StartedAt), g.Version)
+		sqlitedb.Millis(g.StartedAt), g.Version, g.FaceModel, g.TicketsWithoutModel)
 	if err != nil {
 		return fmt.Errorf("store: put gate %s: %w", g.ID, err)
 	}
@@ -68,7 +75,7 @@ func (s *Store) PutGate(ctx context.Context, g Gate) error {
 func (s *Store) Gates(ctx context.Context) ([]Gate, error) {
 	rows, err := s.db.Read.QueryContext(ctx, `
 		SELECT gate_id, zone, status_at_ms, received_at_ms, mode, fps, last_frame_age_ms, relay, relay_ok,
-			mirror_revision, mirror_lag, outbox_depth, gallery_size, faults, started_at_ms, version
+			mirror_revision, mirror_lag, outbox_depth, gallery_size, faults, started_at_ms, version, face_model, tickets_without_model
 		FROM gates ORDER BY gate_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: gates: %w", err)
@@ -80,7 +87,8 @@ func (s *Store) Gates(ctx context.Context) ([]Gate, error) {
 		var at, recv, age, started int64
 		var faults string
 		if err := rows.Scan(&g.ID, &g.Zone, &at, &recv, &g.Mode, &g.FPS, &age, &g.Relay, &g.RelayOK,
-			&g.MirrorRevision, &g.MirrorLag, &g.OutboxDepth, &g.GallerySize, &faults, &started, &g.Version); err != nil {
+			&g.MirrorRevision, &g.MirrorLag, &g.OutboxDepth, &g.GallerySize, &faults, &started, &g.Version,
+			&g.FaceModel, &g.TicketsWithoutModel); err != nil {
 			return nil, fmt.Errorf("store: gates: %w", err)
 		}
 		g.StatusAt, g.ReceivedAt, g.StartedAt = sqlitedb.Time(at), sqlitedb.Time(recv), sqlitedb.Time(started)

@@ -111,4 +111,11 @@ var migrations = []sqlitedb.Migration{
 			value INTEGER NOT NULL
 		)`,
 	),
+	// Gates match faces with one of several embedding models; their
+	// admissions' distances are in that model's metric.
+	sqlitedb.Exec(
+		`ALTER TABLE admissions ADD COLUMN face_model TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE gates ADD COLUMN face_model TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE gates ADD COLUMN tickets_without_model INTEGER NOT NULL DEFAULT 0`,
+	),
 }

@@ -51,6 +51,9 @@ func feedRow(l i18n.Lang, loc *time.Location, a store.Admission, now time.Time) 
 	}
 	if a.Method == sgpb.Method_METHOD_FACE || a.Method == sgpb.Method_METHOD_VERIFY {
 		r.Distance = fmt.Sprintf("%.3f", a.Distance)
+		if a.FaceModel != "" {
+			r.Distance += " (" + a.FaceModel + ")"
+		}
 	}
 	if a.Operator != "" {
 		r.Method += " · " + a.Operator

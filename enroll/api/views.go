@@ -42,8 +42,10 @@ type ticketView struct {
 }
 
 type faceView struct {
-	FaceID    string    `json:"face_id"`
-	Model     string    `json:"model"`
+	FaceID string `json:"face_id"`
+	// Models are the embedding models that described the face; a gate
+	// matching with a model not among them cannot recognise it.
+	Models    []string  `json:"models"`
 	Size      int       `json:"size"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -69,7 +71,7 @@ func viewTicket(t store.Ticket) ticketView {
 		Faces: []faceView{},
 	}
 	for _, f := range t.Faces {
-		v.Faces = append(v.Faces, faceView{FaceID: f.ID, Model: f.Model, Size: f.Size, CreatedAt: f.CreatedAt})
+		v.Faces = append(v.Faces, faceView{FaceID: f.ID, Models: nonNil(f.Models()), Size: f.Size, CreatedAt: f.CreatedAt})
 	}
 	return v
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,11 +35,14 @@ import (
 
 // Config is everything enroll can be told on its command line.
 type Config struct {
-	Data          string
-	Listen        string
-	NATS          bus.Options
-	NATSListen    string // the embedded server's address, when NATS.URL is empty
-	Models        string
+	Data       string
+	Listen     string
+	NATS       bus.Options
+	NATSListen string // the embedded server's address, when NATS.URL is empty
+	Models     string
+	// FaceModels are the embedding models every face is described with,
+	// comma-separated; empty means every model installed in Models.
+	FaceModels    string
 	Workers       int
 	TimeZone      string
 	MaxBody       int64
@@ -70,7 +74,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API")
 	c.NATS.RegisterFlags(fs)
 	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty)")
-	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
+	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
+	fs.StringVar(&c.FaceModels, "face-models", c.FaceModels, "embedding models to describe every face with, comma-separated (empty: every one installed), so gates can change model without enrolling again")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	fs.StringVar(&c.TimeZone, "site-tz", c.TimeZone, "the site's time zone: ticket days start at its midnight")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest accepted request body in bytes")
@@ -78,7 +83,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Service.KeepPhotos, "keep-photos", c.Service.KeepPhotos, "keep enrollment photos (default: descriptors only)")
 	fs.DurationVar(&c.Service.Retention, "retention", c.Service.Retention, "keep face data this long after a ticket ends (0: purge at once)")
 	fs.BoolVar(&c.Service.EraseOnRevoke, "erase-on-revoke", c.Service.EraseOnRevoke, "erase a ticket's faces when it is revoked")
-	config.Float32Var(fs, &c.Service.DuplicateDistance, "duplicate-distance", "report a new face this close to another order's active ticket (0: off)")
+	config.Float32Var(fs, &c.Service.DuplicateDistance, "duplicate-distance", "report a new face this close to another order's active ticket, by the gates' default model if enroll runs it (0: that model's gate threshold; negative: off)")
 	fs.BoolVar(&c.Service.RejectDuplicates, "reject-duplicates", c.Service.RejectDuplicates, "refuse, rather than report, such faces")
 }
 
@@ -120,11 +125,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		return nil, err
 	}
 	if a.engine = cfg.Engine; a.engine == nil {
-		if a.engine, err = faces.Open(faces.Config{ModelDir: cfg.Models, Workers: cfg.Workers}); err != nil {
+		if a.engine, err = OpenEngine(cfg.Models, cfg.FaceModels, cfg.Workers); err != nil {
 			return nil, err
 		}
 		a.ownEngine = true
 	}
+	a.reportMissingModels(ctx)
 	priv, err := qrtoken.LoadOrCreateKey(filepath.Join(cfg.Data, "qr-signing.key"))
 	if err != nil {
 		return nil, err
@@ -206,6 +212,43 @@ func (a *App) publishSiteKeys(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// OpenEngine opens the face engine with the models named in list
+// (comma-separated; empty: every model installed in dir).
+func OpenEngine(dir, list string, workers int) (*faces.Engine, error) {
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return faces.Open(faces.Config{ModelDir: dir, Models: names, Workers: workers})
+}
+
+// reportMissingModels says, for each model enroll runs, how many enrolled
+// faces have no descriptor from it: enrolled before the model was added.
+// Gates matching with that model cannot recognise those visitors.
+func (a *App) reportMissingModels(ctx context.Context) {
+	now := time.Now().UnixMilli()
+	for _, m := range a.engine.Models() {
+		lacking, withoutPhoto, err := a.store.CountFacesLacking(ctx, m.Name, now)
+		if err != nil || lacking == 0 {
+			continue
+		}
+		a.log.Warn("faces enrolled before this model was added have no descriptor from it; gates matching with it admit these visitors by QR code only",
+			"model", m.Name, "faces", lacking, "without_kept_photo", withoutPhoto,
+			"fix", "enroll faces recompute --model "+m.Name+" (faces with kept photos); the others must enroll again")
+	}
+	a.log.Info("describing faces with", "models", strings.Join(a.svcModelNames(), ","))
+}
+
+func (a *App) svcModelNames() []string {
+	var names []string
+	for _, m := range a.engine.Models() {
+		names = append(names, m.Name)
+	}
+	return names
 }
 
 func (a *App) outboxGauge() prometheus.Collector {

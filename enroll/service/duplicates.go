@@ -10,9 +10,10 @@ import (
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
-// dupIndex holds the faces of tickets that can still be used, to spot one
-// person enrolled on several orders (resold or shared tickets).
+// dupIndex holds the faces of tickets that can still be used, by one model,
+// to spot one person enrolled on several orders (resold or shared tickets).
 type dupIndex struct {
+	model   faces.Model
 	mu      sync.RWMutex
 	tickets map[string]dupEntry
 }
@@ -20,42 +21,40 @@ type dupIndex struct {
 type dupEntry struct {
 	orderID string
 	until   time.Time
-	faces   []faces.Descriptor
+	faces   [][]float32
 }
 
-func loadDupIndex(ctx context.Context, st *store.Store, now time.Time) (*dupIndex, error) {
-	active, err := st.ActiveFaces(ctx, now.UnixMilli())
+func loadDupIndex(ctx context.Context, st *store.Store, model faces.Model, now time.Time) (*dupIndex, error) {
+	active, err := st.ActiveFaces(ctx, model.Name, now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
-	idx := &dupIndex{tickets: map[string]dupEntry{}}
+	idx := &dupIndex{model: model, tickets: map[string]dupEntry{}}
 	for _, a := range active {
 		e := idx.tickets[a.TicketID]
 		e.orderID = a.OrderID
 		e.until = time.UnixMilli(a.ValidUntilMs)
-		e.faces = append(e.faces, toDescriptor(a.Descriptor))
+		e.faces = append(e.faces, a.Descriptor)
 		idx.tickets[a.TicketID] = e
 	}
 	return idx, nil
-}
-
-func toDescriptor(v []float32) faces.Descriptor {
-	var d faces.Descriptor
-	copy(d[:], v)
-	return d
 }
 
 // set records a ticket's faces as they are now (none once revoked or erased).
 func (x *dupIndex) set(t store.Ticket) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if t.Revoked || len(t.Faces) == 0 {
+	e := dupEntry{orderID: t.OrderID, until: t.ValidUntil}
+	if !t.Revoked {
+		for _, f := range t.Faces {
+			if d := f.Descriptor(x.model.Name); d != nil {
+				e.faces = append(e.faces, d)
+			}
+		}
+	}
+	if len(e.faces) == 0 {
 		delete(x.tickets, t.ID)
 		return
-	}
-	e := dupEntry{orderID: t.OrderID, until: t.ValidUntil}
-	for _, f := range t.Faces {
-		e.faces = append(e.faces, toDescriptor(f.Descriptor))
 	}
 	x.tickets[t.ID] = e
 }
@@ -71,7 +70,7 @@ func (x *dupIndex) dropEnded(before time.Time) {
 }
 
 // nearest returns the closest face of another order's active ticket.
-func (x *dupIndex) nearest(d faces.Descriptor, orderID, exceptTicket string, now time.Time) (string, float32) {
+func (x *dupIndex) nearest(d []float32, orderID, exceptTicket string, now time.Time) (string, float32) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	best, bestID := float32(-1), ""
@@ -80,7 +79,7 @@ func (x *dupIndex) nearest(d faces.Descriptor, orderID, exceptTicket string, now
 			continue
 		}
 		for _, f := range e.faces {
-			if dist := faces.Distance(d, f); best < 0 || dist < best {
+			if dist := x.model.Distance(d, f); best < 0 || dist < best {
 				best, bestID = dist, id
 			}
 		}
@@ -89,18 +88,27 @@ func (x *dupIndex) nearest(d faces.Descriptor, orderID, exceptTicket string, now
 }
 
 // checkDuplicates warns about, or with RejectDuplicates refuses, faces that
-// match another order's active ticket closer than DuplicateDistance.
+// match another order's active ticket closer than the duplicate distance.
 func (s *Service) checkDuplicates(found []store.NewFace, orderID, ticketID string) ([]Warning, error) {
 	warnings := []Warning{}
-	if s.cfg.DuplicateDistance <= 0 {
+	if s.dupDistance < 0 {
 		return warnings, nil
 	}
 	for _, f := range found {
-		other, dist := s.dups.nearest(toDescriptor(f.Descriptor), orderID, ticketID, s.now())
-		if other == "" || dist >= s.cfg.DuplicateDistance {
+		var d []float32
+		for _, fd := range f.Descriptors {
+			if fd.Model == s.dupModel.Name {
+				d = fd.Values
+			}
+		}
+		if d == nil {
 			continue
 		}
-		msg := fmt.Sprintf("this face matches active ticket %s of another order (distance %.3f)", other, dist)
+		other, dist := s.dups.nearest(d, orderID, ticketID, s.now())
+		if other == "" || dist >= s.dupDistance {
+			continue
+		}
+		msg := fmt.Sprintf("this face matches active ticket %s of another order (%s distance %.3f)", other, s.dupModel.Name, dist)
 		if s.cfg.RejectDuplicates {
 			return nil, &Error{Code: CodeDuplicateFace, Message: msg}
 		}

@@ -22,8 +22,11 @@ const (
 	CodeOrderConflict    = "order_conflict"
 	CodeNotFound         = "not_found"
 	CodeTicketRevoked    = "ticket_revoked"
-	// CodeFaceAtEdge is a warning, not an error.
+	// Warnings, not errors.
 	CodeFaceAtEdge = "face_at_edge"
+	// CodeImageRepaired: the photo file was damaged (a JPEG without its
+	// end-of-image marker, say) but every pixel could be read.
+	CodeImageRepaired = "image_repaired"
 )
 
 // Error is a refusal the caller can act on: a stable code and a message for

@@ -11,7 +11,6 @@ import (
 
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
-	"github.com/scenicgate/scenicgate/models/faces"
 )
 
 // Warning is something the caller should know about a ticket that did not
@@ -143,7 +142,14 @@ func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) 
 			warnings = append(warnings, Warning{Code: CodeFaceAtEdge,
 				Message: at + ": the face touches the photo's edge; a photo with the whole face matches better"})
 		}
-		nf := store.NewFace{ID: newID("F"), Model: faces.ModelName, Descriptor: f.Descriptor[:], Size: f.Size}
+		if f.ImageWarning != "" {
+			warnings = append(warnings, Warning{Code: CodeImageRepaired,
+				Message: at + ": the image file is damaged but could be read (" + f.ImageWarning + "); a clean copy is better"})
+		}
+		nf := store.NewFace{ID: newID("F"), Size: f.Size}
+		for _, d := range f.Descriptors {
+			nf.Descriptors = append(nf.Descriptors, store.Descriptor{Model: d.Model, Values: d.Values})
+		}
 		if s.cfg.KeepPhotos {
 			nf.Photo = &store.Photo{MIME: http.DetectContentType(photo), Data: photo}
 		}

@@ -5,7 +5,9 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/scenicgate/scenicgate/enroll/store"
@@ -14,10 +16,11 @@ import (
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
-// FaceReader turns an enrollment photo into exactly one face descriptor; the
-// face engine (*faces.Engine) is the real one.
+// FaceReader turns an enrollment photo into exactly one face, described by
+// each of its models; the face engine (*faces.Engine) is the real one.
 type FaceReader interface {
 	Enroll(ctx context.Context, img []byte) (faces.Face, error)
+	Models() []faces.Model
 }
 
 // Config holds the site's enrollment policy.
@@ -28,8 +31,12 @@ type Config struct {
 	// sensitive than a descriptor.
 	KeepPhotos bool
 	// DuplicateDistance: a new face closer than this to a face of another
-	// active ticket (of another order) is reported; with RejectDuplicates the
-	// request is refused.
+	// active ticket (of another order) is reported; with RejectDuplicates
+	// the request is refused. The distance is by the duplicate model: the
+	// gates' default model when enroll runs it, else enroll's first model.
+	// 0 takes that model's gate threshold — two orders' faces that close
+	// are ones the gates could take for each other —, a negative value
+	// turns the check off.
 	DuplicateDistance float32
 	RejectDuplicates  bool
 	// EraseOnRevoke deletes a ticket's faces when it is revoked: a revoked
@@ -45,7 +52,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Site:              rules.Site{Location: rules.DefaultLocation()},
-		DuplicateDistance: 0.35,
+		DuplicateDistance: 0,
 		EraseOnRevoke:     true,
 		MaxVisitors:       50,
 		MaxPhotos:         5,
@@ -61,6 +68,10 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	dups   *dupIndex
+	// dupModel is the model whose descriptors the duplicate check
+	// compares, and dupDistance its distance.
+	dupModel    faces.Model
+	dupDistance float32
 	// changed is called after every committed change, to wake the publisher.
 	changed func()
 }
@@ -72,12 +83,32 @@ func New(ctx context.Context, cfg Config, st *store.Store, fr FaceReader, signer
 		changed = func() {}
 	}
 	s := &Service{cfg: cfg, store: st, faces: fr, signer: signer, log: log, now: time.Now, changed: changed}
-	idx, err := loadDupIndex(ctx, st, s.now())
+	models := fr.Models()
+	if len(models) == 0 {
+		return nil, fmt.Errorf("service: the face reader runs no model")
+	}
+	s.dupModel = models[0]
+	if i := slices.IndexFunc(models, func(m faces.Model) bool { return m.Name == faces.DefaultModel }); i >= 0 {
+		s.dupModel = models[i]
+	}
+	if s.dupDistance = cfg.DuplicateDistance; s.dupDistance == 0 {
+		s.dupDistance = s.dupModel.Threshold
+	}
+	idx, err := loadDupIndex(ctx, st, s.dupModel, s.now())
 	if err != nil {
 		return nil, err
 	}
 	s.dups = idx
 	return s, nil
+}
+
+// Models returns the names of the models enroll describes faces with.
+func (s *Service) Models() []string {
+	var names []string
+	for _, m := range s.faces.Models() {
+		names = append(names, m.Name)
+	}
+	return names
 }
 
 // SetClock replaces the clock, for tests.

@@ -2,11 +2,15 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/models/faces"
 )
 
 // Ticket returns a ticket with its QR token.
@@ -144,4 +148,56 @@ func (s *Service) RunPurge(ctx context.Context, interval time.Duration) {
 // Audit returns the audit log of a ticket, or of everything for "".
 func (s *Service) Audit(ctx context.Context, ticketID string, limit int) ([]store.AuditEntry, error) {
 	return s.store.Audit(ctx, ticketID, limit)
+}
+
+// Recomputed says what Recompute did.
+type Recomputed struct {
+	// Described faces got the model's descriptor; Failed faces' photos gave
+	// no face to the model (each logged).
+	Described, Failed int
+	// WithoutPhoto faces still lack the descriptor: no photo was kept, so
+	// only enrolling again can describe them.
+	WithoutPhoto int
+}
+
+// Recompute describes with model every face of a usable ticket that lacks
+// its descriptor and whose photo was kept (--keep-photos), so that gates
+// matching with a model the site added later recognise visitors enrolled
+// before. Each ticket changed is published again. The face reader must run
+// model.
+func (s *Service) Recompute(ctx context.Context, model, actor string) (Recomputed, error) {
+	var r Recomputed
+	m, err := faces.Lookup(model)
+	if err != nil {
+		return r, err
+	}
+	if !slices.Contains(s.Models(), m.Name) {
+		return r, fmt.Errorf("service: recompute: the face engine does not run %s", m.Name)
+	}
+	now := s.now().UnixMilli()
+	todo, err := s.store.FacesLacking(ctx, m.Name, now)
+	if err != nil {
+		return r, err
+	}
+	for _, f := range todo {
+		found, err := s.faces.Enroll(ctx, f.Photo.Data)
+		values := found.Descriptor(m.Name)
+		if err != nil || values == nil {
+			r.Failed++
+			s.log.Warn("a kept photo gave no face to describe", "ticket", f.TicketID, "face", f.FaceID, "model", m.Name, "err", err)
+			continue
+		}
+		t, err := s.store.AddDescriptor(ctx, f.TicketID, f.FaceID, store.Descriptor{Model: m.Name, Values: values}, actor)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // erased or revoked meanwhile
+		}
+		if err != nil {
+			return r, err
+		}
+		s.dups.set(t)
+		s.changed()
+		r.Described++
+	}
+	_, r.WithoutPhoto, err = s.store.CountFacesLacking(ctx, m.Name, now)
+	return r, err
 }

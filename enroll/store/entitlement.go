@@ -39,7 +39,9 @@ func (t Ticket) Entitlement() *sgpb.Entitlement {
 		Version:        t.Version,
 	}
 	for _, f := range t.Faces {
-		e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: f.ID, Model: f.Model, Values: f.Descriptor})
+		for _, d := range f.Descriptors {
+			e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: f.ID, Model: d.Model, Values: d.Values})
+		}
 	}
 	return e
 }

@@ -10,18 +10,20 @@ import (
 	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
-// NewFace is a face to store with a ticket.
+// NewFace is a face to store with a ticket: one photo's descriptors, one
+// per model.
 type NewFace struct {
-	ID         string
-	Model      string
-	Descriptor []float32
-	Size       int
-	Photo      *Photo // nil unless the site keeps photos
+	ID          string
+	Descriptors []Descriptor
+	Size        int
+	Photo       *Photo // nil unless the site keeps photos
 }
 
 func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT face_id, model, descriptor, face_size, created_ms FROM faces WHERE ticket_id = ? ORDER BY created_ms, face_id`,
+		`SELECT f.face_id, f.face_size, f.created_ms, d.model, d.descriptor
+		 FROM faces f LEFT JOIN descriptors d USING (face_id)
+		 WHERE f.ticket_id = ? ORDER BY f.created_ms, f.face_id, d.model`,
 		ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("store: faces of %q: %w", ticketID, err)
@@ -30,26 +32,50 @@ func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 	faces := []Face{}
 	for rows.Next() {
 		var f Face
-		var blob []byte
 		var created int64
-		if err := rows.Scan(&f.ID, &f.Model, &blob, &f.Size, &created); err != nil {
+		var model sql.NullString
+		var blob []byte
+		if err := rows.Scan(&f.ID, &f.Size, &created, &model, &blob); err != nil {
 			return nil, fmt.Errorf("store: faces of %q: %w", ticketID, err)
 		}
-		f.TicketID, f.CreatedAt = ticketID, sqlitedb.Time(created)
-		if f.Descriptor, err = decodeDescriptor(blob); err != nil {
-			return nil, fmt.Errorf("store: face %s: %w", f.ID, err)
+		if n := len(faces); n == 0 || faces[n-1].ID != f.ID {
+			f.TicketID, f.CreatedAt = ticketID, sqlitedb.Time(created)
+			faces = append(faces, f)
 		}
-		faces = append(faces, f)
+		if !model.Valid {
+			continue // a face whose descriptors were all dropped
+		}
+		values, err := decodeDescriptor(blob)
+		if err != nil {
+			return nil, fmt.Errorf("store: face %s model %s: %w", f.ID, model.String, err)
+		}
+		last := &faces[len(faces)-1]
+		last.Descriptors = append(last.Descriptors, Descriptor{Model: model.String, Values: values})
 	}
 	return faces, rows.Err()
+}
+
+func insertDescriptors(ctx context.Context, tx *sql.Tx, faceID string, ds []Descriptor) error {
+	for _, d := range ds {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO descriptors (face_id, model, descriptor) VALUES (?, ?, ?)
+			 ON CONFLICT (face_id, model) DO UPDATE SET descriptor = excluded.descriptor`,
+			faceID, d.Model, encodeDescriptor(d.Values)); err != nil {
+			return fmt.Errorf("insert %s descriptor of face %s: %w", d.Model, faceID, err)
+		}
+	}
+	return nil
 }
 
 func insertFaces(ctx context.Context, tx *sql.Tx, ticketID string, faces []NewFace, now int64) error {
 	for _, f := range faces {
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO faces (face_id, ticket_id, model, descriptor, face_size, created_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-			f.ID, ticketID, f.Model, encodeDescriptor(f.Descriptor), f.Size, now); err != nil {
+			`INSERT INTO faces (face_id, ticket_id, face_size, created_ms) VALUES (?, ?, ?, ?)`,
+			f.ID, ticketID, f.Size, now); err != nil {
 			return fmt.Errorf("insert face: %w", err)
+		}
+		if err := insertDescriptors(ctx, tx, f.ID, f.Descriptors); err != nil {
+			return err
 		}
 		if f.Photo != nil {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO photos (face_id, mime, data) VALUES (?, ?, ?)`,
@@ -85,6 +111,74 @@ func (s *Store) SetFaces(ctx context.Context, id string, faces []NewFace, replac
 	})
 }
 
+// FaceToDescribe is a kept photo of a face that has no descriptor from some
+// model yet.
+type FaceToDescribe struct {
+	FaceID, TicketID string
+	Photo            Photo
+}
+
+// FacesLacking returns the faces of tickets that are not revoked and have
+// not ended before after, that have no descriptor from model, and whose
+// photo was kept: those a new model can still describe.
+func (s *Store) FacesLacking(ctx context.Context, model string, after int64) ([]FaceToDescribe, error) {
+	rows, err := s.db.Read.QueryContext(ctx,
+		`SELECT f.face_id, f.ticket_id, p.mime, p.data
+		 FROM faces f JOIN tickets t USING (ticket_id) JOIN photos p USING (face_id)
+		 WHERE t.revoked = 0 AND t.valid_until_ms > ?
+		   AND NOT EXISTS (SELECT 1 FROM descriptors d WHERE d.face_id = f.face_id AND d.model = ?)
+		 ORDER BY f.ticket_id, f.face_id`, after, model)
+	if err != nil {
+		return nil, fmt.Errorf("store: faces lacking %s: %w", model, err)
+	}
+	defer rows.Close()
+	var out []FaceToDescribe
+	for rows.Next() {
+		var f FaceToDescribe
+		if err := rows.Scan(&f.FaceID, &f.TicketID, &f.Photo.MIME, &f.Photo.Data); err != nil {
+			return nil, fmt.Errorf("store: faces lacking %s: %w", model, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// CountFacesLacking returns how many faces of usable tickets have no
+// descriptor from model, and how many of those have no kept photo either,
+// so that only enrolling again can describe them.
+func (s *Store) CountFacesLacking(ctx context.Context, model string, after int64) (lacking, withoutPhoto int, err error) {
+	err = s.db.Read.QueryRowContext(ctx,
+		`SELECT count(*), coalesce(sum(p.face_id IS NULL), 0)
+		 FROM faces f JOIN tickets t USING (ticket_id) LEFT JOIN photos p USING (face_id)
+		 WHERE t.revoked = 0 AND t.valid_until_ms > ?
+		   AND NOT EXISTS (SELECT 1 FROM descriptors d WHERE d.face_id = f.face_id AND d.model = ?)`,
+		after, model).Scan(&lacking, &withoutPhoto)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: count faces lacking %s: %w", model, err)
+	}
+	return lacking, withoutPhoto, nil
+}
+
+// AddDescriptor stores a face's descriptor from another model and
+// republishes its ticket, which it returns. A face that is gone (erased,
+// revoked, purged since it was read) gives ErrNotFound and changes nothing.
+func (s *Store) AddDescriptor(ctx context.Context, ticketID, faceID string, d Descriptor, actor string) (Ticket, error) {
+	return s.change(ctx, ticketID, func(tx *sql.Tx, t Ticket, now int64) (bool, error) {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM faces WHERE face_id = ? AND ticket_id = ?`, faceID, ticketID).Scan(&n); err != nil {
+			return false, err
+		}
+		if n == 0 || t.Revoked {
+			return false, fmt.Errorf("store: face %q of ticket %q: %w", faceID, ticketID, ErrNotFound)
+		}
+		if err := insertDescriptors(ctx, tx, faceID, []Descriptor{d}); err != nil {
+			return false, err
+		}
+		return true, audit(ctx, tx, now, actor, "face.describe", ticketID, t.OrderID,
+			map[string]any{"face": faceID, "model": d.Model})
+	})
+}
+
 // Photo returns the kept photo of a face, or ErrNotFound.
 func (s *Store) Photo(ctx context.Context, faceID string) (Photo, error) {
 	var p Photo
@@ -95,8 +189,8 @@ func (s *Store) Photo(ctx context.Context, faceID string) (Photo, error) {
 	return p, err
 }
 
-// ActiveFace is a face of a ticket that can still be used, for enroll's
-// duplicate check.
+// ActiveFace is a face's descriptor by one model, of a ticket that can
+// still be used, for enroll's duplicate check.
 type ActiveFace struct {
 	TicketID     string
 	OrderID      string
@@ -104,12 +198,13 @@ type ActiveFace struct {
 	Descriptor   []float32
 }
 
-// ActiveFaces returns the faces of tickets that are not revoked and have not
-// ended before after.
-func (s *Store) ActiveFaces(ctx context.Context, after int64) ([]ActiveFace, error) {
+// ActiveFaces returns the descriptors by model of the faces of tickets that
+// are not revoked and have not ended before after.
+func (s *Store) ActiveFaces(ctx context.Context, model string, after int64) ([]ActiveFace, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
-		`SELECT f.ticket_id, t.order_id, t.valid_until_ms, f.descriptor FROM faces f JOIN tickets t USING (ticket_id)
-		 WHERE t.revoked = 0 AND t.valid_until_ms > ?`, after)
+		`SELECT f.ticket_id, t.order_id, t.valid_until_ms, d.descriptor
+		 FROM faces f JOIN tickets t USING (ticket_id) JOIN descriptors d USING (face_id)
+		 WHERE t.revoked = 0 AND t.valid_until_ms > ? AND d.model = ?`, after, model)
 	if err != nil {
 		return nil, fmt.Errorf("store: active faces: %w", err)
 	}

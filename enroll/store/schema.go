@@ -89,4 +89,20 @@ var migrations = []sqlitedb.Migration{
 			created_ms INTEGER NOT NULL
 		)`,
 	),
+	// Each face (one enrollment photo) gets a descriptor from every
+	// model enroll runs; dlib's descriptors were stored on the face row,
+	// under the network's full name.
+	sqlitedb.Exec(
+		`CREATE TABLE descriptors (
+			face_id    TEXT NOT NULL REFERENCES faces(face_id) ON DELETE CASCADE,
+			model      TEXT NOT NULL,
+			descriptor BLOB NOT NULL,
+			PRIMARY KEY (face_id, model)
+		) WITHOUT ROWID`,
+		`INSERT INTO descriptors (face_id, model, descriptor)
+			SELECT face_id, CASE model WHEN 'dlib_face_recognition_resnet_model_v1' THEN 'dlib' ELSE model END, descriptor
+			FROM faces`,
+		`ALTER TABLE faces DROP COLUMN model`,
+		`ALTER TABLE faces DROP COLUMN descriptor`,
+	),
 }

@@ -37,7 +37,9 @@ func order(id string, visitors int) NewOrder {
 				ValidStart: day, ValidUntil: day.Add(24 * time.Hour), Zones: []string{"main"},
 				QRTokenID: fmt.Sprintf("q%d", i), QRIssuedAt: day, ConsentAt: day,
 			},
-			Faces: []NewFace{{ID: fmt.Sprintf("F-%s-%d", id, i), Model: "m", Descriptor: descriptor(float32(i)), Size: 200}},
+			Faces: []NewFace{{ID: fmt.Sprintf("F-%s-%d", id, i), Size: 200, Descriptors: []Descriptor{
+				{Model: "m", Values: descriptor(float32(i))}, {Model: "n", Values: descriptor(float32(i + 10))[:3]},
+			}}},
 		})
 	}
 	return o
@@ -50,8 +52,14 @@ func TestCreateOrderReplayAndConflict(t *testing.T) {
 	if err != nil || !created || len(tickets) != 2 {
 		t.Fatalf("CreateOrder = %d tickets, created %v, %v; want 2, true, nil", len(tickets), created, err)
 	}
-	if got := tickets[1].Faces[0].Descriptor; got[5] != descriptor(1)[5] {
-		t.Errorf("stored descriptor[5] = %v; want %v", got[5], descriptor(1)[5])
+	if got := tickets[1].Faces[0].Descriptor("m"); len(got) != len(descriptor(1)) || got[5] != descriptor(1)[5] {
+		t.Errorf("stored m descriptor = %v; want %v", got, descriptor(1))
+	}
+	if got := tickets[1].Faces[0].Descriptor("n"); len(got) != 3 || got[2] != descriptor(11)[2] {
+		t.Errorf("stored n descriptor = %v; want the first 3 values of %v", got, descriptor(11))
+	}
+	if e := tickets[1].Entitlement(); len(e.Faces) != 2 || e.Faces[0].FaceId != e.Faces[1].FaceId || e.Faces[0].Model != "m" || e.Faces[1].Model != "n" {
+		t.Errorf("entitlement faces = %v; want one face described by m and n", e.Faces)
 	}
 	again, created, err := s.CreateOrder(ctx, order("o1", 2))
 	if err != nil || created || len(again) != 2 || again[0].ID != tickets[0].ID {
@@ -107,7 +115,7 @@ func TestRevokeErasesFacesAndQueues(t *testing.T) {
 	if n, _ := s.OutboxDepth(ctx); n != 1 {
 		t.Errorf("outbox depth = %d; want 1", n)
 	}
-	if _, err := s.SetFaces(ctx, id, []NewFace{{ID: "F9", Model: "m", Descriptor: descriptor(9)}}, false, "x"); !errors.Is(err, ErrRevoked) {
+	if _, err := s.SetFaces(ctx, id, []NewFace{{ID: "F9", Descriptors: []Descriptor{{Model: "m", Values: descriptor(9)}}}}, false, "x"); !errors.Is(err, ErrRevoked) {
 		t.Errorf("SetFaces on a revoked ticket = %v; want ErrRevoked", err)
 	}
 	if _, err := s.Revoke(ctx, "nope", "x", "x", true); !errors.Is(err, ErrNotFound) {

@@ -45,15 +45,40 @@ type Ticket struct {
 	Faces          []Face
 }
 
-// Face is one stored face descriptor of a ticket.
+// Face is one enrolled face of a ticket: one photo, described by each model
+// enroll ran on it.
 type Face struct {
-	ID         string
-	TicketID   string
-	Model      string
-	Descriptor []float32
-	Size       int // face side in pixels in the enrollment photo
-	CreatedAt  time.Time
-	Photo      *Photo // only set when the site keeps photos and it was asked for
+	ID          string
+	TicketID    string
+	Descriptors []Descriptor // by model name, in name order
+	Size        int          // face side in pixels in the enrollment photo
+	CreatedAt   time.Time
+	Photo       *Photo // only set when the site keeps photos and it was asked for
+}
+
+// Descriptor is a face's embedding by one model.
+type Descriptor struct {
+	Model  string
+	Values []float32
+}
+
+// Models returns the names of the models that described the face.
+func (f Face) Models() []string {
+	names := make([]string, len(f.Descriptors))
+	for i, d := range f.Descriptors {
+		names[i] = d.Model
+	}
+	return names
+}
+
+// Descriptor returns the face's descriptor by model, or nil.
+func (f Face) Descriptor(model string) []float32 {
+	for _, d := range f.Descriptors {
+		if d.Model == model {
+			return d.Values
+		}
+	}
+	return nil
 }
 
 // Photo is an enrollment photo, kept only when the site configures it.

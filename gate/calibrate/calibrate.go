@@ -1,16 +1,17 @@
 // Package calibrate measures how well faces are told apart on a site's own
-// photos, so that the gate's threshold is chosen from data rather than
-// guessed. Photos are run through the same face engine the gate uses.
+// photos, by every embedding model, so that the gate's model and threshold
+// are chosen from data rather than guessed. Photos are run through the same
+// face engine the gate uses.
 //
 // The input is a folder with one sub-folder per person, each holding that
-// person's photos (JPEG or PNG). Every pair of photos of one person gives a
-// genuine distance; every pair of photos of two people an impostor distance.
+// person's photos (JPEG, PNG or WebP). Every pair of photos of one person
+// gives a genuine distance; every pair of photos of two people an impostor
+// distance.
 package calibrate
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,11 +22,11 @@ import (
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
-// Sample is one photo's face.
+// Sample is one photo's face, described by every model of the engine.
 type Sample struct {
 	Person string
 	Path   string
-	Face   faces.Descriptor
+	Face   faces.Face
 }
 
 // Skipped is a photo that gave no usable face, and why.
@@ -33,6 +34,9 @@ type Skipped struct {
 	Path string
 	Err  error
 }
+
+// photoExts are the file name endings Load reads.
+var photoExts = []string{".jpg", ".jpeg", ".png", ".webp"}
 
 // Load reads every photo under dir with the engine, keeping the largest face
 // of each. Photos without a usable face are reported, not fatal.
@@ -52,8 +56,7 @@ func Load(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Samp
 			return nil, nil, fmt.Errorf("calibrate: %w", err)
 		}
 		for _, f := range files {
-			ext := strings.ToLower(filepath.Ext(f.Name()))
-			if f.IsDir() || (ext != ".jpg" && ext != ".jpeg" && ext != ".png") {
+			if f.IsDir() || !slices.Contains(photoExts, strings.ToLower(filepath.Ext(f.Name()))) {
 				continue
 			}
 			path := filepath.Join(dir, p.Name(), f.Name())
@@ -70,27 +73,29 @@ func Load(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Samp
 			case found[0].Size < minFace:
 				skipped = append(skipped, Skipped{path, faces.ErrFaceTooSmall})
 			default:
-				samples = append(samples, Sample{Person: p.Name(), Path: path, Face: found[0].Descriptor})
+				samples = append(samples, Sample{Person: p.Name(), Path: path, Face: found[0]})
 			}
 		}
 	}
 	return samples, skipped, nil
 }
 
-// Distances are the genuine and impostor distances, each sorted ascending.
+// Distances are one model's genuine and impostor distances, each sorted
+// ascending.
 type Distances struct {
+	Model             faces.Model
 	Genuine, Impostor []float32
 	People            int
 }
 
-// Pairs computes every pairwise distance.
-func Pairs(samples []Sample) Distances {
-	var d Distances
+// Pairs computes every pairwise distance by model m.
+func Pairs(samples []Sample, m faces.Model) Distances {
+	d := Distances{Model: m}
 	people := map[string]bool{}
 	for i := range samples {
 		people[samples[i].Person] = true
 		for j := i + 1; j < len(samples); j++ {
-			dist := faces.Distance(samples[i].Face, samples[j].Face)
+			dist := m.Distance(samples[i].Face.Descriptor(m.Name), samples[j].Face.Descriptor(m.Name))
 			if samples[i].Person == samples[j].Person {
 				d.Genuine = append(d.Genuine, dist)
 			} else {
@@ -136,6 +141,56 @@ func countAtMost(sorted []float32, t float32) int {
 	return sort.Search(len(sorted), func(i int) bool { return sorted[i] > t })
 }
 
+// candidates returns every threshold at which a rate changes: each measured
+// distance, and just below the smallest.
+func (d Distances) candidates() []float32 {
+	ts := make([]float32, 0, len(d.Genuine)+len(d.Impostor)+1)
+	ts = append(ts, d.Genuine...)
+	ts = append(ts, d.Impostor...)
+	slices.Sort(ts)
+	ts = slices.Compact(ts)
+	if len(ts) > 0 {
+		ts = append([]float32{ts[0] - 1e-6}, ts...)
+	}
+	return ts
+}
+
+// EER returns the equal-error rate — where the share of strangers accepted
+// equals the share of visitors rejected — and its threshold. Between
+// measured thresholds the two rates jump; the EER is taken where
+// max(FAR, FRR) is smallest, the usual discrete estimate. ok is false
+// without both kinds of pairs.
+func (d Distances) EER() (eer float64, at float32, ok bool) {
+	if len(d.Genuine) == 0 || len(d.Impostor) == 0 {
+		return 0, 0, false
+	}
+	eer = 2
+	for _, t := range d.candidates() {
+		r := d.At(t, 1)
+		if m := max(r.FAR, r.FRR); m < eer {
+			eer, at = m, t
+		}
+	}
+	return eer, at, true
+}
+
+// FRRAtFAR returns the share of visitors rejected at the largest threshold
+// whose share of strangers accepted is at most far, and that threshold.
+func (d Distances) FRRAtFAR(far float64) (frr float64, at float32, ok bool) {
+	if len(d.Genuine) == 0 || len(d.Impostor) == 0 {
+		return 0, 0, false
+	}
+	frr, ok = 1, false
+	for _, t := range d.candidates() {
+		r := d.At(t, 1)
+		if r.FAR > far {
+			break
+		}
+		frr, at, ok = r.FRR, t, true
+	}
+	return frr, at, ok
+}
+
 // Recommend returns the largest threshold whose 1:N false-accept rate for a
 // gallery of size n stays at or below target, looking only at thresholds
 // below the nearest impostor pair. With few impostor pairs the measured FAR
@@ -169,33 +224,6 @@ func (d Distances) Recommend(target float64, n int) (t float32, ok bool) {
 		return 0, false // it would turn every visitor away
 	}
 	return best, true
-}
-
-// Report writes the distributions and the rates at each threshold.
-func Report(w io.Writer, d Distances, skipped []Skipped, thresholds []float32, gallery int, target float64) {
-	fmt.Fprintf(w, "people: %d, genuine pairs: %d, impostor pairs: %d, photos skipped: %d\n",
-		d.People, len(d.Genuine), len(d.Impostor), len(skipped))
-	for _, s := range skipped {
-		fmt.Fprintf(w, "  skipped %s: %v\n", s.Path, s.Err)
-	}
-	fmt.Fprintf(w, "genuine distance:  %s\n", summary(d.Genuine))
-	fmt.Fprintf(w, "impostor distance: %s\n\n", summary(d.Impostor))
-	fmt.Fprintf(w, "%-9s  %-9s  %-9s  %s\n", "threshold", "FAR", "FRR", fmt.Sprintf("FAR with %d tickets", gallery))
-	for _, t := range thresholds {
-		r := d.At(t, gallery)
-		fmt.Fprintf(w, "%-9.2f  %-9.5f  %-9.5f  %.5f\n", t, r.FAR, r.FRR, r.GalleryFAR)
-	}
-	if t, ok := d.Recommend(target, gallery); ok {
-		r := d.At(t, gallery)
-		fmt.Fprintf(w, "\nrecommended --threshold %.2f for a 1:N false-accept rate of at most %g with %d tickets (measured FRR %.4f)\n",
-			t, target, gallery, r.FRR)
-	} else {
-		fmt.Fprintf(w, "\nno threshold meets a 1:N false-accept rate of %g with %d tickets on these photos\n", target, gallery)
-	}
-	if len(d.Impostor) < 10000 {
-		fmt.Fprintf(w, "note: %d impostor pairs measure a false-accept rate no finer than %.1g; add photos of more people\n",
-			len(d.Impostor), 1/float64(max(len(d.Impostor), 1)))
-	}
 }
 
 func summary(v []float32) string {

@@ -3,54 +3,148 @@
 // identity, and the policy that turns those distances — over several frames —
 // into a decision to trust.
 //
-// Distances are euclidean between 128-D dlib descriptors, as in the face
-// engine; the package works on plain [128]float32 so that it carries no cgo.
+// A gallery holds the descriptors of one embedding model, of any length, and
+// compares them by that model's metric: euclidean (dlib) or cosine distance
+// (the ONNX models). The package works on plain float32 slices so that it
+// carries no cgo.
 package matcher
 
 import (
+	"fmt"
 	"math"
 	"sync"
 )
 
-// Dim is the length of a descriptor.
-const Dim = 128
+// Metric is how descriptors are compared. A smaller distance means more
+// alike, whichever the metric.
+type Metric uint8
 
-// Gallery holds descriptors by ticket, for exact search. It is safe for
-// concurrent use: searches share a read lock, and Set/Remove take the write
-// lock for O(faces of the ticket) time, so a revoke leaves the gallery at
-// once even with a million descriptors in it.
+const (
+	// Euclidean is the euclidean distance between descriptors as given.
+	Euclidean Metric = iota + 1
+	// Cosine is the cosine distance 1 − cos θ, from 0 to 2. The gallery
+	// L2-normalises descriptors and queries, so it is half their squared
+	// euclidean distance.
+	Cosine
+)
+
+func (m Metric) String() string {
+	switch m {
+	case Euclidean:
+		return "euclidean"
+	case Cosine:
+		return "cosine"
+	default:
+		return fmt.Sprintf("Metric(%d)", uint8(m))
+	}
+}
+
+// fromSquared turns a squared euclidean distance between stored vectors
+// into the metric's distance.
+func (m Metric) fromSquared(sq float32) float32 {
+	if m == Cosine {
+		return sq / 2
+	}
+	return float32(math.Sqrt(float64(sq)))
+}
+
+// Gallery holds descriptors by ticket, for exact search. A ticket is either
+// active — searched — or held aside: a gate keeps the faces of tickets that
+// cannot pass it now (not yet valid, say) without searching them, and turns
+// them on when they can, without reading them again.
+//
+// It is safe for concurrent use: searches share a read lock, and
+// Set/SetActive/Remove take the write lock for O(faces of the ticket) time,
+// so a revoke leaves the gallery at once even with a million descriptors in
+// it.
 type Gallery struct {
+	dim    int
+	metric Metric
+
 	mu      sync.RWMutex
-	vecs    []float32 // slot i holds vecs[i*Dim : (i+1)*Dim]
+	vecs    []float32 // slot i holds vecs[i*dim : (i+1)*dim]
 	owner   []int32   // slot → ticket index, -1 for a free slot
 	tickets []string  // ticket index → id ("" when free)
+	active  []bool    // ticket index → searched
 	slots   map[string][]int32
 	index   map[string]int32 // ticket id → ticket index
 	free    []int32          // free slots
 	freeIDs []int32          // free ticket indexes
+	nActive int              // active tickets
 }
 
-// NewGallery returns an empty gallery.
-func NewGallery() *Gallery {
-	return &Gallery{slots: map[string][]int32{}, index: map[string]int32{}}
+// NewGallery returns an empty gallery for descriptors of dim values compared
+// by metric.
+func NewGallery(dim int, metric Metric) *Gallery {
+	if dim <= 0 || (metric != Euclidean && metric != Cosine) {
+		panic(fmt.Sprintf("matcher: NewGallery(%d, %v): want a positive length and a known metric", dim, metric))
+	}
+	return &Gallery{dim: dim, metric: metric, slots: map[string][]int32{}, index: map[string]int32{}}
 }
 
-// Set makes faces the descriptors of ticket, replacing any it had. An empty
-// faces removes the ticket.
-func (g *Gallery) Set(ticket string, faces [][Dim]float32) {
+// Dim returns the length of the gallery's descriptors.
+func (g *Gallery) Dim() int { return g.dim }
+
+// Metric returns how the gallery compares descriptors.
+func (g *Gallery) Metric() Metric { return g.metric }
+
+// Set makes faces the descriptors of ticket, replacing any it had, and says
+// whether the ticket is searched. An empty faces removes the ticket. A
+// descriptor of the wrong length, or with a value that is not finite, is an
+// error, and the gallery is left as it was.
+func (g *Gallery) Set(ticket string, faces [][]float32, active bool) error {
+	for i, f := range faces {
+		if len(f) != g.dim {
+			return fmt.Errorf("matcher: ticket %q face %d: %d values; want %d", ticket, i, len(f), g.dim)
+		}
+		for _, v := range f {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("matcher: ticket %q face %d: a value is not finite", ticket, i)
+			}
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.removeLocked(ticket)
 	if len(faces) == 0 {
-		return
+		return nil
 	}
 	ti := g.ticketIndex(ticket)
+	g.active[ti] = active
+	if active {
+		g.nActive++
+	}
 	for _, f := range faces {
 		s := g.slot()
-		copy(g.vecs[int(s)*Dim:], f[:])
+		v := g.vecs[int(s)*g.dim : (int(s)+1)*g.dim]
+		copy(v, f)
+		if g.metric == Cosine {
+			normalize(v)
+		}
 		g.owner[s] = ti
 		g.slots[ticket] = append(g.slots[ticket], s)
 	}
+	return nil
+}
+
+// SetActive turns searching a ticket on or off. It reports whether the
+// gallery holds the ticket.
+func (g *Gallery) SetActive(ticket string, active bool) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ti, ok := g.index[ticket]
+	if !ok {
+		return false
+	}
+	if g.active[ti] != active {
+		g.active[ti] = active
+		if active {
+			g.nActive++
+		} else {
+			g.nActive--
+		}
+	}
+	return true
 }
 
 // Remove takes ticket's descriptors out of the gallery.
@@ -60,19 +154,31 @@ func (g *Gallery) Remove(ticket string) {
 	g.removeLocked(ticket)
 }
 
-// Len returns the number of tickets and of descriptors.
+// Len returns the number of tickets searched and of their descriptors.
 func (g *Gallery) Len() (tickets, descriptors int) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return len(g.index), len(g.owner) - len(g.free)
+	for ticket, ti := range g.index {
+		if g.active[ti] {
+			descriptors += len(g.slots[ticket])
+		}
+	}
+	return g.nActive, descriptors
 }
 
-// Has reports whether ticket is in the gallery.
-func (g *Gallery) Has(ticket string) bool {
+// Held returns the number of tickets held, searched or not.
+func (g *Gallery) Held() int {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	_, ok := g.index[ticket]
-	return ok
+	return len(g.index)
+}
+
+// Has reports whether ticket is in the gallery, and whether it is searched.
+func (g *Gallery) Has(ticket string) (held, active bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	ti, ok := g.index[ticket]
+	return ok, ok && g.active[ti]
 }
 
 func (g *Gallery) removeLocked(ticket string) {
@@ -84,9 +190,13 @@ func (g *Gallery) removeLocked(ticket string) {
 		g.owner[s] = -1
 		g.free = append(g.free, s)
 	}
+	if g.active[ti] {
+		g.nActive--
+	}
 	delete(g.slots, ticket)
 	delete(g.index, ticket)
 	g.tickets[ti] = ""
+	g.active[ti] = false
 	g.freeIDs = append(g.freeIDs, ti)
 }
 
@@ -99,6 +209,7 @@ func (g *Gallery) ticketIndex(ticket string) int32 {
 	} else {
 		ti = int32(len(g.tickets))
 		g.tickets = append(g.tickets, ticket)
+		g.active = append(g.active, false)
 	}
 	g.index[ticket] = ti
 	return ti
@@ -111,7 +222,7 @@ func (g *Gallery) slot() int32 {
 		return s
 	}
 	g.owner = append(g.owner, -1)
-	g.vecs = append(g.vecs, make([]float32, Dim)...)
+	g.vecs = append(g.vecs, make([]float32, g.dim)...)
 	return int32(len(g.owner) - 1)
 }
 
@@ -125,19 +236,40 @@ type Result struct {
 // Margin is how much farther the second-best identity is than the best.
 func (r Result) Margin() float32 { return r.SecondDistance - r.BestDistance }
 
-// Search returns the two nearest tickets to q. It is exact: every descriptor
-// is compared, but a comparison stops early once it is farther than the
-// current second-best, which is where nearly all the time goes.
-func (g *Gallery) Search(q [Dim]float32) Result {
+// query returns q ready to compare with the stored vectors: normalised for
+// the cosine metric. It does not modify q.
+func (g *Gallery) query(q []float32) ([]float32, error) {
+	if len(q) != g.dim {
+		return nil, fmt.Errorf("matcher: query of %d values; the gallery holds %d", len(q), g.dim)
+	}
+	if g.metric != Cosine {
+		return q, nil
+	}
+	c := make([]float32, len(q))
+	copy(c, q)
+	normalize(c)
+	return c, nil
+}
+
+// Search returns the two nearest active tickets to q. It is exact: every
+// descriptor is compared, but a comparison stops early once it is farther
+// than the current second-best, which is where nearly all the time goes. A
+// query of the wrong length is an error.
+func (g *Gallery) Search(q []float32) (Result, error) {
+	q, err := g.query(q)
+	if err != nil {
+		return Result{}, err
+	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	best, second := int32(-1), int32(-1)
 	bestD, secondD := float32(math.Inf(1)), float32(math.Inf(1))
+	dim := g.dim
 	for s, ti := range g.owner {
-		if ti < 0 {
+		if ti < 0 || !g.active[ti] {
 			continue
 		}
-		d := partialSquared(&q, g.vecs[s*Dim:(s+1)*Dim], secondD)
+		d := partialSquared(q, g.vecs[s*dim:(s+1)*dim], secondD)
 		switch {
 		case d < bestD:
 			if ti != best {
@@ -150,20 +282,46 @@ func (g *Gallery) Search(q [Dim]float32) Result {
 	}
 	r := Result{BestDistance: float32(math.Inf(1)), SecondDistance: float32(math.Inf(1))}
 	if best >= 0 {
-		r.Best, r.BestDistance = g.tickets[best], float32(math.Sqrt(float64(bestD)))
+		r.Best, r.BestDistance = g.tickets[best], g.metric.fromSquared(bestD)
 	}
 	if second >= 0 {
-		r.Second, r.SecondDistance = g.tickets[second], float32(math.Sqrt(float64(secondD)))
+		r.Second, r.SecondDistance = g.tickets[second], g.metric.fromSquared(secondD)
 	}
-	return r
+	return r, nil
 }
 
-// partialSquared returns the squared distance, or any value above bound as
-// soon as the running sum exceeds it.
-func partialSquared(q *[Dim]float32, v []float32, bound float32) float32 {
-	v = v[:Dim]
+// Compare returns the distance between q and the nearest face of ticket,
+// searched or not, for 1:1 verification of a ticket shown by QR code. ok is
+// false when the gallery holds no face of the ticket.
+func (g *Gallery) Compare(ticket string, q []float32) (dist float32, ok bool, err error) {
+	q, err = g.query(q)
+	if err != nil {
+		return 0, false, err
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	slots := g.slots[ticket]
+	if len(slots) == 0 {
+		return 0, false, nil
+	}
+	best := float32(math.Inf(1))
+	for _, s := range slots {
+		v := g.vecs[int(s)*g.dim : (int(s)+1)*g.dim]
+		if d := partialSquared(q, v, best); d < best {
+			best = d
+		}
+	}
+	return g.metric.fromSquared(best), true, nil
+}
+
+// partialSquared returns the squared distance between q and v (of the same
+// length), or any value above bound as soon as the running sum exceeds it.
+func partialSquared(q, v []float32, bound float32) float32 {
+	n := len(q)
+	v = v[:n]
 	var sum float32
-	for i := 0; i < Dim; i += 16 {
+	i := 0
+	for ; i+16 <= n; i += 16 {
 		for j := i; j < i+16; j += 4 {
 			d0 := q[j] - v[j]
 			d1 := q[j+1] - v[j+1]
@@ -175,17 +333,24 @@ func partialSquared(q *[Dim]float32, v []float32, bound float32) float32 {
 			return sum
 		}
 	}
+	for ; i < n; i++ {
+		d := q[i] - v[i]
+		sum += d * d
+	}
 	return sum
 }
 
-// Compare returns the distance between q and the nearest of faces, for 1:1
-// verification of a ticket shown by QR code; +Inf when faces is empty.
-func Compare(q [Dim]float32, faces [][Dim]float32) float32 {
-	best := float32(math.Inf(1))
-	for i := range faces {
-		if d := partialSquared(&q, faces[i][:], best); d < best {
-			best = d
-		}
+// normalize scales v to unit length in place; a zero vector stays zero.
+func normalize(v []float32) {
+	var sum float64
+	for _, x := range v {
+		sum += float64(x) * float64(x)
 	}
-	return float32(math.Sqrt(float64(best)))
+	if sum == 0 {
+		return
+	}
+	inv := 1 / math.Sqrt(sum)
+	for i := range v {
+		v[i] = float32(float64(v[i]) * inv)
+	}
 }

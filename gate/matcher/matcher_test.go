@@ -9,8 +9,20 @@ import (
 	"time"
 )
 
-func randomFace(r *rand.Rand) [Dim]float32 {
-	var f [Dim]float32
+// spaces are the descriptor shapes of the models a gate can run.
+var spaces = []struct {
+	name   string
+	dim    int
+	metric Metric
+}{
+	{"dlib", 128, Euclidean},
+	{"mobilefacenet", 192, Cosine},
+	{"fr-feature", 512, Cosine},
+	{"odd length", 37, Euclidean},
+}
+
+func randomFace(r *rand.Rand, dim int) []float32 {
+	f := make([]float32, dim)
 	var n float64
 	for i := range f {
 		f[i] = float32(r.NormFloat64())
@@ -23,103 +35,217 @@ func randomFace(r *rand.Rand) [Dim]float32 {
 }
 
 // near returns f moved by about dist in a random direction.
-func near(r *rand.Rand, f [Dim]float32, dist float32) [Dim]float32 {
-	d := randomFace(r)
+func near(r *rand.Rand, f []float32, dist float32) []float32 {
+	d := randomFace(r, len(f))
+	out := make([]float32, len(f))
 	for i := range f {
-		f[i] += d[i] * dist
+		out[i] = f[i] + d[i]*dist
 	}
-	return f
+	return out
 }
 
-func bruteForce(q [Dim]float32, tickets map[string][][Dim]float32) Result {
-	res := Result{BestDistance: float32(math.Inf(1)), SecondDistance: float32(math.Inf(1))}
+// distance64 is the metric computed independently of the gallery, in
+// float64, from the descriptors as given.
+func distance64(metric Metric, a, b []float32) float64 {
+	if metric == Cosine {
+		var dot, na, nb float64
+		for i := range a {
+			dot += float64(a[i]) * float64(b[i])
+			na += float64(a[i]) * float64(a[i])
+			nb += float64(b[i]) * float64(b[i])
+		}
+		return 1 - dot/math.Sqrt(na*nb)
+	}
+	var sum float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		sum += d * d
+	}
+	return math.Sqrt(sum)
+}
+
+// bruteForce is the search done the slow, obvious way.
+func bruteForce(metric Metric, q []float32, tickets map[string][][]float32) (best, second string, bestD, secondD float64) {
+	bestD, secondD = math.Inf(1), math.Inf(1)
 	for id, faces := range tickets {
-		d := Compare(q, faces)
+		d := math.Inf(1)
+		for _, f := range faces {
+			d = min(d, distance64(metric, q, f))
+		}
 		switch {
-		case d < res.BestDistance:
-			res.Second, res.SecondDistance = res.Best, res.BestDistance
-			res.Best, res.BestDistance = id, d
-		case d < res.SecondDistance:
-			res.Second, res.SecondDistance = id, d
+		case d < bestD:
+			second, secondD = best, bestD
+			best, bestD = id, d
+		case d < secondD:
+			second, secondD = id, d
 		}
 	}
-	return res
+	return best, second, bestD, secondD
 }
 
 func TestSearchMatchesBruteForce(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	g := NewGallery()
-	tickets := map[string][][Dim]float32{}
-	for i := 0; i < 300; i++ {
-		id := fmt.Sprintf("T%03d", i)
-		faces := [][Dim]float32{randomFace(r)}
-		if i%3 == 0 {
-			faces = append(faces, near(r, faces[0], 0.3))
+	for _, sp := range spaces {
+		t.Run(sp.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			g := NewGallery(sp.dim, sp.metric)
+			tickets := map[string][][]float32{}
+			held := map[string][][]float32{} // not searched
+			for i := 0; i < 300; i++ {
+				id := fmt.Sprintf("T%03d", i)
+				faces := [][]float32{randomFace(r, sp.dim)}
+				if i%3 == 0 {
+					faces = append(faces, near(r, faces[0], 0.3))
+				}
+				active := i%5 != 0
+				if active {
+					tickets[id] = faces
+				} else {
+					held[id] = faces
+				}
+				if err := g.Set(id, faces, active); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Churn: remove and re-add, so free slots are reused; turn
+			// some held tickets on.
+			for i := 0; i < 300; i += 7 {
+				id := fmt.Sprintf("T%03d", i)
+				g.Remove(id)
+				delete(tickets, id)
+				delete(held, id)
+			}
+			for i := 0; i < 300; i += 14 {
+				id := fmt.Sprintf("T%03d", i)
+				tickets[id] = [][]float32{randomFace(r, sp.dim)}
+				if err := g.Set(id, tickets[id], true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for id, faces := range held {
+				if id[len(id)-1] == '5' {
+					g.SetActive(id, true)
+					tickets[id] = faces
+				}
+			}
+			var ids []string
+			for id := range tickets {
+				ids = append(ids, id)
+			}
+			for i := 0; i < 200; i++ {
+				q := randomFace(r, sp.dim)
+				if i%2 == 0 {
+					q = near(r, tickets[ids[i%len(ids)]][0], 0.2)
+				}
+				got, err := g.Search(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				best, second, bestD, secondD := bruteForce(sp.metric, q, tickets)
+				if got.Best != best || got.Second != second ||
+					math.Abs(float64(got.BestDistance)-bestD) > 1e-5 || math.Abs(float64(got.SecondDistance)-secondD) > 1e-5 {
+					t.Fatalf("query %d: Search = %+v; want best %s at %.6f, second %s at %.6f", i, got, best, bestD, second, secondD)
+				}
+			}
+			if n, _ := g.Len(); n != len(tickets) {
+				t.Errorf("Len = %d tickets searched; want %d", n, len(tickets))
+			}
+			if n := g.Held(); n != len(tickets)+len(held)-countSuffix(held, '5') {
+				t.Errorf("Held = %d; want %d", n, len(tickets)+len(held)-countSuffix(held, '5'))
+			}
+		})
+	}
+}
+
+func countSuffix(m map[string][][]float32, c byte) int {
+	n := 0
+	for id := range m {
+		if id[len(id)-1] == c {
+			n++
 		}
-		tickets[id] = faces
-		g.Set(id, faces)
 	}
-	// Churn: remove and re-add, so free slots are reused.
-	for i := 0; i < 300; i += 7 {
-		id := fmt.Sprintf("T%03d", i)
-		g.Remove(id)
-		delete(tickets, id)
-	}
-	for i := 0; i < 300; i += 14 {
-		id := fmt.Sprintf("T%03d", i)
-		tickets[id] = [][Dim]float32{randomFace(r)}
-		g.Set(id, tickets[id])
-	}
-	var ids []string
-	for id := range tickets {
-		ids = append(ids, id)
-	}
-	for i := 0; i < 200; i++ {
-		var q [Dim]float32
-		if i%2 == 0 {
-			q = near(r, tickets[ids[i%len(ids)]][0], 0.2)
-		} else {
-			q = randomFace(r)
+	return n
+}
+
+func TestCompare(t *testing.T) {
+	for _, sp := range spaces {
+		r := rand.New(rand.NewPCG(11, 12))
+		g := NewGallery(sp.dim, sp.metric)
+		a := randomFace(r, sp.dim)
+		faces := [][]float32{near(r, a, 0.4), near(r, a, 0.1), randomFace(r, sp.dim)}
+		if err := g.Set("A", faces, false); err != nil {
+			t.Fatal(err)
 		}
-		got, want := g.Search(q), bruteForce(q, tickets)
-		if got.Best != want.Best || got.Second != want.Second ||
-			math.Abs(float64(got.BestDistance-want.BestDistance)) > 1e-5 ||
-			math.Abs(float64(got.SecondDistance-want.SecondDistance)) > 1e-5 {
-			t.Fatalf("query %d: Search = %+v; want %+v", i, got, want)
+		want := math.Inf(1)
+		for _, f := range faces {
+			want = min(want, distance64(sp.metric, a, f))
+		}
+		got, ok, err := g.Compare("A", a)
+		if err != nil || !ok || math.Abs(float64(got)-want) > 1e-5 {
+			t.Errorf("%s: Compare(held ticket) = %v, %v, %v; want %.6f", sp.name, got, ok, err, want)
+		}
+		if _, ok, err := g.Compare("B", a); ok || err != nil {
+			t.Errorf("%s: Compare(unknown ticket) = %v, %v; want not ok", sp.name, ok, err)
+		}
+		if _, _, err := g.Compare("A", a[:sp.dim-1]); err == nil {
+			t.Errorf("%s: Compare with a short query = nil error; want one", sp.name)
 		}
 	}
-	if n, _ := g.Len(); n != len(tickets) {
-		t.Errorf("Len = %d tickets; want %d", n, len(tickets))
+}
+
+func TestSetRefusesBadDescriptors(t *testing.T) {
+	g := NewGallery(4, Cosine)
+	if err := g.Set("A", [][]float32{{1, 0, 0, 0}}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][][]float32{
+		{{1, 0, 0}},
+		{{1, 0, 0, 0}, {1, 0, 0, 0, 0}},
+		{{float32(math.NaN()), 0, 0, 0}},
+		{{float32(math.Inf(1)), 0, 0, 0}},
+	} {
+		if err := g.Set("A", bad, true); err == nil {
+			t.Errorf("Set(%v) = nil error; want one", bad)
+		}
+	}
+	if held, active := g.Has("A"); !held || !active {
+		t.Errorf("after refused Sets, Has(A) = %v, %v; want the first Set kept", held, active)
+	}
+	if _, err := g.Search([]float32{1, 0}); err == nil {
+		t.Error("Search with a short query = nil error; want one")
 	}
 }
 
 func TestSecondBestIsAnotherTicket(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	a := randomFace(r)
-	g := NewGallery()
-	g.Set("A", [][Dim]float32{a, near(r, a, 0.05), near(r, a, 0.1)})
-	g.Set("B", [][Dim]float32{near(r, a, 0.5)})
-	res := g.Search(a)
+	a := randomFace(r, 128)
+	g := NewGallery(128, Euclidean)
+	g.Set("A", [][]float32{a, near(r, a, 0.05), near(r, a, 0.1)}, true)
+	g.Set("B", [][]float32{near(r, a, 0.5)}, true)
+	res, _ := g.Search(a)
 	if res.Best != "A" || res.Second != "B" {
 		t.Errorf("Search = %+v; want best A, second B (not A's other faces)", res)
 	}
 	g.Remove("B")
-	if res = g.Search(a); res.Second != "" || !math.IsInf(float64(res.SecondDistance), 1) {
+	if res, _ = g.Search(a); res.Second != "" || !math.IsInf(float64(res.SecondDistance), 1) {
 		t.Errorf("Search with one ticket = %+v; want no second", res)
 	}
-	g.Set("A", nil)
-	if res = g.Search(a); res.Best != "" || g.Has("A") {
-		t.Errorf("Search on an empty gallery = %+v; want nothing", res)
+	g.SetActive("A", false)
+	if res, _ = g.Search(a); res.Best != "" {
+		t.Errorf("Search with A held aside = %+v; want nothing", res)
+	}
+	g.Set("A", nil, true)
+	if held, _ := g.Has("A"); held {
+		t.Errorf("Set(A, nil) left A in the gallery")
 	}
 }
 
 func TestConcurrentSearchAndUpdate(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	g := NewGallery()
-	faces := make([][Dim]float32, 100)
+	g := NewGallery(192, Cosine)
+	faces := make([][]float32, 100)
 	for i := range faces {
-		faces[i] = randomFace(r)
-		g.Set(fmt.Sprint(i), faces[i:i+1])
+		faces[i] = randomFace(r, 192)
+		g.Set(fmt.Sprint(i), faces[i:i+1], true)
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
@@ -130,10 +256,11 @@ func TestConcurrentSearchAndUpdate(t *testing.T) {
 				if w == 0 {
 					id := fmt.Sprint(i % 100)
 					g.Remove(id)
-					g.Set(id, faces[i%100:i%100+1])
+					g.Set(id, faces[i%100:i%100+1], i%2 == 0)
+					g.SetActive(id, true)
 					continue
 				}
-				if res := g.Search(faces[50]); res.Best != "50" && res.Best != "" && res.BestDistance < 0.01 {
+				if res, _ := g.Search(faces[50]); res.Best != "50" && res.Best != "" && res.BestDistance < 0.01 {
 					t.Errorf("Search found %s at %v for face 50", res.Best, res.BestDistance)
 				}
 			}
@@ -193,13 +320,13 @@ func TestTrackerKOfNAndCooldown(t *testing.T) {
 	}
 }
 
-func benchmarkSearch(b *testing.B, n int) {
+func benchmarkSearch(b *testing.B, n, dim int, metric Metric) {
 	r := rand.New(rand.NewPCG(7, 8))
-	g := NewGallery()
+	g := NewGallery(dim, metric)
 	for i := 0; i < n; i++ {
-		g.Set(fmt.Sprint(i), [][Dim]float32{randomFace(r)})
+		g.Set(fmt.Sprint(i), [][]float32{randomFace(r, dim)}, true)
 	}
-	q := randomFace(r)
+	q := randomFace(r, dim)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		g.Search(q)
@@ -207,7 +334,9 @@ func benchmarkSearch(b *testing.B, n int) {
 }
 
 func BenchmarkSearch(b *testing.B) {
-	for _, n := range []int{10_000, 100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("descriptors=%d", n), func(b *testing.B) { benchmarkSearch(b, n) })
+	for _, sp := range spaces[:2] {
+		for _, n := range []int{10_000, 100_000, 1_000_000} {
+			b.Run(fmt.Sprintf("%s/descriptors=%d", sp.name, n), func(b *testing.B) { benchmarkSearch(b, n, sp.dim, sp.metric) })
+		}
 	}
 }

@@ -27,11 +27,12 @@ type Policy struct {
 	Cooldown time.Duration
 }
 
-// DefaultPolicy returns the defaults the gate starts with.
-func DefaultPolicy() Policy {
+// DefaultPolicy returns the defaults the gate starts with, threshold and
+// margin those given: they belong to the embedding model.
+func DefaultPolicy(threshold, margin float32) Policy {
 	return Policy{
-		Threshold:   0.45,
-		Margin:      0.06,
+		Threshold:   threshold,
+		Margin:      margin,
 		Agree:       2,
 		Window:      3,
 		MinFaceSize: 80,

@@ -32,24 +32,36 @@ type Eligible func(e *sgpb.Entitlement, now time.Time) bool
 
 // Mirror is the gate's view of the entitlements. It is safe for concurrent
 // use.
+//
+// The descriptors of the gate's model live in the gallery only: the
+// entitlements held in memory keep their faces' ids and models but not
+// their values, so that a gate with a hundred thousand tickets, each with a
+// descriptor for several models, holds one copy of the descriptors it can
+// use and none of the others.
 type Mirror struct {
-	store    *store.Store
-	gallery  *matcher.Gallery
-	eligible Eligible
-	log      *slog.Logger
-	now      func() time.Time
+	store     *store.Store
+	gallery   *matcher.Gallery
+	sameModel func(model string) bool
+	eligible  Eligible
+	log       *slog.Logger
+	now       func() time.Time
 
 	mu   sync.RWMutex
 	ents map[string]*sgpb.Entitlement
+	// lacking holds the tickets that have faces, but none from the gate's
+	// model: enrolled before the site added it.
+	lacking map[string]bool
 
 	revision atomic.Uint64
 	lastSeq  atomic.Uint64 // the bucket's last revision, as last seen
 	synced   atomic.Bool
 }
 
-// New returns a mirror over st feeding gallery.
-func New(st *store.Store, gallery *matcher.Gallery, eligible Eligible, log *slog.Logger) *Mirror {
-	return &Mirror{store: st, gallery: gallery, eligible: eligible, log: log, now: time.Now, ents: map[string]*sgpb.Entitlement{}}
+// New returns a mirror over st feeding gallery with the descriptors whose
+// model sameModel accepts: the model the gate matches with.
+func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, eligible Eligible, log *slog.Logger) *Mirror {
+	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, eligible: eligible, log: log, now: time.Now,
+		ents: map[string]*sgpb.Entitlement{}, lacking: map[string]bool{}}
 }
 
 // Load fills memory from SQLite. Call it once before serving.
@@ -76,7 +88,8 @@ func (m *Mirror) Load(ctx context.Context) error {
 	return nil
 }
 
-// Get returns the entitlement of a ticket, or nil. The caller must not
+// Get returns the entitlement of a ticket, or nil. Its faces carry no
+// values: those of the gate's model are in the gallery. The caller must not
 // modify it.
 func (m *Mirror) Get(ticketID string) *sgpb.Entitlement {
 	m.mu.RLock()
@@ -104,42 +117,51 @@ func (m *Mirror) Lag() uint64 {
 	return 0
 }
 
+// WithoutModel returns how many tickets have faces but no descriptor from
+// the gate's model, because they were enrolled before the site added it:
+// their visitors can only come in by QR code until enroll computes the
+// descriptor (`enroll faces recompute`, from kept photos) or they enroll
+// again.
+func (m *Mirror) WithoutModel() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.lacking)
+}
+
 // Synced reports whether the watch has caught up with the bucket since the
 // gate started.
 func (m *Mirror) Synced() bool { return m.synced.Load() }
 
 func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
+	var faces [][]float32
+	for _, f := range e.Faces {
+		if m.sameModel(f.Model) {
+			faces = append(faces, f.Values)
+		}
+		f.Values = nil
+	}
+	if err := m.gallery.Set(e.TicketId, faces, m.eligible(e, now)); err != nil {
+		m.log.Error("ignoring the faces of an entitlement", "ticket", e.TicketId, "err", err)
+		m.gallery.Remove(e.TicketId)
+	}
 	m.mu.Lock()
+	delete(m.lacking, e.TicketId)
+	if len(e.Faces) > 0 && len(faces) == 0 {
+		m.lacking[e.TicketId] = true
+	}
 	m.ents[e.TicketId] = e
 	m.mu.Unlock()
-	m.placeInGallery(e, now)
 }
 
 func (m *Mirror) remove(ticketID string) {
 	m.mu.Lock()
 	delete(m.ents, ticketID)
+	delete(m.lacking, ticketID)
 	m.mu.Unlock()
 	m.gallery.Remove(ticketID)
 }
 
-func (m *Mirror) placeInGallery(e *sgpb.Entitlement, now time.Time) {
-	if len(e.Faces) == 0 || !m.eligible(e, now) {
-		m.gallery.Remove(e.TicketId)
-		return
-	}
-	faces := make([][matcher.Dim]float32, 0, len(e.Faces))
-	for _, f := range e.Faces {
-		if len(f.Values) != matcher.Dim {
-			continue
-		}
-		var d [matcher.Dim]float32
-		copy(d[:], f.Values)
-		faces = append(faces, d)
-	}
-	m.gallery.Set(e.TicketId, faces)
-}
-
-// Refresh re-checks which entitlements belong in the gallery now: tickets
+// Refresh re-checks which entitlements the gallery searches now: tickets
 // become valid at their site-local midnight and end at another.
 func (m *Mirror) Refresh() {
 	now := m.now()
@@ -150,10 +172,7 @@ func (m *Mirror) Refresh() {
 	}
 	m.mu.RUnlock()
 	for _, e := range ents {
-		in := len(e.Faces) > 0 && m.eligible(e, now)
-		if in != m.gallery.Has(e.TicketId) {
-			m.placeInGallery(e, now)
-		}
+		m.gallery.SetActive(e.TicketId, m.eligible(e, now))
 	}
 }
 

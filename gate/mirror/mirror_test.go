@@ -17,18 +17,38 @@ import (
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
-func entitlement(id string, revoked bool) []byte {
-	face := make([]float32, matcher.Dim)
-	face[0] = 1
-	b, _ := proto.Marshal(&sgpb.Entitlement{
+// The tests' gate matches with a 4-value model called "gate-model".
+const testModel, testDim = "gate-model", 4
+
+// entitlement returns a day pass with one face for each model named.
+func entitlement(id string, revoked bool, models ...string) []byte {
+	if models == nil {
+		models = []string{testModel}
+	}
+	e := &sgpb.Entitlement{
 		TicketId: id, TicketType: sgpb.TicketType_TICKET_TYPE_DAY_PASS, Revoked: revoked,
 		ValidFromMs: time.Now().Add(-time.Hour).UnixMilli(), ValidUntilMs: time.Now().Add(time.Hour).UnixMilli(),
-		Faces: []*sgpb.FaceDescriptor{{Values: face}},
-	})
+	}
+	for i, model := range models {
+		n := testDim
+		if model != testModel {
+			n += 1 + i // each model its own length
+		}
+		face := make([]float32, n)
+		face[0] = 1
+		e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: "F-" + model, Model: model, Values: face})
+	}
+	b, _ := proto.Marshal(e)
 	return b
 }
 
 func eligibleUnlessRevoked(e *sgpb.Entitlement, _ time.Time) bool { return !e.Revoked }
+
+// searched reports whether the gallery searches ticket.
+func searched(g *matcher.Gallery, ticket string) bool {
+	_, active := g.Has(ticket)
+	return active
+}
 
 // run starts a mirror on dir and returns it with a stop function.
 func run(t *testing.T, dir string, s *bustest.Server) (*Mirror, *matcher.Gallery, func()) {
@@ -37,8 +57,9 @@ func run(t *testing.T, dir string, s *bustest.Server) (*Mirror, *matcher.Gallery
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := matcher.NewGallery()
-	m := New(st, g, eligibleUnlessRevoked, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g := matcher.NewGallery(testDim, matcher.Cosine)
+	sameModel := func(model string) bool { return model == testModel }
+	m := New(st, g, sameModel, eligibleUnlessRevoked, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := m.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +103,7 @@ func TestMirrorResumesWhereItStopped(t *testing.T) {
 
 	m, g, stop = run(t, dir, s)
 	defer stop()
-	if m.Len() != 3 || !g.Has("A") {
+	if m.Len() != 3 || !searched(g, "A") {
 		t.Fatalf("after restart, before any watch: %d tickets; want the 3 from SQLite at once", m.Len())
 	}
 	waitFor(t, "the changes made while stopped", func() bool { return m.Revision() == last })
@@ -90,8 +111,8 @@ func TestMirrorResumesWhereItStopped(t *testing.T) {
 		t.Errorf("mirror after resume: D %v, C %v, B revoked %v; want D present, C gone, B revoked",
 			m.Get("D") != nil, m.Get("C") != nil, m.Get("B") != nil && m.Get("B").Revoked)
 	}
-	if g.Has("B") || g.Has("C") || !g.Has("D") {
-		t.Errorf("gallery: B %v C %v D %v; want only A and D", g.Has("B"), g.Has("C"), g.Has("D"))
+	if searched(g, "B") || searched(g, "C") || !searched(g, "D") {
+		t.Errorf("gallery searches B %v C %v D %v; want only A and D", searched(g, "B"), searched(g, "C"), searched(g, "D"))
 	}
 	if m.Lag() != 0 {
 		t.Errorf("Lag = %d; want 0", m.Lag())
@@ -119,4 +140,50 @@ func TestMirrorResyncsWhenTheBucketIsRecreated(t *testing.T) {
 	m, _, stop = run(t, dir, s)
 	defer stop()
 	waitFor(t, "resynchronised to the new bucket", func() bool { return m.Len() == 1 && m.Get("Z") != nil })
+}
+
+// TestMirrorKeepsOnlyTheGatesModel gives tickets faces from several models:
+// only the gate's model's descriptors reach the gallery, none stay in the
+// entitlements held in memory, and a ticket without the gate's model is
+// counted.
+func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
+	ctx := context.Background()
+	s := bustest.Embedded(t)
+	_, js := s.Connect(t)
+	kv, _ := js.KeyValue(ctx, bus.BucketEntitlements)
+	kv.Put(ctx, "BOTH", entitlement("BOTH", false, "dlib", testModel))
+	kv.Put(ctx, "OLD", entitlement("OLD", false, "dlib"))
+	kv.Put(ctx, "NONE", entitlement("NONE", false, []string{}...))
+	m, g, stop := run(t, t.TempDir(), s)
+	defer stop()
+	waitFor(t, "three tickets", func() bool { return m.Len() == 3 && m.Synced() })
+
+	if !searched(g, "BOTH") {
+		t.Error("BOTH, with a face from the gate's model, is not searched")
+	}
+	if held, _ := g.Has("OLD"); held {
+		t.Error("OLD, with a dlib face only, is in the gate-model gallery")
+	}
+	if got := m.WithoutModel(); got != 1 {
+		t.Errorf("WithoutModel() = %d; want 1 (OLD)", got)
+	}
+	for _, id := range []string{"BOTH", "OLD"} {
+		for _, f := range m.Get(id).Faces {
+			if f.Values != nil {
+				t.Errorf("%s holds %d values of its %s face in memory; want none", id, len(f.Values), f.Model)
+			}
+		}
+	}
+	if got := len(m.Get("BOTH").Faces); got != 2 {
+		t.Errorf("BOTH keeps %d faces; want both, without values", got)
+	}
+	// Enrolled again with the gate's model: no longer counted.
+	kv.Put(ctx, "OLD", entitlement("OLD", false, "dlib", testModel))
+	waitFor(t, "OLD with the gate's model", func() bool { return searched(g, "OLD") })
+	if got := m.WithoutModel(); got != 0 {
+		t.Errorf("WithoutModel() after OLD gained the model = %d; want 0", got)
+	}
+	// Revoked: held aside, not searched.
+	kv.Put(ctx, "BOTH", entitlement("BOTH", true, "dlib", testModel))
+	waitFor(t, "BOTH revoked", func() bool { return !searched(g, "BOTH") })
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/models/faces"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -41,8 +42,11 @@ type Config struct {
 	Listen                    string
 	NATS                      bus.Options
 	Models                    string
-	Workers                   int
-	Policy                    matcher.Policy
+	// FaceModel is the embedding model the gate matches with; Policy's
+	// Threshold and Margin of 0 take its measured defaults.
+	FaceModel string
+	Workers   int
+	Policy    matcher.Policy
 	// OfflinePolicy says what a gate does with an entry-limited ticket it
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
@@ -73,8 +77,9 @@ func DefaultConfig() Config {
 		Listen:        "127.0.0.1:8090",
 		NATS:          bus.Options{URL: "nats://127.0.0.1:4222", Replicas: 1},
 		Models:        "models",
+		FaceModel:     faces.DefaultModel,
 		Workers:       0,
-		Policy:        matcher.DefaultPolicy(),
+		Policy:        matcher.DefaultPolicy(0, 0),
 		OfflinePolicy: "allow",
 		ClaimTimeout:  400 * time.Millisecond,
 		QRHold:        8 * time.Second,
@@ -97,10 +102,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
 	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
+	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
+	fs.StringVar(&c.FaceModel, "face-model", c.FaceModel, "embedding model to match with: "+strings.Join(faces.ModelNames(), ", ")+" (choose with gate calibrate)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
-	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person")
-	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be")
+	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person (0: the model's measured default: "+modelDefaults(func(m faces.Model) float32 { return m.Threshold })+"; cosine distance = 1 − similarity)")
+	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be (0: the model's: "+modelDefaults(func(m faces.Model) float32 { return m.Margin })+")")
 	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
 	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "frames considered for agreement (N)")
 	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching")
@@ -111,8 +117,50 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.StatusEvery, "status-every", c.StatusEvery, "heartbeat interval")
 }
 
+// modelDefaults lists a measured default of every model for --help.
+func modelDefaults(value func(faces.Model) float32) string {
+	var parts []string
+	for _, m := range faces.Models() {
+		parts = append(parts, fmt.Sprintf("%s %.2f", m.Name, value(m)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Model returns the embedding model the gate matches with.
+func (c Config) Model() (faces.Model, error) {
+	m, err := faces.Lookup(c.FaceModel)
+	if err != nil {
+		return faces.Model{}, fmt.Errorf("--face-model: %w", err)
+	}
+	return m, nil
+}
+
+// withModelDefaults returns c with a threshold or margin of 0 replaced by
+// the face model's measured default.
+func (c Config) withModelDefaults() (Config, error) {
+	m, err := c.Model()
+	if err != nil {
+		return c, err
+	}
+	if c.Policy.Threshold == 0 {
+		c.Policy.Threshold = m.Threshold
+	}
+	if c.Policy.Margin == 0 {
+		c.Policy.Margin = m.Margin
+	}
+	return c, nil
+}
+
 // Validate reports the first setting that makes no sense.
 func (c Config) Validate() error {
+	m, err := c.Model()
+	if err != nil {
+		return err
+	}
+	maxDistance := float32(1.5) // euclidean, dlib
+	if m.Metric == faces.Cosine {
+		maxDistance = 2
+	}
 	switch {
 	case c.ID == "" || strings.ContainsAny(c.ID, ".*> \t"):
 		return fmt.Errorf("--id %q: must be non-empty, without spaces, dots, * or >", c.ID)
@@ -124,8 +172,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--offline-policy %q: want allow or deny", c.OfflinePolicy)
 	case c.Pulse < 100*time.Millisecond:
 		return fmt.Errorf("--pulse %v: turnstiles need at least 100ms", c.Pulse)
-	case c.Policy.Threshold <= 0 || c.Policy.Threshold > 1.5:
-		return fmt.Errorf("--threshold %v: want a distance above 0", c.Policy.Threshold)
+	case c.Policy.Threshold < 0 || c.Policy.Threshold >= maxDistance:
+		return fmt.Errorf("--threshold %v: want a %v distance from 0 to %v (0: the model's default)", c.Policy.Threshold, m.Metric, maxDistance)
+	case c.Policy.Margin < 0 || c.Policy.Margin >= maxDistance:
+		return fmt.Errorf("--margin %v: want a %v distance from 0 to %v (0: the model's default)", c.Policy.Margin, m.Metric, maxDistance)
 	case c.Policy.Agree < 1 || c.Policy.Window < c.Policy.Agree:
 		return fmt.Errorf("--agree %d of --window %d: want 1 <= agree <= window", c.Policy.Agree, c.Policy.Window)
 	}

@@ -44,6 +44,8 @@ type Identified struct {
 	CapturedAt time.Time
 	// Token is the QR token id shown, for QR methods.
 	TokenID string
+	// Note is written on the admission for staff.
+	Note string
 }
 
 // Outcome is what the gate did.
@@ -229,6 +231,8 @@ func (n *Node) admission(id Identified, out Outcome, now time.Time) *sgpb.Admiss
 		AtMs:        now.UnixMilli(),
 		Offline:     out.Offline,
 		EntryNumber: int32(out.EntryNumber),
+		Note:        id.Note,
+		FaceModel:   n.model.Name,
 	}
 	if !id.CapturedAt.IsZero() {
 		a.LatencyMs = float32(now.Sub(id.CapturedAt).Seconds() * 1000)

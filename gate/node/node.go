@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ type Node struct {
 	now     func() time.Time
 	gate    rules.Gate
 	store   *store.Store
+	model   faces.Model
 	gallery *matcher.Gallery
 	mirror  *mirror.Mirror
 	site    *mirror.Site
@@ -73,6 +75,10 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg, err = cfg.withModelDefaults(); err != nil {
+		return nil, err
+	}
+	model, _ := cfg.Model()
 	n = &Node{cfg: cfg, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now()}
 	n.gate = rules.Gate{ID: cfg.ID, Zone: cfg.Zone, Direction: cfg.direction()}
 	defer func() {
@@ -83,20 +89,29 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if n.store, err = store.Open(ctx, cfg.Data); err != nil {
 		return nil, err
 	}
-	n.gallery = matcher.NewGallery()
+	n.model = model
+	n.gallery = matcher.NewGallery(model.Dim, galleryMetric(model.Metric))
 	n.site = mirror.NewSite(n.store, n.log)
 	if err := n.site.Load(ctx); err != nil {
 		return nil, err
 	}
-	n.mirror = mirror.New(n.store, n.gallery, n.eligible, n.log)
+	sameModel := func(name string) bool { return faces.CanonicalModel(name) == model.Name }
+	n.mirror = mirror.New(n.store, n.gallery, sameModel, n.eligible, n.log)
 	if err := n.mirror.Load(ctx); err != nil {
 		return nil, err
 	}
+	if missing := n.mirror.WithoutModel(); missing > 0 {
+		n.log.Warn("tickets enrolled before this gate's face model was added: they have no descriptor for it and can come in by QR code only",
+			"model", model.Name, "tickets", missing)
+	}
 	if n.engine = parts.Engine; n.engine == nil {
-		if n.engine, err = faces.Open(faces.Config{ModelDir: cfg.Models, Workers: cfg.Workers}); err != nil {
+		ecfg := faces.Config{ModelDir: cfg.Models, Models: []string{model.Name}, Workers: cfg.Workers}
+		if n.engine, err = faces.Open(ecfg); err != nil {
 			return nil, err
 		}
 		n.ownEngine = true
+	} else if !slices.ContainsFunc(n.engine.Models(), func(m faces.Model) bool { return m.Name == model.Name }) {
+		return nil, fmt.Errorf("gate: the face engine given does not run %s, the gate's model", model.Name)
 	}
 	if n.relay = parts.Relay; n.relay == nil {
 		if n.relay, err = relay.Open(cfg.Relay, relay.Options{Logger: n.log, Pulse: cfg.Pulse}); err != nil {
@@ -123,6 +138,14 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 		return nil, err
 	}
 	return n, nil
+}
+
+// galleryMetric is the matcher's name for a model's metric.
+func galleryMetric(m faces.Metric) matcher.Metric {
+	if m == faces.Cosine {
+		return matcher.Cosine
+	}
+	return matcher.Euclidean
 }
 
 func (n *Node) goBackground(fn func()) {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -67,7 +68,9 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 			qrText, qrFound = l.qr.Decode(frame)
 		}()
 	}
-	found, err := n.engine.DetectMat(ctx, frame)
+	// The largest face is the visitor at the turnstile; others are
+	// queueing, and a face too small is someone still walking up.
+	found, ok, err := n.engine.LargestFace(ctx, frame, n.cfg.Policy.MinFaceSize)
 	wg.Wait()
 	if qrFound {
 		if out, done, qerr := l.readQR(ctx, qrText, capturedAt); done || qerr != nil {
@@ -82,19 +85,21 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	if !l.pendingTill.IsZero() && n.now().After(l.pendingTill) {
 		return l.holdExpired(ctx)
 	}
-	// The largest face is the visitor at the turnstile; others are queueing.
-	if len(found) == 0 || found[0].Size < n.cfg.Policy.MinFaceSize {
+	if !ok {
 		l.tracker.Reset()
 		return nil, nil
 	}
-	face := [matcher.Dim]float32(found[0].Descriptor)
+	face := found.Descriptor(n.model.Name)
 	if !l.pendingTill.IsZero() {
 		return l.verifyFace(ctx, face, capturedAt)
 	}
 	if n.cfg.Mode == ModeVerify {
 		return nil, nil // faces alone open nothing here
 	}
-	res := n.gallery.Search(face)
+	res, err := n.gallery.Search(face)
+	if err != nil {
+		return nil, err
+	}
 	vote := matcher.Vote{Ticket: n.cfg.Policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
 	if vote.Ticket == "" {
 		// An unknown face is reported with its distance to the nearest
@@ -150,10 +155,19 @@ func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*
 	id.TicketID, id.TokenID = claims.TicketID, claims.TokenID
 	e := n.mirror.Get(claims.TicketID)
 	if n.cfg.Mode == ModeVerify && e != nil && len(e.Faces) > 0 {
-		id.Method = sgpb.Method_METHOD_VERIFY
-		l.pending, l.pendingTill = id, now.Add(n.cfg.QRHold)
-		l.pendingVote = matcher.NewTracker(matcher.Policy{Agree: n.cfg.Policy.Agree, Window: n.cfg.Policy.Window})
-		return nil, true, nil
+		if held, _ := n.gallery.Has(claims.TicketID); held {
+			id.Method = sgpb.Method_METHOD_VERIFY
+			l.pending, l.pendingTill = id, now.Add(n.cfg.QRHold)
+			l.pendingVote = matcher.NewTracker(matcher.Policy{Agree: n.cfg.Policy.Agree, Window: n.cfg.Policy.Window})
+			return nil, true, nil
+		}
+		// Faces from other models only: enrolled before the site added
+		// this gate's model. The face cannot be checked, so the QR code
+		// decides alone, as for a ticket enrolled without a face, and
+		// the admission says why.
+		n.log.Warn("ticket has no face descriptor for this gate's model; its QR code alone decides",
+			"ticket", claims.TicketID, "model", n.model.Name)
+		id.Note = noModelNote(n.model.Name)
 	}
 	out, err := n.Decide(ctx, id)
 	return &out, true, err
@@ -180,20 +194,24 @@ func (l *Lane) holdExpired(ctx context.Context) (*Outcome, error) {
 
 // verifyFace compares the live face with the faces of the ticket whose QR
 // code was shown (1:1), until the frames agree or the hold runs out.
-func (l *Lane) verifyFace(ctx context.Context, face [matcher.Dim]float32, capturedAt time.Time) (*Outcome, error) {
+func (l *Lane) verifyFace(ctx context.Context, face []float32, capturedAt time.Time) (*Outcome, error) {
 	n := l.n
 	now := n.now()
 	id := l.pending
 	if now.After(l.pendingTill) {
 		return l.holdExpired(ctx)
 	}
-	e := n.mirror.Get(id.TicketID)
-	if e == nil {
+	dist, ok, err := n.gallery.Compare(id.TicketID, face)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// Revoked or erased while its holder stood at the gate: the
+		// rules decide.
 		l.pendingTill = time.Time{}
 		out, err := n.Decide(ctx, id)
 		return &out, err
 	}
-	dist := matcher.Compare(face, descriptors(e))
 	vote := matcher.Vote{Distance: dist}
 	if dist <= n.cfg.Policy.Threshold {
 		vote.Ticket = id.TicketID
@@ -208,14 +226,10 @@ func (l *Lane) verifyFace(ctx context.Context, face [matcher.Dim]float32, captur
 	return &out, err
 }
 
-func descriptors(e *sgpb.Entitlement) [][matcher.Dim]float32 {
-	out := make([][matcher.Dim]float32, 0, len(e.Faces))
-	for _, f := range e.Faces {
-		if len(f.Values) == matcher.Dim {
-			out = append(out, [matcher.Dim]float32(f.Values))
-		}
-	}
-	return out
+// noModelNote is the admission note for a ticket admitted by QR code alone
+// because it has no face descriptor from the gate's model.
+func noModelNote(model string) string {
+	return fmt.Sprintf("no %s face descriptor (enrolled before the site added the model): QR code alone", model)
 }
 
 // frameStats measures the frame rate the pipeline keeps up with.

@@ -23,18 +23,20 @@ func (n *Node) Status(ctx context.Context) *sgpb.GateStatus {
 	depth, _ := n.store.OutboxDepth(ctx)
 	tickets, _ := n.gallery.Len()
 	st := &sgpb.GateStatus{
-		GateId:         n.cfg.ID,
-		Zone:           n.cfg.Zone,
-		AtMs:           now.UnixMilli(),
-		Mode:           n.cfg.Mode,
-		Relay:          rs.Status.String(),
-		RelayOk:        rs.Status != relay.Faulty,
-		MirrorRevision: n.mirror.Revision(),
-		MirrorLag:      n.mirror.Lag(),
-		OutboxDepth:    int64(depth),
-		GallerySize:    int64(tickets),
-		StartedAtMs:    n.startedAt.UnixMilli(),
-		Version:        Version,
+		GateId:              n.cfg.ID,
+		Zone:                n.cfg.Zone,
+		AtMs:                now.UnixMilli(),
+		Mode:                n.cfg.Mode,
+		Relay:               rs.Status.String(),
+		RelayOk:             rs.Status != relay.Faulty,
+		MirrorRevision:      n.mirror.Revision(),
+		MirrorLag:           n.mirror.Lag(),
+		OutboxDepth:         int64(depth),
+		GallerySize:         int64(tickets),
+		StartedAtMs:         n.startedAt.UnixMilli(),
+		Version:             Version,
+		FaceModel:           n.model.Name,
+		TicketsWithoutModel: int64(n.mirror.WithoutModel()),
 	}
 	fs := n.frames.snapshot(now)
 	st.Fps = float32(fs.fps)

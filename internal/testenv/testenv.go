@@ -18,7 +18,18 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// ModelDir returns the folder with the dlib model files: $SCENICGATE_MODELS or
+// ModelFiles are the model files the tests need: dlib's, and the ONNX file
+// of every other model the face engine knows. `make test` fetches them all,
+// fr-feature included, which a site's `make models` leaves out.
+var ModelFiles = []string{
+	"dlib_face_recognition_resnet_model_v1.dat",
+	"shape_predictor_5_face_landmarks.dat",
+	"mmod_human_face_detector.dat",
+	"mobilefacenet.onnx",
+	"fr-feature.onnx",
+}
+
+// ModelDir returns the folder with the model files: $SCENICGATE_MODELS or
 // models/ in the repository. It fails the test when a model file is missing.
 func ModelDir(tb testing.TB) string {
 	tb.Helper()
@@ -26,13 +37,9 @@ func ModelDir(tb testing.TB) string {
 	if dir == "" {
 		dir = filepath.Join(Root(), "models")
 	}
-	for _, name := range []string{
-		"dlib_face_recognition_resnet_model_v1.dat",
-		"shape_predictor_5_face_landmarks.dat",
-		"mmod_human_face_detector.dat",
-	} {
+	for _, name := range ModelFiles {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			tb.Fatalf("model file missing (run `make models`): %v", err)
+			tb.Fatalf("model file missing (run `make models FACE_MODELS=\"mobilefacenet fr-feature\"`): %v", err)
 		}
 	}
 	return dir

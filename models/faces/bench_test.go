@@ -137,7 +137,7 @@ func BenchmarkThroughput(b *testing.B) {
 // reports how far each descriptor lies from the one at full resolution.
 func BenchmarkMaxSide(b *testing.B) {
 	photo := benchJPEG(b, 4000, 3000)
-	var full faces.Descriptor
+	var full faces.Face
 	for _, side := range []int{4000, 2048, 1600, 1280, 960, 640} {
 		b.Run(fmt.Sprintf("maxside=%d", side), func(b *testing.B) {
 			e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(b), Workers: 1, MaxSide: side})
@@ -152,9 +152,11 @@ func BenchmarkMaxSide(b *testing.B) {
 				}
 			}
 			if side == 4000 {
-				full = got[0].Descriptor
+				full = got[0]
 			}
-			b.ReportMetric(float64(faces.Distance(full, got[0].Descriptor)), "dist-to-full")
+			for _, m := range e.Models() {
+				b.ReportMetric(float64(distance(b, m.Name, full, got[0])), m.Name+"-dist-to-full")
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package faces
 import (
 	"fmt"
 	"runtime"
+	"slices"
 )
 
 // Defaults used for the zero values of Config's fields.
@@ -34,19 +35,28 @@ const (
 	// only 10 to 14 with 2, when the BLAS threads of both calls fight over
 	// the same cores.
 	DefaultBLASThreads = 1
+	// DefaultOpenCVThreads is the number of threads OpenCV uses for each
+	// operation, the ONNX models' layers among them, for the same reason.
+	DefaultOpenCVThreads = 1
 )
 
 // Config configures an Engine. The zero value of each field selects its
 // default.
 type Config struct {
-	// ModelDir is the folder with shape_predictor_5_face_landmarks.dat,
+	// ModelDir is the folder with the model files: dlib's
+	// shape_predictor_5_face_landmarks.dat,
 	// dlib_face_recognition_resnet_model_v1.dat and
-	// mmod_human_face_detector.dat.
+	// mmod_human_face_detector.dat, which find every face, and the ONNX
+	// files of the other models (see Model.File).
 	ModelDir string
+	// Models names the embedding models whose descriptors the engine
+	// computes, in the order Face.Descriptors lists them. Empty means every
+	// model installed in ModelDir (see Installed).
+	Models []string
 	// Workers is the number of recognizers in the pool, and so the number
 	// of images processed at once; each holds its own copy of the models
-	// (about 35 MB). 0 means runtime.NumCPU(): more than one per core only
-	// adds waiting.
+	// (about 35 MB for dlib's, 5 MB for each ONNX model). 0 means
+	// runtime.NumCPU(): more than one per core only adds waiting.
 	Workers int
 	// MaxPixels refuses images with more pixels than this with
 	// ErrImageTooLarge. 0 means DefaultMaxPixels.
@@ -62,13 +72,18 @@ type Config struct {
 	// opened decides it. 0 means DefaultBLASThreads; a negative value leaves
 	// OpenBLAS as it is (OPENBLAS_NUM_THREADS or one thread per core).
 	BLASThreads int
+	// OpenCVThreads sets how many threads OpenCV uses for each operation.
+	// It is one setting per process, like BLASThreads. 0 means
+	// DefaultOpenCVThreads; a negative value leaves OpenCV as it is (one
+	// thread per core).
+	OpenCVThreads int
 }
 
 // withDefaults returns c with every zero field replaced by its default, or an
 // error if a field is negative or the model folder is missing.
 func (c Config) withDefaults() (Config, error) {
 	if c.ModelDir == "" {
-		return c, fmt.Errorf("faces: open: Config.ModelDir is empty")
+		return c, fmt.Errorf("faces: open: Config.ModelDir is empty: %w", ErrInvalidConfig)
 	}
 	for _, f := range []struct {
 		name  string
@@ -80,7 +95,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"MinFaceSize", c.MinFaceSize},
 	} {
 		if f.value < 0 {
-			return c, fmt.Errorf("faces: open: Config.%s = %d; want 0 (default) or more", f.name, f.value)
+			return c, fmt.Errorf("faces: open: Config.%s = %d; want 0 (default) or more: %w", f.name, f.value, ErrInvalidConfig)
 		}
 	}
 	if c.Workers == 0 {
@@ -98,5 +113,34 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BLASThreads == 0 {
 		c.BLASThreads = DefaultBLASThreads
 	}
+	if c.OpenCVThreads == 0 {
+		c.OpenCVThreads = DefaultOpenCVThreads
+	}
+	if len(c.Models) == 0 {
+		if c.Models = Installed(c.ModelDir); len(c.Models) == 0 {
+			return c, fmt.Errorf("faces: open: no model in %s: %w", c.ModelDir, ErrModelMissing)
+		}
+	}
 	return c, nil
+}
+
+// resolveModels looks up the configured models, refusing unknown names,
+// repeats and missing files.
+func (c Config) resolveModels() ([]Model, error) {
+	var models []Model
+	for _, name := range c.Models {
+		m, err := Lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("faces: open: %w", err)
+		}
+		if slices.ContainsFunc(models, func(o Model) bool { return o.Name == m.Name }) {
+			return nil, fmt.Errorf("faces: open: model %q named twice: %w", m.Name, ErrInvalidConfig)
+		}
+		if f := missingFile(c.ModelDir, m); f != "" {
+			return nil, fmt.Errorf("faces: open: model %s needs %s, which is not in %s (run `make models`): %w",
+				m.Name, f, c.ModelDir, ErrModelMissing)
+		}
+		models = append(models, m)
+	}
+	return models, nil
 }

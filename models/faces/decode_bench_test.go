@@ -39,7 +39,7 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 	}
 	b.Run("libjpeg-scaled", func(b *testing.B) {
 		for b.Loop() {
-			m, err := decodeJPEGScaled(data, jpegScale(image.Pt(4000, 3000), target))
+			m, _, err := decodeJPEGScaled(data, jpegScale(image.Pt(4000, 3000), target))
 			if err != nil {
 				b.Fatal(err)
 			}

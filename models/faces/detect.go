@@ -8,23 +8,26 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// Detect finds the faces in a JPEG or PNG image and computes their
-// descriptors. It returns the faces largest first, and an empty, non-nil
-// slice with a nil error when there is none. Rectangles are in the upright
-// original's coordinates: EXIF orientation applied, at full resolution.
+// Detect finds the faces in a JPEG, PNG or WebP image and computes their
+// descriptors with every model of the engine. It returns the faces largest
+// first, and an empty, non-nil slice with a nil error when there is none.
+// Rectangles are in the upright original's coordinates: EXIF orientation
+// applied, at full resolution.
 //
 // The image's size is read from its header first; more than
 // Config.MaxPixels gives ErrImageTooLarge before any pixel is decoded. Data
-// that is neither JPEG nor PNG gives ErrUnsupportedImage; empty, truncated or
-// damaged data gives ErrCorruptImage, as does any JPEG that libjpeg warns
-// about. A JPEG that needs no turning, scaling or colour conversion goes to
-// dlib as it is. Detect neither keeps nor modifies img.
+// that is none of those formats gives ErrUnsupportedImage; empty, truncated
+// or damaged data gives ErrCorruptImage. A JPEG that libjpeg decodes in full
+// but warns about (a missing end-of-image marker, stray bytes before it) is
+// used, and each face's ImageWarning says so. A clean JPEG that needs no
+// turning, scaling or colour conversion goes to dlib as it is. Detect
+// neither keeps nor modifies img.
 //
-// ctx is honoured while the call waits for a decoding slot or a recognizer
-// (the error then wraps ctx.Err()); dlib's own work, about 0.1 s per image,
-// runs to its end once started. After Close, Detect returns ErrClosed.
+// ctx is honoured while the call waits for a decoding slot or a worker (the
+// error then wraps ctx.Err()); dlib's own work, about 0.1 s per image, runs
+// to its end once started. After Close, Detect returns ErrClosed.
 func (e *Engine) Detect(ctx context.Context, img []byte) ([]Face, error) {
-	faces, err := e.detect(ctx, func() (prepared, error) { return e.prepareBytes(ctx, img) })
+	faces, err := e.detect(ctx, false, all, func() (prepared, error) { return e.prepareBytes(ctx, img) })
 	if err != nil {
 		return nil, fmt.Errorf("faces: detect: %w", err)
 	}
@@ -36,7 +39,7 @@ func (e *Engine) Detect(ctx context.Context, img []byte) ([]Face, error) {
 // gives ErrCorruptImage, one of more than Config.MaxPixels ErrImageTooLarge.
 // Transparent pixels count as white.
 func (e *Engine) DetectImage(ctx context.Context, img image.Image) ([]Face, error) {
-	faces, err := e.detect(ctx, func() (prepared, error) {
+	faces, err := e.detect(ctx, false, all, func() (prepared, error) {
 		done, err := e.startDecoding(ctx)
 		if err != nil {
 			return prepared{}, err
@@ -56,30 +59,55 @@ func (e *Engine) DetectImage(ctx context.Context, img image.Image) ([]Face, erro
 // Config.MaxPixels ErrImageTooLarge. DetectMat neither keeps, modifies nor
 // closes frame, and writes no files.
 func (e *Engine) DetectMat(ctx context.Context, frame gocv.Mat) ([]Face, error) {
-	faces, err := e.detect(ctx, func() (prepared, error) {
-		done, err := e.startDecoding(ctx)
-		if err != nil {
-			return prepared{}, err
-		}
-		defer done()
-		bgr, owned, err := e.bgrFrame(frame)
-		if err != nil {
-			return prepared{}, err
-		}
-		if owned {
-			defer bgr.Close()
-		}
-		size := image.Pt(bgr.Cols(), bgr.Rows())
-		return e.encodeMat(bgr, fitWithin(size, e.cfg.MaxSide), orientTopLeft, image.Rectangle{Max: size})
-	})
+	faces, err := e.detect(ctx, false, all, func() (prepared, error) { return e.prepareMat(ctx, frame) })
 	if err != nil {
 		return nil, fmt.Errorf("faces: detect frame: %w", err)
 	}
 	return faces, nil
 }
 
-// detect registers the call, prepares the image and runs dlib on it.
-func (e *Engine) detect(ctx context.Context, prepare func() (prepared, error)) ([]Face, error) {
+// LargestFace finds the faces in a camera frame, as DetectMat does, and
+// returns the largest — the visitor at the turnstile; the others are still
+// queueing — with its descriptors. ok is false when there is no face, or
+// when the largest is smaller than minSize pixels: then no descriptor is
+// computed at all, which keeps a lane quick while a visitor walks up.
+func (e *Engine) LargestFace(ctx context.Context, frame gocv.Mat, minSize int) (largest Face, ok bool, err error) {
+	pick := func(faces []Face) []int {
+		if len(faces) == 0 || faces[0].Size < minSize {
+			return nil
+		}
+		return []int{0}
+	}
+	faces, err := e.detect(ctx, false, pick, func() (prepared, error) { return e.prepareMat(ctx, frame) })
+	if err != nil {
+		return Face{}, false, fmt.Errorf("faces: largest face: %w", err)
+	}
+	if len(faces) == 0 || faces[0].Size < minSize {
+		return Face{}, false, nil
+	}
+	return faces[0], true, nil
+}
+
+// prepareMat checks and prepares a camera frame.
+func (e *Engine) prepareMat(ctx context.Context, frame gocv.Mat) (prepared, error) {
+	done, err := e.startDecoding(ctx)
+	if err != nil {
+		return prepared{}, err
+	}
+	defer done()
+	bgr, owned, err := e.bgrFrame(frame)
+	if err != nil {
+		return prepared{}, err
+	}
+	if owned {
+		defer bgr.Close()
+	}
+	size := image.Pt(bgr.Cols(), bgr.Rows())
+	return e.encodeMat(bgr, fitWithin(size, e.cfg.MaxSide), orientTopLeft, image.Rectangle{Max: size})
+}
+
+// detect registers the call, prepares the image and runs the models on it.
+func (e *Engine) detect(ctx context.Context, cnn bool, describe func([]Face) []int, prepare func() (prepared, error)) ([]Face, error) {
 	if err := e.enter(); err != nil {
 		return nil, err
 	}
@@ -92,17 +120,27 @@ func (e *Engine) detect(ctx context.Context, prepare func() (prepared, error)) (
 		return nil, err
 	}
 	defer src.free()
-	return e.recognize(ctx, src)
+	return e.recognize(ctx, src, cnn, describe)
 }
 
-// Enroll finds the one face in a photo that a ticket will be bound to. It
-// considers only faces at least Config.MinFaceSize pixels on their shorter
-// side: exactly one gives that face; more than one gives ErrManyFaces; none
-// gives ErrFaceTooSmall when smaller faces were found and ErrNoFace when no
-// face was. Image errors are those of Detect. The caller may want to refuse a
-// face with TouchesBorder set, whose descriptor is less reliable.
+// Enroll finds the one face in a photo that a ticket will be bound to, and
+// computes its descriptors with every model of the engine. It considers only
+// faces at least Config.MinFaceSize pixels on their shorter side: exactly
+// one gives that face; more than one gives ErrManyFaces; none gives
+// ErrFaceTooSmall when smaller faces were found and ErrNoFace when no face
+// was. When dlib's HOG detector finds no face at all, its CNN detector, slower
+// (about a second) but better at turned and poorly lit faces, looks again
+// before Enroll answers ErrNoFace. Image errors are those of Detect. The
+// caller may want to refuse a face with TouchesBorder set, whose descriptors
+// are less reliable, and pass on ImageWarning.
 func (e *Engine) Enroll(ctx context.Context, img []byte) (Face, error) {
-	faces, err := e.detect(ctx, func() (prepared, error) { return e.prepareBytes(ctx, img) })
+	pick := func(faces []Face) []int {
+		if _, err := e.pickEnrollFace(faces); err != nil {
+			return nil
+		}
+		return []int{0}
+	}
+	faces, err := e.detect(ctx, true, pick, func() (prepared, error) { return e.prepareBytes(ctx, img) })
 	if err != nil {
 		return Face{}, fmt.Errorf("faces: enroll: %w", err)
 	}

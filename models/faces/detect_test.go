@@ -1,14 +1,19 @@
 package faces_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
+	"math"
+	"slices"
 	"sync"
 	"testing"
+
+	"gocv.io/x/gocv"
 
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
@@ -71,6 +76,10 @@ func TestPhotoFaces(t *testing.T) {
 	}
 }
 
+// TestSamePersonCloser checks every model on the test photos: each pair of
+// photos of the same person is closer than the model's default threshold,
+// each pair of different people farther, and so every same-person pair
+// closer than every different-people pair.
 func TestSamePersonCloser(t *testing.T) {
 	var names []string
 	person := map[string]string{}
@@ -80,18 +89,38 @@ func TestSamePersonCloser(t *testing.T) {
 			person[p] = who
 		}
 	}
-	for i, a := range names {
-		for _, b := range names[i+1:] {
-			d := faces.Distance(enrollPhoto(t, a).Descriptor, enrollPhoto(t, b).Descriptor)
-			same := person[a] == person[b]
-			t.Logf("Distance(%s, %s) = %.3f (same person: %v)", a, b, d, same)
-			if same && d >= faces.DlibThreshold {
-				t.Errorf("Distance(%s, %s) = %.3f; want < %v for the same person", a, b, d, faces.DlibThreshold)
+	slices.Sort(names)
+	models := testEngine(t).Models()
+	if len(models) != len(faces.Models()) {
+		t.Fatalf("the engine runs %d models; want every one of the %d known (run `make models`)", len(models), len(faces.Models()))
+	}
+	for _, m := range models {
+		t.Run(m.Name, func(t *testing.T) {
+			farthestSame, nearestOther := float32(0), float32(math.Inf(1))
+			for i, a := range names {
+				for _, b := range names[i+1:] {
+					d := distance(t, m.Name, enrollPhoto(t, a), enrollPhoto(t, b))
+					same := person[a] == person[b]
+					t.Logf("%s distance(%s, %s) = %.3f (same person: %v)", m.Name, a, b, d, same)
+					if same {
+						farthestSame = max(farthestSame, d)
+						if d >= m.Threshold {
+							t.Errorf("%s distance(%s, %s) = %.3f; want < %v for the same person", m.Name, a, b, d, m.Threshold)
+						}
+					} else {
+						nearestOther = min(nearestOther, d)
+						if d <= m.Threshold {
+							t.Errorf("%s distance(%s, %s) = %.3f; want > %v for different people", m.Name, a, b, d, m.Threshold)
+						}
+					}
+				}
 			}
-			if !same && d <= faces.DlibThreshold {
-				t.Errorf("Distance(%s, %s) = %.3f; want > %v for different people", a, b, d, faces.DlibThreshold)
+			t.Logf("%s (%v): farthest same-person pair %.3f, nearest different-people pair %.3f", m.Name, m.Metric, farthestSame, nearestOther)
+			if farthestSame >= nearestOther {
+				t.Errorf("%s: a same-person pair is %.3f apart, a different-people pair %.3f; want every same-person pair closer",
+					m.Name, farthestSame, nearestOther)
 			}
-		}
+		})
 	}
 }
 
@@ -165,8 +194,10 @@ func TestDetectTwoPeople(t *testing.T) {
 		face  faces.Face
 		photo string
 	}{{left, "obama.jpg"}, {right, "biden.jpg"}} {
-		if d := faces.Distance(m.face.Descriptor, enrollPhoto(t, m.photo).Descriptor); d >= faces.DlibThreshold {
-			t.Errorf("face at %v: Distance to %s = %.3f; want < %v", m.face.Rect, m.photo, d, faces.DlibThreshold)
+		for _, model := range testEngine(t).Models() {
+			if d := distance(t, model.Name, m.face, enrollPhoto(t, m.photo)); d >= model.Threshold {
+				t.Errorf("face at %v: %s distance to %s = %.3f; want < %v", m.face.Rect, model.Name, m.photo, d, model.Threshold)
+			}
 		}
 	}
 }
@@ -234,8 +265,13 @@ func compareFaces(photo string, got []faces.Face, err error, want []faces.Face) 
 		if got[i].Rect != want[i].Rect {
 			return fmt.Errorf("Detect(%q)[%d].Rect = %v; want %v", photo, i, got[i].Rect, want[i].Rect)
 		}
-		if d := faces.Distance(got[i].Descriptor, want[i].Descriptor); d > 1e-5 {
-			return fmt.Errorf("Detect(%q)[%d]: descriptor %.2g away from a lone call's; want identical", photo, i, d)
+		if len(got[i].Descriptors) != len(want[i].Descriptors) {
+			return fmt.Errorf("Detect(%q)[%d]: %d descriptors; want %d", photo, i, len(got[i].Descriptors), len(want[i].Descriptors))
+		}
+		for j, d := range got[i].Descriptors {
+			if w := want[i].Descriptors[j]; d.Model != w.Model || !slices.Equal(d.Values, w.Values) {
+				return fmt.Errorf("Detect(%q)[%d]: %s descriptor differs from a lone call's; want identical", photo, i, d.Model)
+			}
 		}
 	}
 	return nil
@@ -265,11 +301,8 @@ func TestDetectImage(t *testing.T) {
 			if !closeRect(got[0].Rect, want.Rect, tt.tol) {
 				t.Errorf("DetectImage(%s)[0].Rect = %v; want %v within %d pixels", tt.name, got[0].Rect, want.Rect, tt.tol)
 			}
-			d := faces.Distance(got[0].Descriptor, want.Descriptor)
-			t.Logf("DetectImage(%s): %v, %.4f from the JPEG's descriptor", tt.name, got[0].Rect, d)
-			if d > 0.05 {
-				t.Errorf("DetectImage(%s): descriptor %.3f from the JPEG's; want < 0.05", tt.name, d)
-			}
+			d := checkNear(t, e, "DetectImage("+tt.name+")", got[0], want, 0.12)
+			t.Logf("DetectImage(%s): %v, %v from the JPEG's descriptors", tt.name, got[0].Rect, d)
 		})
 	}
 	for _, tt := range []struct {
@@ -282,5 +315,77 @@ func TestDetectImage(t *testing.T) {
 		if _, err := e.DetectImage(context.Background(), tt.img); !errors.Is(err, faces.ErrCorruptImage) {
 			t.Errorf("DetectImage(%s) error = %v; want %v", tt.name, err, faces.ErrCorruptImage)
 		}
+	}
+}
+
+// TestEnrollFallsBackOnCNN enrolls a photo in which dlib's HOG detector
+// finds no face — biden.jpg squeezed to half its width, as a face turned
+// away from the camera looks narrower — but its CNN detector does.
+func TestEnrollFallsBackOnCNN(t *testing.T) {
+	e := testEngine(t)
+	bgr, err := gocv.IMDecode(testenv.Photo(t, "biden.jpg"), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bgr.Close()
+	narrow := gocv.NewMat()
+	defer narrow.Close()
+	gocv.Resize(bgr, &narrow, image.Pt(bgr.Cols()/2, bgr.Rows()), 0, 0, gocv.InterpolationArea)
+	buf, err := gocv.IMEncode(gocv.JPEGFileExt, narrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := bytes.Clone(buf.GetBytes())
+	buf.Close()
+
+	if hog, err := e.Detect(context.Background(), photo); err != nil || len(hog) != 0 {
+		t.Fatalf("Detect(narrow biden.jpg) = %d faces, %v; want none from the HOG detector, or the test proves nothing", len(hog), err)
+	}
+	got, err := e.Enroll(context.Background(), photo)
+	if err != nil {
+		t.Fatalf("Enroll(narrow biden.jpg): %v; want the face the CNN detector finds", err)
+	}
+	t.Logf("Enroll(narrow biden.jpg): %v, size %d", got.Rect, got.Size)
+	if len(got.Descriptors) != len(e.Models()) {
+		t.Errorf("Enroll(narrow biden.jpg) gave %d descriptors; want one for each of %d models", len(got.Descriptors), len(e.Models()))
+	}
+	if !got.Rect.Overlaps(image.Rect(0, 0, narrow.Cols(), narrow.Rows())) || got.Size < faces.DefaultMinFaceSize {
+		t.Errorf("Enroll(narrow biden.jpg) = %v size %d; want a face inside the photo", got.Rect, got.Size)
+	}
+}
+
+// TestLargestFace gives a lane's frame with two people: only the larger
+// face, the one at the turnstile, is described.
+func TestLargestFace(t *testing.T) {
+	e := testEngine(t)
+	pair := sideBySide(t, "obama.jpg", "biden.jpg")
+	frame, err := gocv.IMDecode(encodeJPEG(t, pair), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frame.Close()
+	all, err := e.DetectMat(context.Background(), frame)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("DetectMat(obama and biden) = %d faces, %v; want 2", len(all), err)
+	}
+	got, ok, err := e.LargestFace(context.Background(), frame, faces.DefaultMinFaceSize)
+	if err != nil || !ok {
+		t.Fatalf("LargestFace(obama and biden) = %v, %v; want a face", ok, err)
+	}
+	if got.Rect != all[0].Rect {
+		t.Errorf("LargestFace(obama and biden).Rect = %v; want the largest, %v", got.Rect, all[0].Rect)
+	}
+	if len(got.Descriptors) != len(e.Models()) {
+		t.Fatalf("LargestFace gave %d descriptors; want %d", len(got.Descriptors), len(e.Models()))
+	}
+	for i, d := range got.Descriptors {
+		if !slices.Equal(d.Values, all[0].Descriptors[i].Values) {
+			t.Errorf("LargestFace's %s descriptor differs from DetectMat's for the same face", d.Model)
+		}
+	}
+	// A face below the lane's minimum size is not worth describing.
+	small, ok, err := e.LargestFace(context.Background(), frame, all[0].Size+1)
+	if err != nil || ok || len(small.Descriptors) != 0 {
+		t.Errorf("LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", all[0].Size+1, ok, len(small.Descriptors), err)
 	}
 }

@@ -3,33 +3,39 @@ package faces
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 
 	face "github.com/Kagami/go-face"
 )
 
-// modelFiles are the files go-face loads from Config.ModelDir. It loads the
-// CNN detector too, although the engine uses dlib's HOG detector only.
-var modelFiles = []string{
+// dlibFiles are the files go-face loads from Config.ModelDir, whatever the
+// models: dlib finds the faces and their landmarks for every model. It loads
+// the CNN detector too, which Enroll falls back on when the HOG detector
+// finds no face.
+var dlibFiles = []string{
 	"shape_predictor_5_face_landmarks.dat",
-	ModelName + ".dat",
+	dlibResNetFile,
 	"mmod_human_face_detector.dat",
 }
 
-// Engine finds faces and computes their descriptors. It is safe for
-// concurrent use: each call borrows one recognizer from a pool of
-// Config.Workers, so calls run in parallel up to that number and a call
-// never waits for a busy recognizer while another is free.
-type Engine struct {
-	cfg Config
+const dlibResNetFile = "dlib_face_recognition_resnet_model_v1.dat"
 
-	// idle holds the recognizers not in use; a call takes one and puts it
-	// back. all keeps every recognizer so that Close can free them.
-	idle chan *face.Recognizer
-	all  []*face.Recognizer
+// Engine finds faces and computes their descriptors. It is safe for
+// concurrent use: each call borrows one worker from a pool of
+// Config.Workers, so calls run in parallel up to that number and a call
+// never waits for a busy worker while another is free.
+type Engine struct {
+	cfg    Config
+	models []Model // Config.Models, looked up
+	// pixels reports that some model needs the working image's pixels
+	// (the ONNX models align the face themselves).
+	pixels bool
+
+	// idle holds the workers not in use; a call takes one and puts it
+	// back. all keeps every worker so that Close can free them.
+	idle chan *worker
+	all  []*worker
 
 	// decoding limits how many images are decoded at once, so that many
 	// concurrent uploads cannot hold many decoded images in memory.
@@ -44,74 +50,112 @@ type Engine struct {
 	inFlight sync.WaitGroup
 }
 
-// Open loads the models into Config.Workers recognizers and returns an Engine
-// ready for use. Loading takes about 0.4 s per recognizer, in parallel. The
-// caller must Close the Engine to free the models' memory.
+// worker is one set of loaded models: a dlib recognizer (through go-face)
+// and a Net for each ONNX model, none of which may be used by two calls at
+// once.
+type worker struct {
+	rec  *face.Recognizer
+	onnx []*onnxEmbedder // one per ONNX model in Engine.models, in order
+}
+
+func (w *worker) close() {
+	if w.rec != nil {
+		w.rec.Close()
+	}
+	for _, o := range w.onnx {
+		o.Close()
+	}
+}
+
+// Open loads the models into Config.Workers workers and returns an Engine
+// ready for use. Loading takes about 0.4 s per worker, in parallel. A model
+// whose file is missing gives an error wrapping ErrModelMissing that names
+// the file and `make models`. The caller must Close the Engine to free the
+// models' memory.
 func Open(cfg Config) (*Engine, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range modelFiles {
-		// Checked here because dlib's own message for a missing file
-		// does not name it.
-		if _, err := os.Stat(filepath.Join(cfg.ModelDir, name)); err != nil {
-			return nil, fmt.Errorf("faces: open: model file: %w", err)
-		}
+	models, err := cfg.resolveModels()
+	if err != nil {
+		return nil, err
 	}
 	if cfg.BLASThreads > 0 {
 		// Not OpenBLAS: nothing to tune, the engine works the same.
 		setBLASThreads(cfg.BLASThreads)
 	}
+	if cfg.OpenCVThreads > 0 {
+		setOpenCVThreads(cfg.OpenCVThreads)
+	}
 	e := &Engine{
 		cfg:      cfg,
-		idle:     make(chan *face.Recognizer, cfg.Workers),
-		all:      make([]*face.Recognizer, cfg.Workers),
+		models:   models,
+		idle:     make(chan *worker, cfg.Workers),
+		all:      make([]*worker, cfg.Workers),
 		decoding: make(chan struct{}, cfg.Workers),
 		done:     make(chan struct{}),
 	}
-	if err := e.loadRecognizers(); err != nil {
+	for _, m := range models {
+		e.pixels = e.pixels || m.onnx != nil
+	}
+	if err := e.loadWorkers(); err != nil {
 		return nil, err
 	}
-	for _, rec := range e.all {
-		e.idle <- rec
+	for _, w := range e.all {
+		e.idle <- w
 	}
 	return e, nil
 }
 
-// loadRecognizers fills e.all, loading the models in parallel: each load is
+// loadWorkers fills e.all, loading the models in parallel: each load is
 // mostly single-threaded parsing of the model files.
-func (e *Engine) loadRecognizers() error {
+func (e *Engine) loadWorkers() error {
 	errs := make([]error, len(e.all))
 	var wg sync.WaitGroup
 	for i := range e.all {
 		wg.Go(func() {
+			w := &worker{}
+			e.all[i] = w
 			rec, err := face.NewRecognizer(e.cfg.ModelDir)
 			if err != nil {
-				errs[i] = fmt.Errorf("faces: open: load models from %s: %w", e.cfg.ModelDir, err)
+				errs[i] = fmt.Errorf("faces: open: load dlib models from %s: %w", e.cfg.ModelDir, err)
 				return
 			}
-			e.all[i] = rec
+			w.rec = rec
+			for _, m := range e.models {
+				if m.onnx == nil {
+					continue
+				}
+				o, err := openONNX(e.cfg.ModelDir, m)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				w.onnx = append(w.onnx, o)
+			}
 		})
 	}
 	wg.Wait()
-	// Every recognizer fails the same way on a bad model; one message will do.
+	// Every worker fails the same way on a bad model; one message will do.
 	if i := slices.IndexFunc(errs, func(err error) bool { return err != nil }); i >= 0 {
-		for _, rec := range e.all {
-			if rec != nil {
-				rec.Close()
-			}
+		for _, w := range e.all {
+			w.close()
 		}
 		return errs[i]
 	}
 	return nil
 }
 
+// Models returns the models the engine computes descriptors with, in the
+// order Face.Descriptors lists them.
+func (e *Engine) Models() []Model { return slices.Clone(e.models) }
+
 // Config returns the engine's configuration with every default filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Close frees the recognizers. It waits for calls in flight to finish; calls
-// still waiting for a recognizer or a decoding slot, and all later calls,
+// Close frees the workers. It waits for calls in flight to finish; calls
+// still waiting for a worker or a decoding slot, and all later calls,
 // return ErrClosed.
 // Close may be called more than once; later calls return nil at once.
 func (e *Engine) Close() error {
@@ -125,8 +169,8 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 
 	e.inFlight.Wait()
-	for _, rec := range e.all {
-		rec.Close()
+	for _, w := range e.all {
+		w.close()
 	}
 	e.all = nil
 	return nil
@@ -144,17 +188,17 @@ func (e *Engine) enter() error {
 	return nil
 }
 
-// acquire takes an idle recognizer, waiting until one is free, ctx is done
-// or the engine is closed.
-func (e *Engine) acquire(ctx context.Context) (*face.Recognizer, error) {
+// acquire takes an idle worker, waiting until one is free, ctx is done or
+// the engine is closed.
+func (e *Engine) acquire(ctx context.Context) (*worker, error) {
 	// Checked first so that a cancelled call does not win a free
-	// recognizer by the random choice of select.
+	// worker by the random choice of select.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	select {
-	case rec := <-e.idle:
-		return rec, nil
+	case w := <-e.idle:
+		return w, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-e.done:
@@ -162,9 +206,9 @@ func (e *Engine) acquire(ctx context.Context) (*face.Recognizer, error) {
 	}
 }
 
-// release returns a recognizer to the pool. The channel holds every
-// recognizer, so this never blocks.
-func (e *Engine) release(rec *face.Recognizer) { e.idle <- rec }
+// release returns a worker to the pool. The channel holds every worker, so
+// this never blocks.
+func (e *Engine) release(w *worker) { e.idle <- w }
 
 // startDecoding waits for a decoding slot; the returned function frees it.
 func (e *Engine) startDecoding(ctx context.Context) (func(), error) {
@@ -182,16 +226,60 @@ func (e *Engine) startDecoding(ctx context.Context) (func(), error) {
 }
 
 // recognize runs dlib on a prepared image and returns the faces in the
-// original image's coordinates, largest first.
-func (e *Engine) recognize(ctx context.Context, src prepared) ([]Face, error) {
-	rec, err := e.acquire(ctx)
+// original image's coordinates, largest first. With cnn, dlib's CNN detector
+// looks again when the HOG detector finds nothing. describe picks the faces
+// (by index) that get descriptors; the others have none.
+func (e *Engine) recognize(ctx context.Context, src prepared, cnn bool, describe func([]Face) []int) ([]Face, error) {
+	w, err := e.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	found, err := rec.Recognize(src.jpeg)
-	e.release(rec)
+	defer e.release(w)
+	found, err := w.rec.Recognize(src.jpeg)
+	if err == nil && len(found) == 0 && cnn {
+		found, err = w.rec.RecognizeCNN(src.jpeg)
+	}
 	if err != nil {
 		return nil, recognizeError(err)
 	}
-	return src.geom.faces(found), nil
+	faces := src.geom.faces(found)
+	for _, i := range describe(faces) {
+		if err := e.describe(w, src, &faces[i]); err != nil {
+			return nil, err
+		}
+	}
+	for i := range faces {
+		faces[i].ImageWarning = src.warning
+	}
+	return faces, nil
+}
+
+// describe computes f's descriptor for every model of the engine.
+func (e *Engine) describe(w *worker, src prepared, f *Face) error {
+	f.Descriptors = make([]Descriptor, 0, len(e.models))
+	next := 0 // the next of w.onnx
+	for _, m := range e.models {
+		d := Descriptor{Model: m.Name}
+		if m.onnx == nil {
+			d.Values = slices.Clone(f.dlib[:])
+		} else {
+			v, err := w.onnx[next].describe(src.pixels, f.work)
+			next++
+			if err != nil {
+				return err
+			}
+			d.Values = v
+		}
+		f.Descriptors = append(f.Descriptors, d)
+	}
+	return nil
+}
+
+// all describes every face.
+func all(faces []Face) []int {
+	idx := make([]int, len(faces))
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }

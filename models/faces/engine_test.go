@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	face "github.com/Kagami/go-face"
 
 	"github.com/scenicgate/scenicgate/internal/testenv"
 )
@@ -80,7 +83,7 @@ func TestCloseWaitsForCalls(t *testing.T) {
 	}
 
 	// The running call finishes: its recognizer is still usable.
-	if _, err := rec.Recognize(photo); err != nil {
+	if _, err := rec.rec.Recognize(photo); err != nil {
 		t.Errorf("Recognize on a held recognizer during Close: %v", err)
 	}
 	e.release(rec)
@@ -117,15 +120,28 @@ func TestContextWhileWaiting(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	models := testenv.ModelDir(t)
+	onlyDlib := t.TempDir()
+	for _, name := range dlibFiles {
+		if err := os.Symlink(filepath.Join(models, name), filepath.Join(onlyDlib, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var damaged face.SerializationError
 	tests := []struct {
-		name string
-		cfg  Config
+		name    string
+		cfg     Config
+		want    error
+		wantAs  any    // for errors.As, when want is nil
+		mention string // the message must name this
 	}{
-		{"no model folder", Config{}},
-		{"missing model files", Config{ModelDir: t.TempDir()}},
-		{"negative workers", Config{ModelDir: models, Workers: -1}},
-		{"negative max side", Config{ModelDir: models, MaxSide: -5}},
-		{"damaged model file", Config{ModelDir: damagedModels(t, models)}},
+		{"no model folder", Config{}, ErrInvalidConfig, nil, "ModelDir"},
+		{"missing model files", Config{ModelDir: t.TempDir()}, ErrModelMissing, nil, "no model"},
+		{"negative workers", Config{ModelDir: models, Workers: -1}, ErrInvalidConfig, nil, "Workers"},
+		{"negative max side", Config{ModelDir: models, MaxSide: -5}, ErrInvalidConfig, nil, "MaxSide"},
+		{"unknown model", Config{ModelDir: models, Models: []string{"arcface"}}, ErrUnknownModel, nil, "arcface"},
+		{"model named twice", Config{ModelDir: models, Models: []string{Dlib, "dlib_face_recognition_resnet_model_v1"}}, ErrInvalidConfig, nil, "twice"},
+		{"ONNX model not fetched", Config{ModelDir: onlyDlib, Models: []string{MobileFaceNet}}, ErrModelMissing, nil, "make models"},
+		{"damaged model file", Config{ModelDir: damagedModels(t, models), Models: []string{Dlib}}, nil, &damaged, "dlib"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,16 +151,25 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatalf("Open(%+v) = nil error; want one", tt.cfg)
 			}
 			t.Logf("Open(%s): %v", tt.name, err)
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("Open(%s) = %v; want an error wrapping %v", tt.name, err, tt.want)
+			}
+			if tt.wantAs != nil && !errors.As(err, tt.wantAs) {
+				t.Errorf("Open(%s) = %v (%T); want an error of type %T", tt.name, err, err, tt.wantAs)
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("Open(%s) = %q; want the message to mention %q", tt.name, err, tt.mention)
+			}
 		})
 	}
 }
 
-// damagedModels returns a folder with the good models but a truncated
+// damagedModels returns a folder with the good dlib models but a truncated
 // recognition network.
 func damagedModels(t *testing.T, models string) string {
 	dir := t.TempDir()
-	for _, name := range modelFiles {
-		if name == ModelName+".dat" {
+	for _, name := range dlibFiles {
+		if name == dlibResNetFile {
 			good, err := os.ReadFile(filepath.Join(models, name))
 			if err != nil {
 				t.Fatal(err)

@@ -19,14 +19,14 @@ var (
 	// ErrFaceTooSmall means Enroll found faces, but all smaller than
 	// Config.MinFaceSize.
 	ErrFaceTooSmall = errors.New("face too small")
-	// ErrUnsupportedImage means the data is neither JPEG nor PNG, uses a
+	// ErrUnsupportedImage means the data is neither JPEG, PNG nor WebP, uses a
 	// feature of those formats that is not supported (such as 12-bit or
 	// arithmetic-coded JPEG, or a JPEG of more than 500 scans), or is a
 	// gocv.Mat of a type the engine cannot convert.
 	ErrUnsupportedImage = errors.New("unsupported image")
-	// ErrCorruptImage means the data looks like JPEG or PNG but cannot be
-	// decoded: truncated, damaged (including any JPEG libjpeg warns about),
-	// or empty. An empty input, and a nil or empty image.Image or gocv.Mat,
+	// ErrCorruptImage means the data looks like JPEG, PNG or WebP but
+	// cannot be decoded: truncated, damaged (including a JPEG libjpeg warns
+	// about before its last row), or empty. An empty input, and a nil or empty image.Image or gocv.Mat,
 	// give ErrCorruptImage, not ErrUnsupportedImage.
 	ErrCorruptImage = errors.New("corrupt image")
 	// ErrImageTooLarge means the image has more pixels than
@@ -35,6 +35,13 @@ var (
 	ErrImageTooLarge = errors.New("image too large")
 	// ErrClosed means the Engine was closed before or during the call.
 	ErrClosed = errors.New("engine closed")
+	// ErrInvalidConfig means a Config field has a value Open cannot use.
+	ErrInvalidConfig = errors.New("invalid engine configuration")
+	// ErrUnknownModel means a model name is not one Lookup knows.
+	ErrUnknownModel = errors.New("unknown model")
+	// ErrModelMissing means a model's file is not in Config.ModelDir:
+	// `make models` fetches it.
+	ErrModelMissing = errors.New("model file missing")
 )
 
 // recognizeError maps an error from go-face (and so from dlib and libjpeg)

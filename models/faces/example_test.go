@@ -25,7 +25,7 @@ func Example_enroll() {
 	}
 	defer engine.Close()
 
-	enroll := func(name string) faces.Descriptor {
+	enroll := func(name string) faces.Face {
 		photo, err := os.ReadFile(filepath.Join(testenv.PhotoDir(), name))
 		if err != nil {
 			log.Fatal(err)
@@ -37,15 +37,20 @@ func Example_enroll() {
 		case err != nil:
 			log.Fatal(err)
 		}
-		return face.Descriptor
+		return face
 	}
 	ticket := enroll("obama.jpg")
 	atGate := enroll("obama2.jpg")
 	stranger := enroll("biden.jpg")
 
-	fmt.Println("same person:", faces.Distance(ticket, atGate) < faces.DlibThreshold)
-	fmt.Println("stranger:", faces.Distance(ticket, stranger) < faces.DlibThreshold)
+	// Each model compares its own descriptors, with its own threshold.
+	for _, m := range engine.Models() {
+		same := m.Distance(ticket.Descriptor(m.Name), atGate.Descriptor(m.Name))
+		other := m.Distance(ticket.Descriptor(m.Name), stranger.Descriptor(m.Name))
+		fmt.Printf("%s: same person %v, stranger %v\n", m.Name, same < m.Threshold, other < m.Threshold)
+	}
 	// Output:
-	// same person: true
-	// stranger: false
+	// dlib: same person true, stranger false
+	// mobilefacenet: same person true, stranger false
+	// fr-feature: same person true, stranger false
 }

@@ -8,12 +8,40 @@ type Face struct {
 	// (see the package documentation). It may reach past the image's
 	// edges.
 	Rect image.Rectangle
-	// Descriptor is the face's embedding.
-	Descriptor Descriptor
 	// Size is min(Rect.Dx(), Rect.Dy()) in original pixels: how much detail
-	// the descriptor was computed from.
+	// the descriptors were computed from.
 	Size int
 	// TouchesBorder reports that Rect touches or crosses the image's edge,
-	// so part of the face may be cut off and the descriptor less reliable.
+	// so part of the face may be cut off and the descriptors less reliable.
 	TouchesBorder bool
+	// Landmarks are the five points dlib's shape_predictor_5 places, in the
+	// upright original's coordinates: the two corners of one eye, the two
+	// of the other, and the base of the nose.
+	Landmarks []image.Point
+	// Descriptors holds one descriptor per model the engine runs, in the
+	// order of Engine.Models. It is empty for a face the call was not
+	// asked to describe (see Engine.LargestFace).
+	Descriptors []Descriptor
+	// ImageWarning is libjpeg's complaint about a JPEG it could decode in
+	// full all the same, such as a missing end-of-image marker; "" when
+	// the image was clean.
+	ImageWarning string
+
+	// work holds Landmarks in the working image's pixels, where the ONNX
+	// models' alignment is done.
+	work []image.Point
+	// dlib is dlib's descriptor, which go-face computes for every face.
+	dlib [128]float32
+}
+
+// Descriptor returns the face's descriptor by model (a name Lookup knows),
+// or nil when the engine did not compute one.
+func (f Face) Descriptor(model string) []float32 {
+	model = CanonicalModel(model)
+	for _, d := range f.Descriptors {
+		if d.Model == model {
+			return d.Values
+		}
+	}
+	return nil
 }

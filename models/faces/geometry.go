@@ -16,7 +16,7 @@ type geometry struct {
 }
 
 // faces converts go-face's results into Faces in the original's coordinates,
-// largest first.
+// largest first, without descriptors.
 func (g geometry) faces(found []face.Face) []Face {
 	sx := float64(g.orig.Dx()) / float64(g.work.X)
 	sy := float64(g.orig.Dy()) / float64(g.work.Y)
@@ -27,12 +27,18 @@ func (g geometry) faces(found []face.Face) []Face {
 		x0, y0 := f.Rectangle.Min.X, f.Rectangle.Min.Y
 		x1, y1 := f.Rectangle.Max.X+1, f.Rectangle.Max.Y+1
 		r := image.Rect(scaleCoord(x0, sx), scaleCoord(y0, sy), scaleCoord(x1, sx), scaleCoord(y1, sy)).Add(g.orig.Min)
+		landmarks := make([]image.Point, len(f.Shapes))
+		for i, p := range f.Shapes {
+			landmarks[i] = image.Pt(scaleCoord(p.X, sx), scaleCoord(p.Y, sy)).Add(g.orig.Min)
+		}
 		out = append(out, Face{
-			Rect:       r,
-			Descriptor: Descriptor(f.Descriptor),
-			Size:       min(r.Dx(), r.Dy()),
+			Rect: r,
+			Size: min(r.Dx(), r.Dy()),
 			// Judged in working pixels, where the edge is exact.
 			TouchesBorder: x0 <= 0 || y0 <= 0 || x1 >= g.work.X || y1 >= g.work.Y,
+			Landmarks:     landmarks,
+			work:          f.Shapes,
+			dlib:          f.Descriptor,
 		})
 	}
 	slices.SortStableFunc(out, largestFirst)

@@ -2,6 +2,7 @@ package faces
 
 import (
 	"image"
+	"slices"
 	"testing"
 
 	face "github.com/Kagami/go-face"
@@ -53,25 +54,34 @@ func TestGeometryFaces(t *testing.T) {
 	found := []face.Face{
 		// dlib's corners are inclusive: this box is 100 pixels wide.
 		{Rectangle: image.Rect(100, 100, 199, 199)},
-		{Rectangle: image.Rect(500, 300, 749, 549)},
+		{Rectangle: image.Rect(500, 300, 749, 549), Shapes: []image.Point{{700, 400}, {650, 400}, {560, 401}, {600, 401}, {625, 480}}},
 		{Rectangle: image.Rect(-20, 600, 79, 749)},
 	}
 	found[1].Descriptor[0] = 1
 	got := g.faces(found)
 	want := []Face{
-		{Rect: image.Rect(2000, 1200, 3000, 2200), Size: 1000},
-		{Rect: image.Rect(400, 400, 800, 800), Size: 400},
-		{Rect: image.Rect(-80, 2400, 320, 3000), Size: 400, TouchesBorder: true},
+		{Rect: image.Rect(2000, 1200, 3000, 2200), Size: 1000,
+			Landmarks: []image.Point{{2800, 1600}, {2600, 1600}, {2240, 1604}, {2400, 1604}, {2500, 1920}}},
+		{Rect: image.Rect(400, 400, 800, 800), Size: 400, Landmarks: []image.Point{}},
+		{Rect: image.Rect(-80, 2400, 320, 3000), Size: 400, TouchesBorder: true, Landmarks: []image.Point{}},
 	}
-	want[0].Descriptor[0] = 1
 	if len(got) != len(want) {
 		t.Fatalf("faces() = %d faces; want %d", len(got), len(want))
 	}
 	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("faces()[%d] = %v size %d border %v; want %v size %d border %v",
-				i, got[i].Rect, got[i].Size, got[i].TouchesBorder, want[i].Rect, want[i].Size, want[i].TouchesBorder)
+		if got[i].Rect != want[i].Rect || got[i].Size != want[i].Size || got[i].TouchesBorder != want[i].TouchesBorder ||
+			!slices.Equal(got[i].Landmarks, want[i].Landmarks) {
+			t.Errorf("faces()[%d] = %v size %d border %v landmarks %v; want %v size %d border %v landmarks %v",
+				i, got[i].Rect, got[i].Size, got[i].TouchesBorder, got[i].Landmarks,
+				want[i].Rect, want[i].Size, want[i].TouchesBorder, want[i].Landmarks)
 		}
+		if len(got[i].Descriptors) != 0 {
+			t.Errorf("faces()[%d] has %d descriptors; want none before describe", i, len(got[i].Descriptors))
+		}
+	}
+	// The working landmarks and dlib's descriptor travel with their face.
+	if got[0].dlib[0] != 1 || !slices.Equal(got[0].work, found[1].Shapes) {
+		t.Errorf("faces()[0] carries dlib descriptor %v… and working landmarks %v; want those of found[1]", got[0].dlib[0], got[0].work)
 	}
 
 	offset := geometry{orig: image.Rect(50, 60, 850, 660), work: image.Pt(800, 600)}

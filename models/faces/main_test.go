@@ -102,3 +102,33 @@ func closeRect(a, b image.Rectangle, tol int) bool {
 	near := func(p, q int) bool { return p-q <= tol && q-p <= tol }
 	return near(a.Min.X, b.Min.X) && near(a.Min.Y, b.Min.Y) && near(a.Max.X, b.Max.X) && near(a.Max.Y, b.Max.Y)
 }
+
+// distance returns how far apart two faces are by model.
+func distance(tb testing.TB, model string, a, b faces.Face) float32 {
+	tb.Helper()
+	m, err := faces.Lookup(model)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	da, db := a.Descriptor(model), b.Descriptor(model)
+	if da == nil || db == nil {
+		tb.Fatalf("no %s descriptor (%d and %d values)", model, len(da), len(db))
+	}
+	return m.Distance(da, db)
+}
+
+// checkNear fails the test unless got and want, two findings of the same
+// face, agree by every model of the engine: within frac of each model's
+// same-person threshold. It returns the distances, by model.
+func checkNear(tb testing.TB, e *faces.Engine, what string, got, want faces.Face, frac float32) map[string]float32 {
+	tb.Helper()
+	out := map[string]float32{}
+	for _, m := range e.Models() {
+		d := distance(tb, m.Name, got, want)
+		out[m.Name] = d
+		if limit := frac * m.Threshold; d > limit {
+			tb.Errorf("%s: %s descriptor %.3f from the reference; want at most %.3f (%.2f of its threshold)", what, m.Name, d, limit, frac)
+		}
+	}
+	return out
+}

@@ -48,16 +48,25 @@ func (e *Engine) bgrFrame(frame gocv.Mat) (m gocv.Mat, owned bool, err error) {
 
 // encodeMat scales a BGR image of the stored orientation to target (its size
 // for dlib, in stored orientation), turns it upright and encodes it as JPEG
-// for go-face. orig is the upright original the results refer to.
+// for go-face, keeping the pixels when an ONNX model needs them. orig is the
+// upright original the results refer to. m stays the caller's.
 //
 // OpenCV's encoder (libjpeg-turbo) is used rather than image/jpeg: a 640x480
 // frame takes 0.9 ms instead of 7.3 ms, and needs no copy into a Go image
 // (BenchmarkEncodeFrame).
 func (e *Engine) encodeMat(m gocv.Mat, target image.Point, o orientation, orig image.Rectangle) (prepared, error) {
+	// Each step makes a new Mat; all but the one kept as p.pixels are
+	// closed on return.
+	var made []gocv.Mat
+	defer func() {
+		for _, x := range made {
+			x.Close()
+		}
+	}()
 	work := m
 	if m.Cols() != target.X || m.Rows() != target.Y {
 		scaled := gocv.NewMat()
-		defer scaled.Close()
+		made = append(made, scaled)
 		// Area interpolation averages every source pixel, so shrinking
 		// adds no aliasing that the detector could mistake for edges.
 		gocv.Resize(m, &scaled, target, 0, 0, gocv.InterpolationArea)
@@ -65,7 +74,7 @@ func (e *Engine) encodeMat(m gocv.Mat, target image.Point, o orientation, orig i
 	}
 	if o != orientTopLeft {
 		turned := gocv.NewMat()
-		defer turned.Close()
+		made = append(made, turned)
 		orient(work, &turned, o)
 		work = turned
 	}
@@ -77,11 +86,19 @@ func (e *Engine) encodeMat(m gocv.Mat, target image.Point, o orientation, orig i
 		buf.Close()
 		return prepared{}, fmt.Errorf("encode JPEG for dlib: OpenCV wrote nothing")
 	}
-	return prepared{
+	p := prepared{
 		jpeg: buf.GetBytes(),
 		buf:  buf,
 		geom: geometry{orig: orig, work: image.Pt(work.Cols(), work.Rows())},
-	}, nil
+	}
+	if e.pixels {
+		if n := len(made); n > 0 {
+			p.pixels, made = made[n-1], made[:n-1]
+		} else {
+			p.pixels = m.Clone()
+		}
+	}
+	return p, nil
 }
 
 // orient writes into dst the upright picture that src shows with EXIF

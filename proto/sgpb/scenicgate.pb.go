@@ -305,12 +305,17 @@ func (CommandKind) EnumDescriptor() ([]byte, []int) {
 	return file_scenicgate_proto_rawDescGZIP(), []int{4}
 }
 
-// FaceDescriptor is one 128-D face embedding. Photos are never sent.
+// FaceDescriptor is one face's embedding by one model. A face enrolled
+// under several models appears once per model, with the same face_id.
+// Photos are never sent.
 type FaceDescriptor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Identifies the face within its ticket, so one face can be replaced.
 	FaceId string `protobuf:"bytes,1,opt,name=face_id,json=faceId,proto3" json:"face_id,omitempty"`
-	// The model that computed the values, e.g. "dlib_face_recognition_resnet_model_v1".
+	// The model that computed the values: "dlib" (128 values, euclidean),
+	// "mobilefacenet" (192, cosine) or "fr-feature" (512, cosine).
+	// Descriptors stored before there was a choice say
+	// "dlib_face_recognition_resnet_model_v1", which is dlib.
 	Model         string    `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
 	Values        []float32 `protobuf:"fixed32,3,rep,packed,name=values,proto3" json:"values,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -590,8 +595,11 @@ type Admission struct {
 	// Which entry of the ticket this is (1 for the first).
 	EntryNumber int32 `protobuf:"varint,15,opt,name=entry_number,json=entryNumber,proto3" json:"entry_number,omitempty"`
 	// Staff member who opened the gate, for METHOD_MANUAL.
-	Operator      string `protobuf:"bytes,16,opt,name=operator,proto3" json:"operator,omitempty"`
-	Note          string `protobuf:"bytes,17,opt,name=note,proto3" json:"note,omitempty"`
+	Operator string `protobuf:"bytes,16,opt,name=operator,proto3" json:"operator,omitempty"`
+	Note     string `protobuf:"bytes,17,opt,name=note,proto3" json:"note,omitempty"`
+	// The embedding model the gate matched faces with; distance and margin
+	// are in its metric (euclidean for dlib, cosine distance for the others).
+	FaceModel     string `protobuf:"bytes,18,opt,name=face_model,json=faceModel,proto3" json:"face_model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -745,6 +753,13 @@ func (x *Admission) GetNote() string {
 	return ""
 }
 
+func (x *Admission) GetFaceModel() string {
+	if x != nil {
+		return x.FaceModel
+	}
+	return ""
+}
+
 // GateStatus is a gate's heartbeat, published on gates.<gate_id>.status.
 type GateStatus struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -758,14 +773,19 @@ type GateStatus struct {
 	RelayOk        bool                   `protobuf:"varint,8,opt,name=relay_ok,json=relayOk,proto3" json:"relay_ok,omitempty"`
 	MirrorRevision uint64                 `protobuf:"varint,9,opt,name=mirror_revision,json=mirrorRevision,proto3" json:"mirror_revision,omitempty"`
 	// How many revisions the mirror is behind the bucket.
-	MirrorLag     uint64   `protobuf:"varint,10,opt,name=mirror_lag,json=mirrorLag,proto3" json:"mirror_lag,omitempty"`
-	OutboxDepth   int64    `protobuf:"varint,11,opt,name=outbox_depth,json=outboxDepth,proto3" json:"outbox_depth,omitempty"`
-	GallerySize   int64    `protobuf:"varint,12,opt,name=gallery_size,json=gallerySize,proto3" json:"gallery_size,omitempty"`
-	Faults        []string `protobuf:"bytes,13,rep,name=faults,proto3" json:"faults,omitempty"`
-	StartedAtMs   int64    `protobuf:"varint,14,opt,name=started_at_ms,json=startedAtMs,proto3" json:"started_at_ms,omitempty"`
-	Version       string   `protobuf:"bytes,15,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MirrorLag   uint64   `protobuf:"varint,10,opt,name=mirror_lag,json=mirrorLag,proto3" json:"mirror_lag,omitempty"`
+	OutboxDepth int64    `protobuf:"varint,11,opt,name=outbox_depth,json=outboxDepth,proto3" json:"outbox_depth,omitempty"`
+	GallerySize int64    `protobuf:"varint,12,opt,name=gallery_size,json=gallerySize,proto3" json:"gallery_size,omitempty"`
+	Faults      []string `protobuf:"bytes,13,rep,name=faults,proto3" json:"faults,omitempty"`
+	StartedAtMs int64    `protobuf:"varint,14,opt,name=started_at_ms,json=startedAtMs,proto3" json:"started_at_ms,omitempty"`
+	Version     string   `protobuf:"bytes,15,opt,name=version,proto3" json:"version,omitempty"`
+	// The embedding model the gate matches faces with.
+	FaceModel string `protobuf:"bytes,16,opt,name=face_model,json=faceModel,proto3" json:"face_model,omitempty"`
+	// Tickets with faces but no descriptor from face_model (enrolled before
+	// the site added it): their visitors can come in by QR code only.
+	TicketsWithoutModel int64 `protobuf:"varint,17,opt,name=tickets_without_model,json=ticketsWithoutModel,proto3" json:"tickets_without_model,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GateStatus) Reset() {
@@ -901,6 +921,20 @@ func (x *GateStatus) GetVersion() string {
 		return x.Version
 	}
 	return ""
+}
+
+func (x *GateStatus) GetFaceModel() string {
+	if x != nil {
+		return x.FaceModel
+	}
+	return ""
+}
+
+func (x *GateStatus) GetTicketsWithoutModel() int64 {
+	if x != nil {
+		return x.TicketsWithoutModel
+	}
+	return 0
 }
 
 // GateCommand is a request sent to gates.<gate_id>.command.
@@ -1070,7 +1104,7 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\rrevoke_reason\x18\x0f \x01(\tR\frevokeReason\x12\x1e\n" +
 	"\vqr_token_id\x18\x10 \x01(\tR\tqrTokenId\x12\"\n" +
 	"\rupdated_at_ms\x18\x11 \x01(\x03R\vupdatedAtMs\x12\x18\n" +
-	"\aversion\x18\x12 \x01(\x03R\aversion\"\x91\x04\n" +
+	"\aversion\x18\x12 \x01(\x03R\aversion\"\xb0\x04\n" +
 	"\tAdmission\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\agate_id\x18\x02 \x01(\tR\x06gateId\x12\x12\n" +
@@ -1090,7 +1124,9 @@ const file_scenicgate_proto_rawDesc = "" +
 	"latency_ms\x18\x0e \x01(\x02R\tlatencyMs\x12!\n" +
 	"\fentry_number\x18\x0f \x01(\x05R\ventryNumber\x12\x1a\n" +
 	"\boperator\x18\x10 \x01(\tR\boperator\x12\x12\n" +
-	"\x04note\x18\x11 \x01(\tR\x04note\"\xb4\x03\n" +
+	"\x04note\x18\x11 \x01(\tR\x04note\x12\x1d\n" +
+	"\n" +
+	"face_model\x18\x12 \x01(\tR\tfaceModel\"\x87\x04\n" +
 	"\n" +
 	"GateStatus\x12\x17\n" +
 	"\agate_id\x18\x01 \x01(\tR\x06gateId\x12\x12\n" +
@@ -1109,7 +1145,10 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\fgallery_size\x18\f \x01(\x03R\vgallerySize\x12\x16\n" +
 	"\x06faults\x18\r \x03(\tR\x06faults\x12\"\n" +
 	"\rstarted_at_ms\x18\x0e \x01(\x03R\vstartedAtMs\x12\x18\n" +
-	"\aversion\x18\x0f \x01(\tR\aversion\"\xa5\x01\n" +
+	"\aversion\x18\x0f \x01(\tR\aversion\x12\x1d\n" +
+	"\n" +
+	"face_model\x18\x10 \x01(\tR\tfaceModel\x122\n" +
+	"\x15tickets_without_model\x18\x11 \x01(\x03R\x13ticketsWithoutModel\"\xa5\x01\n" +
 	"\vGateCommand\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12.\n" +

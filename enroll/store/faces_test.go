@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
+)
+
+// TestMigrateDescriptorsPerModel opens a database written before faces had
+// a descriptor per model: its dlib descriptors must survive under the name
+// "dlib".
+func TestMigrateDescriptorsPerModel(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old, err := sqlitedb.Open(ctx, filepath.Join(dir, "enroll.db"), migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO orders VALUES ('O1', 'h', 'apikey:shop', 0)`,
+		`INSERT INTO tickets (ticket_id, order_id, visitor_index, visitor_name, ticket_type, valid_from, valid_to,
+			valid_from_ms, valid_until_ms, qr_token_id, qr_issued_ms, consent_ms, created_ms, updated_ms)
+		 VALUES ('T1', 'O1', 0, '张三', 'single', '2026-11-26', '2026-11-26', 0, 9999999999999, 'q', 0, 0, 0, 0)`,
+		`INSERT INTO faces VALUES ('F1', 'T1', 'dlib_face_recognition_resnet_model_v1', X'0000803F00000040', 200, 5)`,
+	} {
+		if _, err := old.Write.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old.Close()
+
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open after the schema change: %v", err)
+	}
+	defer s.Close()
+	tk, err := s.Ticket(ctx, "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tk.Faces) != 1 || !slices.Equal(tk.Faces[0].Models(), []string{"dlib"}) || !slices.Equal(tk.Faces[0].Descriptor("dlib"), []float32{1, 2}) {
+		t.Fatalf("migrated faces = %+v; want F1 with its dlib descriptor [1 2]", tk.Faces)
+	}
+}
+
+// TestRecomputeDescriptors adds a model's descriptor to a face whose photo
+// was kept, as `enroll faces recompute` does.
+func TestRecomputeDescriptors(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	o := order("o1", 3)
+	o.Tickets[0].Faces[0].Photo = &Photo{MIME: "image/jpeg", Data: []byte("photo 0")}
+	o.Tickets[1].Faces[0].Photo = &Photo{MIME: "image/jpeg", Data: []byte("photo 1")}
+	s.SetClock(func() time.Time { return time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) })
+	if _, _, err := s.CreateOrder(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Revoke(ctx, "T-o1-1", "refund", "staff", false); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC).UnixMilli()
+	lacking, withoutPhoto, err := s.CountFacesLacking(ctx, "new", now)
+	if err != nil || lacking != 2 || withoutPhoto != 1 {
+		t.Errorf("CountFacesLacking(new) = %d, %d, %v; want 2 faces of usable tickets, 1 of them without a photo", lacking, withoutPhoto, err)
+	}
+	todo, err := s.FacesLacking(ctx, "new", now)
+	if err != nil || len(todo) != 1 || todo[0].TicketID != "T-o1-0" || string(todo[0].Photo.Data) != "photo 0" {
+		t.Fatalf("FacesLacking(new) = %+v, %v; want the kept photo of T-o1-0 only (T-o1-1 revoked, T-o1-2 no photo)", todo, err)
+	}
+	before, _ := s.Ticket(ctx, "T-o1-0")
+	tk, err := s.AddDescriptor(ctx, "T-o1-0", todo[0].FaceID, Descriptor{Model: "new", Values: []float32{0.6, 0.8}}, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tk.Faces[0].Models(), []string{"m", "n", "new"}) || tk.Version <= before.Version {
+		t.Errorf("after AddDescriptor: models %v, version %d (was %d); want m, n, new and a new version", tk.Faces[0].Models(), tk.Version, before.Version)
+	}
+	if todo, _ := s.FacesLacking(ctx, "new", now); len(todo) != 0 {
+		t.Errorf("FacesLacking(new) after AddDescriptor = %d faces; want none", len(todo))
+	}
+	if _, err := s.AddDescriptor(ctx, "T-o1-0", "F-gone", Descriptor{Model: "new", Values: []float32{1}}, "cli"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AddDescriptor(a face that is gone) = %v; want ErrNotFound", err)
+	}
+}

@@ -1,0 +1,81 @@
+package faces
+
+import (
+	"fmt"
+	"image"
+	"path/filepath"
+
+	"gocv.io/x/gocv"
+)
+
+// onnxEmbedder runs one ONNX model with OpenCV's DNN module. A Net is not
+// safe for concurrent use, so each worker of the engine has its own.
+type onnxEmbedder struct {
+	model Model
+	net   gocv.Net
+}
+
+// openONNX loads model m from dir.
+func openONNX(dir string, m Model) (*onnxEmbedder, error) {
+	path := filepath.Join(dir, m.File)
+	net := gocv.ReadNetFromONNX(path)
+	if net.Empty() {
+		net.Close()
+		return nil, fmt.Errorf("faces: open: OpenCV cannot load %s as an ONNX model (run `make models`)", path)
+	}
+	if err := net.SetPreferableBackend(gocv.NetBackendOpenCV); err != nil {
+		net.Close()
+		return nil, fmt.Errorf("faces: open: %s: %w", path, err)
+	}
+	if err := net.SetPreferableTarget(gocv.NetTargetCPU); err != nil {
+		net.Close()
+		return nil, fmt.Errorf("faces: open: %s: %w", path, err)
+	}
+	return &onnxEmbedder{model: m, net: net}, nil
+}
+
+func (o *onnxEmbedder) Close() error { return o.net.Close() }
+
+// embed returns the raw output of the model for a ChipSize x ChipSize BGR
+// chip, as the model gives it (not normalised).
+func (o *onnxEmbedder) embed(chip gocv.Mat) ([]float32, error) {
+	in := o.model.onnx
+	mean := gocv.NewScalar(in.Mean, in.Mean, in.Mean, 0)
+	// BlobFromImage computes (x − mean) · scale and, with swapRB, turns
+	// OpenCV's BGR into the RGB the models were trained on.
+	blob := gocv.BlobFromImage(chip, in.Scale, image.Pt(ChipSize, ChipSize), mean, true, false)
+	defer blob.Close()
+	o.net.SetInput(blob, in.Input)
+	out := o.net.Forward(in.Output)
+	defer out.Close()
+	if out.Empty() {
+		return nil, fmt.Errorf("%s: the model gave no output", o.model.Name)
+	}
+	vals, err := out.DataPtrFloat32()
+	if err != nil {
+		return nil, fmt.Errorf("%s: output: %w", o.model.Name, err)
+	}
+	if len(vals) != o.model.Dim {
+		return nil, fmt.Errorf("%s: %d output values; want %d", o.model.Name, len(vals), o.model.Dim)
+	}
+	return append([]float32(nil), vals...), nil
+}
+
+// describe aligns the face with these landmarks in img and returns its
+// normalised descriptor.
+func (o *onnxEmbedder) describe(img gocv.Mat, shape []image.Point) ([]float32, error) {
+	chip := gocv.NewMat()
+	defer chip.Close()
+	if err := alignFace(img, shape, &chip); err != nil {
+		return nil, err
+	}
+	v, err := o.embed(chip)
+	if err != nil {
+		return nil, err
+	}
+	normalize(v)
+	if !o.model.Valid(v) {
+		return nil, fmt.Errorf("%s: the descriptor has values that are not finite, or is zero", o.model.Name)
+	}
+	return v, nil
+}
