@@ -33,7 +33,7 @@ var (
 )
 
 // buildGate builds this program once for the package's tests.
-func buildGate(t *testing.T) string {
+func buildGate(t testing.TB) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "gate-bin-")
 		if err != nil {

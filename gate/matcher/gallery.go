@@ -61,12 +61,15 @@ type Gallery struct {
 	dim    int
 	metric Metric
 
+	// Flat arrays rather than a structure per ticket: a gate with a
+	// million descriptors holds them in a handful of allocations.
 	mu      sync.RWMutex
-	vecs    []float32 // slot i holds vecs[i*dim : (i+1)*dim]
-	owner   []int32   // slot → ticket index, -1 for a free slot
-	tickets []string  // ticket index → id ("" when free)
-	active  []bool    // ticket index → searched
-	slots   map[string][]int32
+	vecs    []float32        // slot i holds vecs[i*dim : (i+1)*dim]
+	owner   []int32          // slot → ticket index, -1 for a free slot
+	next    []int32          // slot → the ticket's next slot, -1 for none
+	tickets []string         // ticket index → id ("" when free)
+	active  []bool           // ticket index → searched
+	head    []int32          // ticket index → its first slot
 	index   map[string]int32 // ticket id → ticket index
 	free    []int32          // free slots
 	freeIDs []int32          // free ticket indexes
@@ -79,7 +82,7 @@ func NewGallery(dim int, metric Metric) *Gallery {
 	if dim <= 0 || (metric != Euclidean && metric != Cosine) {
 		panic(fmt.Sprintf("matcher: NewGallery(%d, %v): want a positive length and a known metric", dim, metric))
 	}
-	return &Gallery{dim: dim, metric: metric, slots: map[string][]int32{}, index: map[string]int32{}}
+	return &Gallery{dim: dim, metric: metric, index: map[string]int32{}}
 }
 
 // Dim returns the length of the gallery's descriptors.
@@ -122,7 +125,7 @@ func (g *Gallery) Set(ticket string, faces [][]float32, active bool) error {
 			normalize(v)
 		}
 		g.owner[s] = ti
-		g.slots[ticket] = append(g.slots[ticket], s)
+		g.next[s], g.head[ti] = g.head[ti], s
 	}
 	return nil
 }
@@ -158,9 +161,9 @@ func (g *Gallery) Remove(ticket string) {
 func (g *Gallery) Len() (tickets, descriptors int) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	for ticket, ti := range g.index {
-		if g.active[ti] {
-			descriptors += len(g.slots[ticket])
+	for _, ti := range g.owner {
+		if ti >= 0 && g.active[ti] {
+			descriptors++
 		}
 	}
 	return g.nActive, descriptors
@@ -186,14 +189,14 @@ func (g *Gallery) removeLocked(ticket string) {
 	if !ok {
 		return
 	}
-	for _, s := range g.slots[ticket] {
+	for s := g.head[ti]; s >= 0; s = g.next[s] {
 		g.owner[s] = -1
 		g.free = append(g.free, s)
 	}
 	if g.active[ti] {
 		g.nActive--
 	}
-	delete(g.slots, ticket)
+	g.head[ti] = -1
 	delete(g.index, ticket)
 	g.tickets[ti] = ""
 	g.active[ti] = false
@@ -210,6 +213,7 @@ func (g *Gallery) ticketIndex(ticket string) int32 {
 		ti = int32(len(g.tickets))
 		g.tickets = append(g.tickets, ticket)
 		g.active = append(g.active, false)
+		g.head = append(g.head, -1)
 	}
 	g.index[ticket] = ti
 	return ti
@@ -222,6 +226,7 @@ func (g *Gallery) slot() int32 {
 		return s
 	}
 	g.owner = append(g.owner, -1)
+	g.next = append(g.next, -1)
 	g.vecs = append(g.vecs, make([]float32, g.dim)...)
 	return int32(len(g.owner) - 1)
 }
@@ -300,12 +305,12 @@ func (g *Gallery) Compare(ticket string, q []float32) (dist float32, ok bool, er
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	slots := g.slots[ticket]
-	if len(slots) == 0 {
+	ti, ok := g.index[ticket]
+	if !ok {
 		return 0, false, nil
 	}
 	best := float32(math.Inf(1))
-	for _, s := range slots {
+	for s := g.head[ti]; s >= 0; s = g.next[s] {
 		v := g.vecs[int(s)*g.dim : (int(s)+1)*g.dim]
 		if d := partialSquared(q, v, best); d < best {
 			best = d

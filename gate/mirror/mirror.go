@@ -1,7 +1,9 @@
 // Package mirror keeps a gate's copy of the ENTITLEMENTS bucket: in SQLite,
 // so the gate decides from it at once after a restart and while NATS is
-// away, and in memory, as a map for rule checks and a face gallery for
-// matching.
+// away, and in memory as little as a gate needs to search faces: a summary
+// of each entitlement, to know which tickets may pass now, and the gallery of
+// the gate's model's descriptors. A decision reads its one ticket from
+// SQLite.
 //
 // The watch resumes from the last applied revision, so a gate that was
 // offline catches up with exactly the changes it missed.
@@ -12,6 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,10 +30,22 @@ import (
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
-// Eligible reports whether an entitlement's faces belong in the gallery at
-// instant now: the gallery holds only who may plausibly pass this gate now,
-// which keeps 1:N search both faster and safer.
-type Eligible func(e *sgpb.Entitlement, now time.Time) bool
+// Eligible reports whether an entitlement's faces are searched at instant
+// now: the gallery searches only who may plausibly pass this gate now, which
+// keeps 1:N search both faster and safer.
+type Eligible func(s Summary, now time.Time) bool
+
+// Summary is what the mirror keeps in memory of an entitlement: what
+// eligibility depends on.
+type Summary struct {
+	Revoked                   bool
+	ValidFromMs, ValidUntilMs int64
+	// Zones and Gates are shared between summaries with equal lists; the
+	// caller must not modify them.
+	Zones, Gates []string
+	// Faces counts the entitlement's face descriptors, of every model.
+	Faces int
+}
 
 // Mirror is the gate's view of the entitlements. It is safe for concurrent
 // use.
@@ -47,7 +64,9 @@ type Mirror struct {
 	now       func() time.Time
 
 	mu   sync.RWMutex
-	ents map[string]*sgpb.Entitlement
+	ents map[string]Summary
+	// lists interns the zone and gate lists, which most tickets share.
+	lists map[string][]string
 	// lacking holds the tickets that have faces, but none from the gate's
 	// model: enrolled before the site added it.
 	lacking map[string]bool
@@ -61,7 +80,7 @@ type Mirror struct {
 // model sameModel accepts: the model the gate matches with.
 func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, eligible Eligible, log *slog.Logger) *Mirror {
 	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, eligible: eligible, log: log, now: time.Now,
-		ents: map[string]*sgpb.Entitlement{}, lacking: map[string]bool{}}
+		ents: map[string]Summary{}, lists: map[string][]string{}, lacking: map[string]bool{}}
 }
 
 // Load fills memory from SQLite. Call it once before serving.
@@ -72,8 +91,8 @@ func (m *Mirror) Load(ctx context.Context) error {
 	}
 	m.revision.Store(rev)
 	now := m.now()
+	e := &sgpb.Entitlement{} // reused: loading makes no garbage per ticket
 	err = m.store.Entitlements(ctx, func(id string, data []byte) error {
-		e := &sgpb.Entitlement{}
 		if err := proto.Unmarshal(data, e); err != nil {
 			m.log.Error("skipping undecodable entitlement", "ticket", id, "err", err)
 			return nil
@@ -84,17 +103,36 @@ func (m *Mirror) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror: load: %w", err)
 	}
+	// Decoding every entitlement left garbage the size of the bucket;
+	// give it back now rather than carry it as resident memory.
+	debug.FreeOSMemory()
 	m.log.Info("entitlement mirror loaded", "tickets", len(m.ents), "revision", rev)
 	return nil
 }
 
-// Get returns the entitlement of a ticket, or nil. Its faces carry no
-// values: those of the gate's model are in the gallery. The caller must not
-// modify it.
-func (m *Mirror) Get(ticketID string) *sgpb.Entitlement {
+// Get reads the entitlement of a ticket from the gate's database, or
+// returns nil when the mirror has none. The caller owns it.
+func (m *Mirror) Get(ctx context.Context, ticketID string) (*sgpb.Entitlement, error) {
+	data, err := m.store.Entitlement(ctx, ticketID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mirror: %w", err)
+	}
+	e := &sgpb.Entitlement{}
+	if err := proto.Unmarshal(data, e); err != nil {
+		return nil, fmt.Errorf("mirror: entitlement %q: %w", ticketID, err)
+	}
+	return e, nil
+}
+
+// Summary returns what the mirror holds in memory of a ticket.
+func (m *Mirror) Summary(ticketID string) (Summary, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.ents[ticketID]
+	s, ok := m.ents[ticketID]
+	return s, ok
 }
 
 // Len returns the number of entitlements held.
@@ -132,25 +170,47 @@ func (m *Mirror) WithoutModel() int {
 // gate started.
 func (m *Mirror) Synced() bool { return m.synced.Load() }
 
+// put holds e in memory: its summary, and its faces of the gate's model in
+// the gallery. It keeps no reference to e.
 func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 	var faces [][]float32
 	for _, f := range e.Faces {
 		if m.sameModel(f.Model) {
 			faces = append(faces, f.Values)
 		}
-		f.Values = nil
-	}
-	if err := m.gallery.Set(e.TicketId, faces, m.eligible(e, now)); err != nil {
-		m.log.Error("ignoring the faces of an entitlement", "ticket", e.TicketId, "err", err)
-		m.gallery.Remove(e.TicketId)
 	}
 	m.mu.Lock()
-	delete(m.lacking, e.TicketId)
-	if len(e.Faces) > 0 && len(faces) == 0 {
-		m.lacking[e.TicketId] = true
+	sum := Summary{
+		Revoked: e.Revoked, ValidFromMs: e.ValidFromMs, ValidUntilMs: e.ValidUntilMs,
+		Zones: m.intern(e.Zones), Gates: m.intern(e.Gates), Faces: len(e.Faces),
 	}
-	m.ents[e.TicketId] = e
+	// A fresh string, so that the map does not keep alive the buffer e was
+	// decoded from.
+	id := strings.Clone(e.TicketId)
+	m.ents[id] = sum
+	delete(m.lacking, id)
+	if len(e.Faces) > 0 && len(faces) == 0 {
+		m.lacking[id] = true
+	}
 	m.mu.Unlock()
+	if err := m.gallery.Set(id, faces, m.eligible(sum, now)); err != nil {
+		m.log.Error("ignoring the faces of an entitlement", "ticket", id, "err", err)
+		m.gallery.Remove(id)
+	}
+}
+
+// intern returns a shared copy of list. m.mu must be held.
+func (m *Mirror) intern(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	key := strings.Join(list, "\x00")
+	if shared, ok := m.lists[key]; ok {
+		return shared
+	}
+	shared := slices.Clone(list)
+	m.lists[key] = shared
+	return shared
 }
 
 func (m *Mirror) remove(ticketID string) {
@@ -166,13 +226,11 @@ func (m *Mirror) remove(ticketID string) {
 func (m *Mirror) Refresh() {
 	now := m.now()
 	m.mu.RLock()
-	ents := make([]*sgpb.Entitlement, 0, len(m.ents))
-	for _, e := range m.ents {
-		ents = append(ents, e)
-	}
-	m.mu.RUnlock()
-	for _, e := range ents {
-		m.gallery.SetActive(e.TicketId, m.eligible(e, now))
+	defer m.mu.RUnlock()
+	for id, s := range m.ents {
+		if s.Faces > 0 {
+			m.gallery.SetActive(id, m.eligible(s, now))
+		}
 	}
 }
 

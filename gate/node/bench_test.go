@@ -163,7 +163,7 @@ func BenchmarkSync(b *testing.B) {
 		}
 		start := time.Now()
 		id := res.Tickets[0].ID
-		for g.node.mirror.Get(id) == nil {
+		for !held(g.node, id) {
 			time.Sleep(100 * time.Microsecond)
 		}
 		lat = append(lat, float64(time.Since(start).Microseconds())/1000)

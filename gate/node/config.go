@@ -78,7 +78,7 @@ func DefaultConfig() Config {
 		NATS:          bus.Options{URL: "nats://127.0.0.1:4222", Replicas: 1},
 		Models:        "models",
 		FaceModel:     faces.DefaultModel,
-		Workers:       0,
+		Workers:       1,
 		Policy:        matcher.DefaultPolicy(0, 0),
 		OfflinePolicy: "allow",
 		ClaimTimeout:  400 * time.Millisecond,
@@ -104,7 +104,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.NATS.RegisterFlags(fs)
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
 	fs.StringVar(&c.FaceModel, "face-model", c.FaceModel, "embedding model to match with: "+strings.Join(faces.ModelNames(), ", ")+" (choose with gate calibrate)")
-	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU); a lane decides one frame at a time, so more only hold more memory")
 	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person (0: the model's measured default: "+modelDefaults(func(m faces.Model) float32 { return m.Threshold })+"; cosine distance = 1 − similarity)")
 	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be (0: the model's: "+modelDefaults(func(m faces.Model) float32 { return m.Margin })+")")
 	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")

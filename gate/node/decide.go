@@ -63,7 +63,10 @@ type Outcome struct {
 func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 	now := n.now()
 	day := n.siteRules().Day(now).String()
-	e := n.mirror.Get(id.TicketID)
+	e, err := n.mirror.Get(ctx, id.TicketID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	out := Outcome{}
 	switch {
 	case id.TicketID == "":
@@ -96,7 +99,7 @@ func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 	out.Admission = adm
 	// The outbox first, then the turnstile: a visitor let through leaves a
 	// record even if the gate dies the next instant.
-	err := n.record(ctx, adm, id.TicketID, day, out)
+	err = n.record(ctx, adm, id.TicketID, day, out)
 	if out.Allow {
 		// The visitor was admitted; a failing disk does not keep them out.
 		n.open(adm, id.CapturedAt)

@@ -95,6 +95,22 @@ func waitInGallery(t testing.TB, l *lane, id string) {
 	eventually(t, 10*time.Second, "ticket "+id+" reaches the gate's gallery", func() bool { return searched(l.node, id) })
 }
 
+// held reports whether the gate's mirror holds ticket id.
+func held(n *Node, id string) bool {
+	_, ok := n.mirror.Summary(id)
+	return ok
+}
+
+// entitlement reads ticket id from the gate's mirror, nil when it has none.
+func entitlement(t testing.TB, n *Node, id string) *sgpb.Entitlement {
+	t.Helper()
+	e, err := n.mirror.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // searched reports whether the gate's gallery searches ticket id.
 func searched(n *Node, id string) bool {
 	_, active := n.gallery.Has(id)
@@ -190,7 +206,7 @@ func TestRevokeAndSingleUseAcrossGates(t *testing.T) {
 	start := time.Now()
 	revoke(t, s, day)
 	eventually(t, time.Second, "revoked ticket leaves gate A", func() bool {
-		e := a.node.mirror.Get(day)
+		e := entitlement(t, a.node, day)
 		return e != nil && e.Revoked && !searched(a.node, day)
 	})
 	t.Logf("revoke reached the gate in %v", time.Since(start))

@@ -57,7 +57,7 @@ func TestTicketWithoutTheGatesModel(t *testing.T) {
 	waitForQRKey(t, verifyGate)
 	id, token := enrollTicket(t, s, "o-old-model", "obama.jpg", "day_pass")
 	for _, g := range []*lane{faceGate, verifyGate} {
-		eventually(t, 10*time.Second, "ticket reaches "+g.node.cfg.ID, func() bool { return g.node.mirror.Get(id) != nil })
+		eventually(t, 10*time.Second, "ticket reaches "+g.node.cfg.ID, func() bool { return held(g.node, id) })
 		if searched(g.node, id) {
 			t.Errorf("%s searches a ticket without a %s descriptor", g.node.cfg.ID, faces.MobileFaceNet)
 		}

@@ -160,7 +160,7 @@ func (n *Node) goBackground(fn func()) {
 // faster and a false match less likely. An exit lets every known visitor
 // out, so there every ticket with faces counts, even one that ended while
 // its holder was inside.
-func (n *Node) eligible(e *sgpb.Entitlement, now time.Time) bool {
+func (n *Node) eligible(e mirror.Summary, now time.Time) bool {
 	if n.gate.Direction == sgpb.Direction_DIRECTION_EXIT {
 		return true
 	}

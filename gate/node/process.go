@@ -153,8 +153,8 @@ func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*
 	}
 	// An expired token still names its ticket; the rules then say "expired".
 	id.TicketID, id.TokenID = claims.TicketID, claims.TokenID
-	e := n.mirror.Get(claims.TicketID)
-	if n.cfg.Mode == ModeVerify && e != nil && len(e.Faces) > 0 {
+	e, ok := n.mirror.Summary(claims.TicketID)
+	if n.cfg.Mode == ModeVerify && ok && e.Faces > 0 {
 		if held, _ := n.gallery.Has(claims.TicketID); held {
 			id.Method = sgpb.Method_METHOD_VERIFY
 			l.pending, l.pendingTill = id, now.Add(n.cfg.QRHold)

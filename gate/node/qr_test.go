@@ -41,7 +41,7 @@ func TestQRAloneIsTheWayInWithoutAFace(t *testing.T) {
 	waitForQRKey(t, g)
 	// A visitor who gave no photo at all.
 	id, token := enrollTicket(t, s, "o-qr", "", "single")
-	eventually(t, 10*time.Second, "ticket reaches the gate", func() bool { return g.node.mirror.Get(id) != nil })
+	eventually(t, 10*time.Second, "ticket reaches the gate", func() bool { return held(g.node, id) })
 
 	l := g.node.NewLane()
 	defer l.Close()
@@ -118,7 +118,7 @@ func TestVerifyModeComparesTheFaceWithTheQRTicket(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "erasure reaches the gate", func() bool {
-		e := g.node.mirror.Get(id)
+		e := entitlement(t, g.node, id)
 		return e != nil && len(e.Faces) == 0
 	})
 	time.Sleep(g.node.cfg.Policy.Cooldown)

@@ -85,3 +85,16 @@ func (s *Store) Entitlements(ctx context.Context, fn func(ticketID string, data 
 	}
 	return rows.Err()
 }
+
+// Entitlement returns the stored entitlement of a ticket, or ErrNotFound.
+func (s *Store) Entitlement(ctx context.Context, ticketID string) ([]byte, error) {
+	var data []byte
+	err := s.db.Read.QueryRowContext(ctx, `SELECT data FROM entitlements WHERE ticket_id = ?`, ticketID).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: entitlement %q: %w", ticketID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: entitlement %q: %w", ticketID, err)
+	}
+	return data, nil
+}
