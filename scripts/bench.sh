@@ -19,11 +19,12 @@ run() {
 	fi
 }
 
-run -bench 'Descriptor|Throughput|TestPhotos' -benchtime 10x ./models/faces
+run -bench 'Descriptor|Throughput|TestPhotos|Embedder$' -benchtime 10x ./models/faces
 run -bench 'Search' -benchtime 20x ./gate/matcher
 run -bench 'DefaultPolicy' -benchtime 1x ./gate/calibrate
 run -bench 'Decision' -benchtime 40x ./gate/node
 run -bench 'Sync' -benchtime 200x ./gate/node
+run -bench 'GateRSS' -benchtime 1x ./gate
 run -bench 'Enroll' -benchtime 20x ./enroll/app
 run -bench 'Publish' -benchtime 5000x ./enroll/publish
 

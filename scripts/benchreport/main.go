@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -68,21 +69,23 @@ var (
 )
 
 var sections = []section{
-	{"Face engine: photo to descriptor, one worker", "Descriptor/", []column{msPerOp}, "JPEG bytes in, 128-D descriptor out (decode, downscale, detect, align, embed)."},
+	{"Face engine: photo to descriptors, one worker", "Descriptor/", []column{msPerOp}, "JPEG bytes in, one descriptor per installed model out (decode, downscale, detect, landmarks, dlib's descriptor, align and run each ONNX model)."},
+	{"Face models: the cost of one face per ONNX model, one core", "Embedder/", []column{msPerOp}, "Alignment from dlib's landmarks and the network, for a face already found; dlib's own descriptor comes with finding the face."},
 	{"Face engine: throughput", "Throughput/", []column{{"photos/s", "photos/s", 1, "%.1f"}}, "A 626x1200 photo, repeated; workers are recognizers in the pool, blas the OpenBLAS threads."},
 	{"Matcher: exact 1:N search", "Search/", []column{msPerOp}, "One query against the whole gallery, best and second-best ticket."},
-	{"Gate decision latency, 640x480", "Decision/", []column{p50, p95, p99}, "From capture of the deciding frame to the relay's \"on\" command read by the relay simulator."},
+	{"Gate decision latency, 640x480, default model", "Decision/", []column{p50, p95, p99}, "From capture of the deciding frame to the relay's \"on\" command read by the relay simulator; the gate matches with its default model (MobileFaceNet)."},
+	{"Gate resident memory", "GateRSS/", []column{{"RSS MB", "rss-MB", 1, "%.0f"}, {"peak RSS MB", "peak-rss-MB", 1, "%.0f"}}, "The gate program deciding frames, one face worker, default model; each ticket has one face described by dlib and MobileFaceNet."},
 	{"Enrollment latency, one visitor with one photo", "Enroll/", []column{p50, p95}, "POST /api/v1/tickets over HTTP: face engine, SQLite, QR token."},
 	{"Enroll to gate sync", "Sync", []column{p50, p99}, "From enroll's commit to the ticket in a gate's mirror (outbox, KV, watch, SQLite)."},
 	{"Default matching policy on the test photos", "DefaultPolicy", []column{
 		{"genuine trials", "genuine-trials", 1, "%.0f"}, {"accepted", "genuine-accept-rate", 1, "%.3f"},
 		{"impostor trials", "impostor-trials", 1, "%.0f"}, {"false accepts", "false-accept-rate", 1, "%.3f"},
-	}, "Open-set 1:N, single frame, threshold 0.45 and margin 0.06 (`gate calibrate` on a site's own photos gives the real figures)."},
+	}, "Open-set 1:N, single frame, each model's default threshold and margin (`gate calibrate` on a site's own photos gives the real figures)."},
 	{"Entitlements into NATS", "Publish", []column{{"entitlements/s", "entitlements/s", 1, "%.0f"}}, "The outbox publisher's rate into KV ENTITLEMENTS."},
 }
 
 func render(w io.Writer, results []result, python string, now time.Time) {
-	fmt.Fprintf(w, "# ScenicGate benchmark report\n\n%s. Figures from `make bench` on this machine.\n", now.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "# ScenicGate benchmark report\n\n%s. Figures from `make bench` on %s.\n", now.Format("2006-01-02 15:04 MST"), machine())
 	for _, s := range sections {
 		var rows []result
 		for _, r := range results {
@@ -145,6 +148,27 @@ func renderPython(w io.Writer, results []result, python string) {
 		fmt.Fprintf(w, "| engine | ms per photo |\n|---|---:|\n| ScenicGate (Go, dlib, OpenBLAS) | %.1f |\n| Python %s | %.1f |\n\nPython takes %.1f× as long per photo.\n",
 			goMs, m[3], py, py/goMs)
 	}
+}
+
+// machine describes the computer: its CPU model, cores and memory.
+func machine() string {
+	cpu, mem := "an unknown CPU", ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 2 && f[0] == "MemTotal:" {
+			if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+				mem = fmt.Sprintf(", %.0f GiB", kb/(1<<20))
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s", cpu, runtime.NumCPU(), mem)
 }
 
 func main() {
