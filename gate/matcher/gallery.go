@@ -65,10 +65,14 @@ type Gallery struct {
 	// million descriptors holds them in a handful of allocations.
 	mu      sync.RWMutex
 	vecs    []float32        // slot i holds vecs[i*dim : (i+1)*dim]
+	codes   []int8           // slot i's compact code: codes[i*dim : (i+1)*dim]
+	scale   []float32        // slot → its code's scale
+	l1      []float32        // slot → its code's L1 norm
+	norm2   []float32        // slot → its values' squared norm
 	owner   []int32          // slot → ticket index, -1 for a free slot
 	next    []int32          // slot → the ticket's next slot, -1 for none
 	tickets []string         // ticket index → id ("" when free)
-	active  []bool           // ticket index → searched
+	active  []uint8          // ticket index → searched (1) or held aside (0)
 	head    []int32          // ticket index → its first slot
 	index   map[string]int32 // ticket id → ticket index
 	free    []int32          // free slots
@@ -113,7 +117,7 @@ func (g *Gallery) Set(ticket string, faces [][]float32, active bool) error {
 		return nil
 	}
 	ti := g.ticketIndex(ticket)
-	g.active[ti] = active
+	g.active[ti] = flag(active)
 	if active {
 		g.nActive++
 	}
@@ -124,6 +128,8 @@ func (g *Gallery) Set(ticket string, faces [][]float32, active bool) error {
 		if g.metric == Cosine {
 			normalize(v)
 		}
+		c := quantize(v, g.codes[int(s)*g.dim:(int(s)+1)*g.dim])
+		g.scale[s], g.l1[s], g.norm2[s] = c.scale, c.l1, c.norm2
 		g.owner[s] = ti
 		g.next[s], g.head[ti] = g.head[ti], s
 	}
@@ -139,8 +145,8 @@ func (g *Gallery) SetActive(ticket string, active bool) bool {
 	if !ok {
 		return false
 	}
-	if g.active[ti] != active {
-		g.active[ti] = active
+	if (g.active[ti] == 1) != active {
+		g.active[ti] = flag(active)
 		if active {
 			g.nActive++
 		} else {
@@ -162,11 +168,17 @@ func (g *Gallery) Len() (tickets, descriptors int) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for _, ti := range g.owner {
-		if ti >= 0 && g.active[ti] {
+		if ti >= 0 && g.active[ti] == 1 {
 			descriptors++
 		}
 	}
 	return g.nActive, descriptors
+}
+
+// bytesPerDescriptor is the memory one descriptor takes in the gallery: its
+// values, its code and the per-slot arrays.
+func (g *Gallery) bytesPerDescriptor() int {
+	return g.dim*4 + g.dim + 4*4 + 4 + 4 // vecs, codes, scale/l1/norm2/owner, next
 }
 
 // Held returns the number of tickets held, searched or not.
@@ -181,7 +193,14 @@ func (g *Gallery) Has(ticket string) (held, active bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	ti, ok := g.index[ticket]
-	return ok, ok && g.active[ti]
+	return ok, ok && g.active[ti] == 1
+}
+
+func flag(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (g *Gallery) removeLocked(ticket string) {
@@ -193,13 +212,13 @@ func (g *Gallery) removeLocked(ticket string) {
 		g.owner[s] = -1
 		g.free = append(g.free, s)
 	}
-	if g.active[ti] {
+	if g.active[ti] == 1 {
 		g.nActive--
 	}
 	g.head[ti] = -1
 	delete(g.index, ticket)
 	g.tickets[ti] = ""
-	g.active[ti] = false
+	g.active[ti] = 0
 	g.freeIDs = append(g.freeIDs, ti)
 }
 
@@ -212,7 +231,7 @@ func (g *Gallery) ticketIndex(ticket string) int32 {
 	} else {
 		ti = int32(len(g.tickets))
 		g.tickets = append(g.tickets, ticket)
-		g.active = append(g.active, false)
+		g.active = append(g.active, 0)
 		g.head = append(g.head, -1)
 	}
 	g.index[ticket] = ti
@@ -227,7 +246,11 @@ func (g *Gallery) slot() int32 {
 	}
 	g.owner = append(g.owner, -1)
 	g.next = append(g.next, -1)
+	g.scale = append(g.scale, 0)
+	g.l1 = append(g.l1, 0)
+	g.norm2 = append(g.norm2, 0)
 	g.vecs = append(g.vecs, make([]float32, g.dim)...)
+	g.codes = append(g.codes, make([]int8, g.dim)...)
 	return int32(len(g.owner) - 1)
 }
 
@@ -256,10 +279,10 @@ func (g *Gallery) query(q []float32) ([]float32, error) {
 	return c, nil
 }
 
-// Search returns the two nearest active tickets to q. It is exact: every
-// descriptor is compared, but a comparison stops early once it is farther
-// than the current second-best, which is where nearly all the time goes. A
-// query of the wrong length is an error.
+// Search returns the two nearest active tickets to q. It is exact: the
+// result is the one a comparison with every descriptor gives. Large
+// galleries are searched in two passes (see quant.go and search.go), small
+// ones descriptor by descriptor. A query of the wrong length is an error.
 func (g *Gallery) Search(q []float32) (Result, error) {
 	q, err := g.query(q)
 	if err != nil {
@@ -267,11 +290,20 @@ func (g *Gallery) Search(q []float32) (Result, error) {
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	if len(g.owner) < compactFrom {
+		return g.searchExact(q), nil
+	}
+	return g.searchCompact(q), nil
+}
+
+// searchExact compares q with every active descriptor; a comparison stops
+// early once it is farther than the current second-best. g.mu must be held.
+func (g *Gallery) searchExact(q []float32) Result {
 	best, second := int32(-1), int32(-1)
 	bestD, secondD := float32(math.Inf(1)), float32(math.Inf(1))
 	dim := g.dim
 	for s, ti := range g.owner {
-		if ti < 0 || !g.active[ti] {
+		if ti < 0 || g.active[ti] == 0 {
 			continue
 		}
 		d := partialSquared(q, g.vecs[s*dim:(s+1)*dim], secondD)
@@ -285,6 +317,11 @@ func (g *Gallery) Search(q []float32) (Result, error) {
 			second, secondD = ti, d
 		}
 	}
+	return g.result(best, second, bestD, secondD)
+}
+
+// result turns ticket indexes and squared distances into a Result.
+func (g *Gallery) result(best, second int32, bestD, secondD float32) Result {
 	r := Result{BestDistance: float32(math.Inf(1)), SecondDistance: float32(math.Inf(1))}
 	if best >= 0 {
 		r.Best, r.BestDistance = g.tickets[best], g.metric.fromSquared(bestD)
@@ -292,7 +329,7 @@ func (g *Gallery) Search(q []float32) (Result, error) {
 	if second >= 0 {
 		r.Second, r.SecondDistance = g.tickets[second], g.metric.fromSquared(secondD)
 	}
-	return r, nil
+	return r
 }
 
 // Compare returns the distance between q and the nearest face of ticket,

@@ -320,23 +320,40 @@ func TestTrackerKOfNAndCooldown(t *testing.T) {
 	}
 }
 
-func benchmarkSearch(b *testing.B, n, dim int, metric Metric) {
+func benchmarkSearch(b *testing.B, n, dim int, metric Metric, exact bool) {
 	r := rand.New(rand.NewPCG(7, 8))
 	g := NewGallery(dim, metric)
 	for i := 0; i < n; i++ {
 		g.Set(fmt.Sprint(i), [][]float32{randomFace(r, dim)}, true)
 	}
-	q := randomFace(r, dim)
+	q, _ := g.query(randomFace(r, dim))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		g.Search(q)
+		if exact {
+			g.mu.RLock()
+			g.searchExact(q)
+			g.mu.RUnlock()
+		} else {
+			g.Search(q)
+		}
 	}
+	b.StopTimer()
+	b.ReportMetric(float64(g.bytesPerDescriptor()), "B/descriptor")
 }
 
+// BenchmarkSearch times one query against galleries of random descriptors
+// of dlib's and MobileFaceNet's shapes: the two-pass search the gate uses,
+// and the exact scan it replaces.
 func BenchmarkSearch(b *testing.B) {
 	for _, sp := range spaces[:2] {
 		for _, n := range []int{10_000, 100_000, 1_000_000} {
-			b.Run(fmt.Sprintf("%s/descriptors=%d", sp.name, n), func(b *testing.B) { benchmarkSearch(b, n, sp.dim, sp.metric) })
+			for _, exact := range []bool{false, true} {
+				name := "two-pass"
+				if exact {
+					name = "exact-scan"
+				}
+				b.Run(fmt.Sprintf("%s/descriptors=%d/%s", sp.name, n, name), func(b *testing.B) { benchmarkSearch(b, n, sp.dim, sp.metric, exact) })
+			}
 		}
 	}
 }

@@ -1,0 +1,126 @@
+package matcher
+
+/*
+#cgo CFLAGS: -O3 -march=native
+#include "scan.h"
+*/
+import "C"
+
+import (
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"unsafe"
+)
+
+// compactFrom is the gallery size, in slots, from which Search takes two
+// passes: below it one exact pass costs less than starting the workers.
+const compactFrom = 8192
+
+// candidateCap bounds the candidates one worker keeps; a gallery whose
+// bounds cannot tell that many descriptors apart is searched exactly.
+const candidateCap = 4096
+
+// scratch holds one worker's candidates.
+type scratch struct {
+	slots []int32
+	lower []float32
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{slots: make([]int32, candidateCap), lower: make([]float32, candidateCap)}
+}}
+
+// part is what one worker found in its share of the slots.
+type part struct {
+	top C.sg_top2
+	n   int // candidates, -1 when they overflowed
+	buf *scratch
+}
+
+// searchCompact runs the two-pass search: every core bounds the distances
+// of its share of the slots from the int8 codes, keeping the two tickets
+// with the smallest upper bounds and the slots whose lower bound is within
+// the second of them; then the candidates that could still be the best or
+// the second best are compared exactly, in slot order, as searchExact would.
+// g.mu must be held.
+func (g *Gallery) searchCompact(q []float32) Result {
+	qcode := make([]int8, g.dim)
+	qc := quantize(q, qcode)
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(g.owner)/compactFrom))
+	parts := make([]part, workers)
+	var wg sync.WaitGroup
+	per := (len(g.owner) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, len(g.owner))
+		wg.Go(func() {
+			p := &parts[w]
+			p.buf = scratchPool.Get().(*scratch)
+			p.top = C.sg_top2{t1: -1, t2: -1, u1: C.float(math.Inf(1)), u2: C.float(math.Inf(1))}
+			p.n = int(C.sg_scan_i8(
+				(*C.int8_t)(unsafe.Pointer(&g.codes[0])), (*C.float)(&g.scale[0]), (*C.float)(&g.l1[0]),
+				(*C.float)(&g.norm2[0]), (*C.int32_t)(&g.owner[0]), (*C.uint8_t)(&g.active[0]),
+				C.int(g.dim), C.int(lo), C.int(hi),
+				(*C.int8_t)(unsafe.Pointer(&qcode[0])), C.float(qc.scale), C.float(qc.l1), C.float(qc.norm2),
+				&p.top, (*C.int32_t)(&p.buf.slots[0]), (*C.float)(&p.buf.lower[0]), C.int(candidateCap)))
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, p := range parts {
+			scratchPool.Put(p.buf)
+		}
+	}()
+
+	// The two tickets with the smallest upper bounds over all parts: the
+	// true second-best distance is at most the second of them.
+	t1 := int32(-1)
+	u1, u2 := float32(math.Inf(1)), float32(math.Inf(1))
+	take := func(t int32, u float32) {
+		switch {
+		case t < 0:
+		case u < u1:
+			if t != t1 {
+				u2 = u1
+			}
+			t1, u1 = t, u
+		case u < u2 && t != t1:
+			u2 = u
+		}
+	}
+	var cands []int32
+	for _, p := range parts {
+		if p.n < 0 {
+			return g.searchExact(q)
+		}
+		take(int32(p.top.t1), float32(p.top.u1))
+		take(int32(p.top.t2), float32(p.top.u2))
+	}
+	for _, p := range parts {
+		for i := range p.n {
+			if p.buf.lower[i] <= u2 {
+				cands = append(cands, p.buf.slots[i])
+			}
+		}
+	}
+	slices.Sort(cands)
+
+	best, second := int32(-1), int32(-1)
+	bestD, secondD := float32(math.Inf(1)), float32(math.Inf(1))
+	dim := g.dim
+	for _, s := range cands {
+		ti := g.owner[s]
+		d := partialSquared(q, g.vecs[int(s)*dim:(int(s)+1)*dim], secondD)
+		switch {
+		case d < bestD:
+			if ti != best {
+				second, secondD = best, bestD
+			}
+			best, bestD = ti, d
+		case d < secondD && ti != best:
+			second, secondD = ti, d
+		}
+	}
+	return g.result(best, second, bestD, secondD)
+}

@@ -1,0 +1,121 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// bigGallery fills a gallery of one shape with n tickets: most with one
+// face, every seventh with three close ones, every eleventh held aside.
+func bigGallery(t testing.TB, r *rand.Rand, dim int, metric Metric, n int) (*Gallery, [][]float32) {
+	g := NewGallery(dim, metric)
+	var faces [][]float32
+	for i := range n {
+		f := randomFace(r, dim)
+		if metric == Euclidean {
+			// dlib's descriptors are not normalised: lengths vary.
+			for j := range f {
+				f[j] *= 0.8 + 0.4*float32(r.Float64())
+			}
+		}
+		fs := [][]float32{f}
+		if i%7 == 0 {
+			fs = append(fs, near(r, f, 0.1), near(r, f, 0.2))
+		}
+		if err := g.Set(fmt.Sprintf("T%06d", i), fs, i%11 != 0); err != nil {
+			t.Fatal(err)
+		}
+		faces = append(faces, f)
+	}
+	// Churn, so that free slots are reused.
+	for i := 0; i < n; i += 13 {
+		g.Remove(fmt.Sprintf("T%06d", i))
+	}
+	for i := 0; i < n; i += 26 {
+		g.Set(fmt.Sprintf("T%06d", i), [][]float32{near(r, faces[i], 0.3)}, true)
+	}
+	return g, faces
+}
+
+// TestCompactSearchIsExact checks the two-pass search against the exact
+// scan — the same best and second-best tickets at the same float32
+// distances — and against a float64 reference, on galleries large enough to
+// take two passes, for every shape of descriptor.
+func TestCompactSearchIsExact(t *testing.T) {
+	for _, sp := range spaces {
+		t.Run(sp.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(21, 22))
+			g, faces := bigGallery(t, r, sp.dim, sp.metric, 3*compactFrom)
+			for i := range 300 {
+				var q []float32
+				switch i % 3 {
+				case 0:
+					q = near(r, faces[r.IntN(len(faces))], 0.15) // a visitor
+				case 1:
+					q = near(r, faces[r.IntN(len(faces))], 0.6) // a lookalike
+				default:
+					q = randomFace(r, sp.dim) // a stranger
+				}
+				got, err := g.Search(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				qn, _ := g.query(q)
+				g.mu.RLock()
+				want := g.searchExact(qn)
+				g.mu.RUnlock()
+				if got != want {
+					t.Fatalf("query %d: two-pass search = %+v; the exact scan gives %+v", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestCompactSearchUndecidedFallsBack fills a gallery with one descriptor
+// many times over: the bounds cannot tell the copies apart, the candidates
+// overflow, and the search must still give the exact answer.
+func TestCompactSearchUndecidedFallsBack(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	g := NewGallery(128, Euclidean)
+	same := randomFace(r, 128)
+	for i := range 2 * compactFrom {
+		g.Set(fmt.Sprintf("T%06d", i), [][]float32{same}, true)
+	}
+	g.Set("CLOSEST", [][]float32{near(r, same, 0.01)}, true)
+	q := near(r, same, 0.01)
+	got, _ := g.Search(q)
+	g.mu.RLock()
+	want := g.searchExact(q)
+	g.mu.RUnlock()
+	if got != want {
+		t.Fatalf("Search on %d copies = %+v; the exact scan gives %+v", 2*compactFrom, got, want)
+	}
+}
+
+// TestQuantizeBounds checks the bound on the dot product that the first
+// pass relies on, in float64, on vectors of every shape.
+func TestQuantizeBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, dim := range []int{37, 128, 192, 512} {
+		ca, cb := make([]int8, dim), make([]int8, dim)
+		for range 2000 {
+			a, b := randomFace(r, dim), randomFace(r, dim)
+			for j := range a {
+				a[j] *= float32(r.Float64() * 3)
+			}
+			qa, qb := quantize(a, ca), quantize(b, cb)
+			var dot, cdot float64
+			for j := range a {
+				dot += float64(a[j]) * float64(b[j])
+				cdot += float64(ca[j]) * float64(cb[j])
+			}
+			est := float64(qa.scale) * float64(qb.scale) * cdot
+			bound := float64(qa.scale) * float64(qb.scale) / 2 * (float64(qa.l1) + float64(qb.l1) + float64(dim)/2)
+			if diff := est - dot; diff > bound || -diff > bound {
+				t.Fatalf("dim %d: code dot product %.6g, true %.6g: off by more than the bound %.6g", dim, est, dot, bound)
+			}
+		}
+	}
+}
