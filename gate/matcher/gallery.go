@@ -181,6 +181,18 @@ func (g *Gallery) bytesPerDescriptor() int {
 	return g.dim*4 + g.dim + 4*4 + 4 + 4 // vecs, codes, scale/l1/norm2/owner, next
 }
 
+// Tickets returns the ids of the tickets held, searched or not, in no
+// particular order.
+func (g *Gallery) Tickets() []string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	ids := make([]string, 0, len(g.index))
+	for id := range g.index {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Held returns the number of tickets held, searched or not.
 func (g *Gallery) Held() int {
 	g.mu.RLock()
