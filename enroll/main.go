@@ -6,6 +6,11 @@
 //	enroll apikey create --name NAME      print a new API key once
 //	enroll apikey list                    list API keys
 //	enroll apikey revoke --name NAME      stop a key from working
+//	enroll credentials create --role enroll|admin|gate [--id GATE]
+//	                                      print a program's NATS credentials once
+//	enroll credentials list               list the issued NATS credentials
+//	enroll credentials revoke --key UKEY | --role R [--id GATE]
+//	enroll nats-config [options]          print a nats-server configuration with them
 package main
 
 import (
@@ -25,11 +30,18 @@ import (
 func main() { config.Main("enroll", run) }
 
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "apikey" {
-		return apikey(args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "apikey":
+			return apikey(args[1:])
+		case "credentials":
+			return app.CredentialsCommand(args[1:], os.Stdout, os.Stderr)
+		case "nats-config":
+			return app.NATSConfigCommand(args[1:], os.Stdout, os.Stderr)
+		}
 	}
 	cfg := app.DefaultConfig()
-	log, err := config.Program("enroll [options] | enroll apikey create|list|revoke [--name NAME]", args, cfg.RegisterFlags)
+	log, err := config.Program("enroll [options] | enroll apikey|credentials|nats-config ...", args, cfg.RegisterFlags)
 	if err != nil {
 		return err
 	}

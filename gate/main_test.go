@@ -58,7 +58,7 @@ func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
 	bin := buildGate(t)
 	srv := bustest.Embedded(t)
 	cfg := app.DefaultConfig()
-	cfg.Data, cfg.NATS.URL, cfg.Models, cfg.Workers = t.TempDir(), srv.URL, testenv.ModelDir(t), 1
+	cfg.Data, cfg.NATS, cfg.Models, cfg.Workers = t.TempDir(), srv.Options(t, bus.Enroll()), testenv.ModelDir(t), 1
 	enroll, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +81,8 @@ func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
 	os.WriteFile(filepath.Join(cam, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
 	var logs strings.Builder
 	cmd := exec.Command(bin, "--id", "term-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
-		"--nats", srv.URL, "--data", t.TempDir(), "--models", testenv.ModelDir(t), "--listen", "", "--workers", "1",
-		"--pulse", "1500ms")
+		"--nats", srv.URL, "--nats-creds", srv.Creds(t, bus.Gate("term-1")), "--data", t.TempDir(), "--models", testenv.ModelDir(t),
+		"--listen", "", "--workers", "1", "--pulse", "1500ms")
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	bin := buildGate(t)
 	srv := bustest.Embedded(t)
 	cfg := app.DefaultConfig()
-	cfg.Data, cfg.NATS.URL, cfg.Models = t.TempDir(), srv.URL, testenv.ModelDir(t)
+	cfg.Data, cfg.NATS, cfg.Models = t.TempDir(), srv.Options(t, bus.Enroll()), testenv.ModelDir(t)
 	cfg.Workers = 1
 	enroll, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -155,7 +155,8 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	var logs strings.Builder
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "--id", "kill-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
-			"--nats", srv.URL, "--data", data, "--models", testenv.ModelDir(t), "--listen", "", "--workers", "1",
+			"--nats", srv.URL, "--nats-creds", srv.Creds(t, bus.Gate("kill-1")), "--data", data, "--models", testenv.ModelDir(t),
+			"--listen", "", "--workers", "1",
 			"--cooldown", "1s", "--pulse", "100ms")
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {

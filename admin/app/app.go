@@ -59,14 +59,8 @@ func DefaultConfig() Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", c.Data, "folder for admin.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the staff UI")
-	natsURL := c.NATS.URL
-	c.NATS.RegisterFlags(fs)
 	// admin never embeds a server, so --nats always names one.
-	if f := fs.Lookup("nats"); f != nil {
-		f.Usage = "NATS server URL(s), comma-separated (required: admin does not embed a server)"
-		f.DefValue = natsURL
-		f.Value.Set(natsURL)
-	}
+	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated (required: admin does not embed a server)")
 	fs.StringVar(&c.EnrollURL, "enroll-url", c.EnrollURL, "base URL of the enroll API, for ticket search, revoke and erase")
 	fs.StringVar(&c.EnrollKey, "enroll-key", c.EnrollKey, "enroll API key (create one with `enroll apikey create --name admin`)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serve HTTPS with --tls-key")
@@ -127,13 +121,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	if a.store, err = store.Open(ctx, cfg.Data); err != nil {
 		return nil, err
 	}
-	if a.nc, err = bus.Connect(cfg.NATS, "admin", log); err != nil {
+	if a.nc, err = bus.Connect(cfg.NATS, bus.Admin(), log); err != nil {
 		return nil, err
 	}
 	if a.js, err = jetstream.New(a.nc); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	a.ingest = ingest.New(a.store, a.nc, a.js, a.hub, log, ingest.Options{Replicas: cfg.NATS.Replicas, Now: a.now})
+	a.ingest = ingest.New(a.store, a.nc, a.js, a.hub, log, ingest.Options{Now: a.now})
 	enroll := enrollclient.New(cfg.EnrollURL, cfg.EnrollKey)
 	if !enroll.Configured() {
 		log.Warn("no --enroll-url or --enroll-key: ticket search, revoke and erase are unavailable")

@@ -35,7 +35,7 @@ func startLaneGate(t *testing.T, e *env, gate string) *laneGate {
 	t.Cleanup(func() { sim.Close() })
 	cfg := node.DefaultConfig()
 	cfg.ID, cfg.Data, cfg.Listen = gate, t.TempDir(), ""
-	cfg.NATS.URL = e.nats.URL
+	cfg.NATS = e.nats.Options(t, bus.Gate(gate))
 	cfg.Relay = "lcus:" + sim.Path()
 	cfg.Pulse = relay.MinPulse
 	cfg.StatusEvery = time.Second

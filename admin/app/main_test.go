@@ -22,6 +22,7 @@ import (
 	"github.com/scenicgate/scenicgate/admin/service"
 	"github.com/scenicgate/scenicgate/admin/store"
 	enrollapp "github.com/scenicgate/scenicgate/enroll/app"
+	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
@@ -79,10 +80,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.nc, e.js = e.nats.Connect(t)
 	cfg := DefaultConfig()
 	cfg.Data = t.TempDir()
-	cfg.NATS.URL = e.nats.URL
+	cfg.NATS = e.nats.Options(t, bus.Admin())
 	if o.enroll {
 		ecfg := enrollapp.DefaultConfig()
-		ecfg.Data, ecfg.NATS.URL, ecfg.Engine = t.TempDir(), e.nats.URL, faceEngine(t)
+		ecfg.Data, ecfg.NATS, ecfg.Engine = t.TempDir(), e.nats.Options(t, bus.Enroll()), faceEngine(t)
 		ea, err := enrollapp.New(context.Background(), ecfg, quietLog())
 		if err != nil {
 			t.Fatal(err)

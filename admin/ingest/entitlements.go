@@ -18,8 +18,7 @@ import (
 func (i *Ingester) watchEntitlements(ctx context.Context) error {
 	kv, err := i.js.KeyValue(ctx, bus.BucketEntitlements)
 	if err != nil {
-		i.provisionOnMissing(ctx, err)
-		return fmt.Errorf("bucket %s: %w", bus.BucketEntitlements, err)
+		return fmt.Errorf("bucket %s (enroll creates it): %w", bus.BucketEntitlements, err)
 	}
 	rev, err := i.store.Cursor(ctx, store.CursorEntitlements)
 	if err != nil {

@@ -14,12 +14,12 @@
 // writes it to the SITE bucket for the gates, and feeds the live hub.
 //
 // Every loop survives NATS outages: it waits and starts again from the
-// position it stored, so nothing is lost or counted twice.
+// position it stored, so nothing is lost or counted twice. enroll creates
+// the streams and buckets; until it has, the loops wait.
 package ingest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -30,15 +30,11 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/live"
 	"github.com/scenicgate/scenicgate/admin/store"
-	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/site"
 )
 
 // Options tune an Ingester. The zero value uses the defaults.
 type Options struct {
-	// Replicas is passed to bus.Provision when a stream or bucket is
-	// missing.
-	Replicas int
 	// OccupancyInterval is the least time between two writes of the
 	// occupancy to the SITE bucket (default 1 s).
 	OccupancyInterval time.Duration
@@ -131,16 +127,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
-	}
-}
-
-// provisionOnMissing creates the JetStream assets when err says one is
-// missing, so admin can start before enroll has ever run.
-func (i *Ingester) provisionOnMissing(ctx context.Context, err error) {
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
-		if perr := bus.Provision(ctx, i.js, i.opts.Replicas); perr != nil {
-			i.log.Warn("provision NATS assets", "err", perr)
-		}
 	}
 }
 

@@ -28,7 +28,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // function that stops it and waits until it has.
 func running(t *testing.T, s *bustest.Server, st *store.Store, hub *live.Hub) (*ingest.Ingester, func()) {
 	t.Helper()
-	nc, err := bus.Connect(bus.Options{URL: s.URL}, "ingest-test", nil)
+	nc, err := bus.Connect(s.Options(t, bus.Admin()), bus.Admin(), bustest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestOccupancyStartsAgainAtSiteMidnight(t *testing.T) {
 	now := time.Date(2026, 3, 10, 23, 59, 59, 500e6, cst)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 
-	nc, err := bus.Connect(bus.Options{URL: s.URL}, "occupancy-test", nil)
+	nc, err := bus.Connect(s.Options(t, bus.Admin()), bus.Admin(), bustest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}

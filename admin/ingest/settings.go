@@ -32,8 +32,7 @@ func (i *Ingester) SiteKV(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	kv, err := i.js.KeyValue(ctx, bus.BucketSite)
 	if err != nil {
-		i.provisionOnMissing(ctx, err)
-		return nil, fmt.Errorf("bucket %s: %w", bus.BucketSite, err)
+		return nil, fmt.Errorf("bucket %s (enroll creates it): %w", bus.BucketSite, err)
 	}
 	i.siteKV = kv
 	return kv, nil

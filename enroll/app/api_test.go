@@ -134,7 +134,7 @@ func plainJPEG() []byte {
 }
 
 func TestCreateOrderAndRefusals(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	obama := testenv.Photo(t, "obama.jpg")
 
@@ -213,7 +213,7 @@ func mustJSON(v any) []byte {
 }
 
 func TestMultipartFacesRevokeErase(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 
 	var buf bytes.Buffer
@@ -275,7 +275,7 @@ func TestMultipartFacesRevokeErase(t *testing.T) {
 }
 
 func TestConcurrentReplaysMakeOneOrder(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	body := mustJSON(orderJSON("shop3-0001", testenv.Photo(t, "obama2.jpg")))
 	const n = 50
@@ -361,7 +361,7 @@ func nextEntitlement(t *testing.T, updates <-chan jetstream.KeyValueEntry) (jets
 func TestWatcherSeesEveryChange(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, s *bustest.Server) {
 		updates := watchEntitlements(t, s)
-		a, key := startApp(t, t.TempDir(), s.URL)
+		a, key := startApp(t, t.TempDir(), s)
 		c := newClient(t, a, key)
 
 		_, body := c.postJSON("/api/v1/tickets", orderJSON("shop4-0001", testenv.Photo(t, "obama.jpg")))
@@ -393,7 +393,7 @@ func TestWatcherSeesEveryChange(t *testing.T) {
 func TestOutboxRepublishesAfterCrash(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, s *bustest.Server) {
 		dir := t.TempDir()
-		a, key := startApp(t, dir, s.URL)
+		a, key := startApp(t, dir, s)
 		c := newClient(t, a, key)
 		// NATS goes away; the order is still accepted and kept in the outbox.
 		s.Stop()
@@ -409,7 +409,7 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 		a.Close()
 
 		s.Start()
-		a2, _ := startApp(t, dir, s.URL)
+		a2, _ := startApp(t, dir, s)
 		_, js := s.Connect(t)
 		deadline := time.Now().Add(15 * time.Second)
 		for {
@@ -433,7 +433,7 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 func TestPurgeRemovesEndedTicketsFromNATS(t *testing.T) {
 	s := bustest.Embedded(t)
 	updates := watchEntitlements(t, s)
-	a, key := startApp(t, t.TempDir(), s.URL)
+	a, key := startApp(t, t.TempDir(), s)
 	c := newClient(t, a, key)
 	_, body := c.postJSON("/api/v1/tickets", orderJSON("shop6-0001", testenv.Photo(t, "obama.jpg")))
 	id := tickets(body)[0]["ticket_id"].(string)
@@ -455,7 +455,7 @@ func TestPurgeRemovesEndedTicketsFromNATS(t *testing.T) {
 }
 
 func TestMetricsAndHealth(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	c.do(http.MethodGet, "/api/v1/tickets", "", nil)
 	status, body := c.do(http.MethodGet, "/healthz", "", nil)
@@ -477,7 +477,7 @@ func TestMetricsAndHealth(t *testing.T) {
 }
 
 func TestDuplicateFaceIsReportedOrRefused(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	c.postJSON("/api/v1/tickets", orderJSON("dup-1", testenv.Photo(t, "obama.jpg")))
 
@@ -543,7 +543,7 @@ func TestPhotosAreKeptOnlyWhenConfigured(t *testing.T) {
 }
 
 func TestFaceAtTheEdgeIsAcceptedWithAWarning(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	status, body := c.postJSON("/api/v1/tickets", orderJSON("edge-1", testenv.Photo(t, "obama_partial_face.jpg")))
 	if status != http.StatusCreated {

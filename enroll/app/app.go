@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,10 +67,13 @@ func DefaultConfig() Config {
 
 // RegisterFlags binds the serving flags to c.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the QR signing key and the embedded NATS store")
+	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the QR signing key, the NATS users and the embedded NATS store")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API")
-	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty)")
+	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated; empty starts an embedded server")
+	// With no --nats, the TLS certificate and key are the embedded server's.
+	fs.Lookup("nats-tls-cert").Usage = "client certificate for NATS over TLS; with no --nats, the embedded server's certificate"
+	fs.Lookup("nats-tls-key").Usage = "client key for NATS over TLS; with no --nats, the embedded server's key"
+	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty); beyond loopback, serve it with --nats-tls-cert")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	fs.StringVar(&c.TimeZone, "site-tz", c.TimeZone, "the site's time zone: ticket days start at its midnight")
@@ -90,6 +94,7 @@ type App struct {
 	engine    *faces.Engine
 	ownEngine bool
 	embedded  *bus.Embedded
+	registry  *bus.Registry
 	nc        *nats.Conn
 	js        jetstream.JetStream
 	publisher *publish.Publisher
@@ -132,6 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	if a.signer, err = qrtoken.NewSigner(priv); err != nil {
 		return nil, err
 	}
+	a.registry = bus.OpenRegistry(RegistryPath(cfg.Data))
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -149,29 +155,50 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	go func() { defer a.wg.Done(); a.publisher.Run(bg, time.Second) }()
 	go func() { defer a.wg.Done(); a.svc.RunPurge(bg, cfg.PurgeInterval) }()
 	go func() { defer a.wg.Done(); a.publishSiteKeys(bg) }()
+	if a.embedded != nil {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.followRegistry(bg, RegistryInterval) }()
+	}
 	return a, nil
 }
+
+// RegistryPath is where enroll keeps the NATS users it issued credentials
+// to, in its data folder.
+func RegistryPath(data string) string { return filepath.Join(data, "nats-users.json") }
 
 // connect starts the embedded server when no URL is given, connects and
 // provisions the JetStream assets. With an external server that is down, it
 // carries on: the outbox keeps changes until NATS is back.
+//
+// The embedded server takes the users in the registry (`enroll
+// credentials`), and enroll itself logs in to it in process, with a key
+// made for this run.
 func (a *App) connect(ctx context.Context) error {
 	opts := a.cfg.NATS
+	var err error
 	if opts.URL == "" {
-		e, err := bus.StartEmbedded(filepath.Join(a.cfg.Data, "nats"), a.cfg.NATSListen, a.log)
+		users, err := a.registry.Users()
+		if err != nil {
+			return err
+		}
+		e, err := bus.StartEmbedded(bus.EmbeddedConfig{
+			Dir: filepath.Join(a.cfg.Data, "nats"), Listen: a.cfg.NATSListen, Users: users, Self: bus.Enroll(),
+			TLSCert: opts.TLSCert, TLSKey: opts.TLSKey,
+		}, a.log)
 		if err != nil {
 			return err
 		}
 		a.embedded = e
-		opts.URL = e.URL()
-		a.log.Info("other programs connect with --nats " + e.URL())
+		a.log.Info("other programs connect with --nats "+e.URL()+" and --nats-creds from `enroll credentials create`",
+			"users", len(users))
+		a.nc, err = e.Connect(a.log)
+	} else {
+		a.nc, err = bus.Connect(opts, bus.Enroll(), a.log)
 	}
-	nc, err := bus.Connect(opts, "enroll", a.log)
 	if err != nil {
 		return err
 	}
-	a.nc = nc
-	if a.js, err = jetstream.New(nc); err != nil {
+	if a.js, err = jetstream.New(a.nc); err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -180,6 +207,41 @@ func (a *App) connect(ctx context.Context) error {
 		a.log.Warn("NATS not ready; changes wait in the outbox", "err", err)
 	}
 	return nil
+}
+
+// RegistryInterval is how often enroll looks for credentials issued or
+// revoked on the command line, to apply them to its embedded server.
+const RegistryInterval = 2 * time.Second
+
+// followRegistry keeps the embedded server's users equal to the registry's
+// until ctx ends: credentials issued with `enroll credentials create` work
+// within RegistryInterval, revoked ones stop working as fast, and their
+// connections are closed.
+func (a *App) followRegistry(ctx context.Context, every time.Duration) {
+	last, _ := a.registry.Keys()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		keys, err := a.registry.Keys()
+		if err != nil {
+			a.log.Error("reading the NATS users", "err", err)
+			continue
+		}
+		if slices.Equal(keys, last) {
+			continue
+		}
+		if err := a.embedded.SetUsers(bus.UsersOf(keys)); err != nil {
+			a.log.Error("applying the NATS users", "err", err)
+			continue
+		}
+		a.log.Info("NATS users changed", "users", len(keys))
+		last = keys
+	}
 }
 
 // publishSiteKeys puts the QR verification key where gates find it, retrying
@@ -235,8 +297,14 @@ func (a *App) Service() *service.Service { return a.svc }
 // Store returns the database, for the command line and tests.
 func (a *App) Store() *store.Store { return a.store }
 
-// NATSURL returns the URL of the NATS server enroll uses.
-func (a *App) NATSURL() string { return a.nc.ConnectedUrl() }
+// NATSURL returns the URL other programs reach NATS at: the embedded
+// server's, or the one enroll connected to.
+func (a *App) NATSURL() string {
+	if a.embedded != nil {
+		return a.embedded.URL()
+	}
+	return a.nc.ConnectedUrl()
+}
 
 // Publisher returns the outbox publisher.
 func (a *App) Publisher() *publish.Publisher { return a.publisher }

@@ -37,19 +37,23 @@ func fill(tb testing.TB, st *store.Store, n int) {
 	}
 }
 
-func setup(tb testing.TB) (*store.Store, jetstream.JetStream) {
+// setup returns a store, a JetStream context logged in as enroll, and one
+// that sees everything.
+func setup(tb testing.TB) (*store.Store, jetstream.JetStream, jetstream.JetStream) {
 	st, err := store.Open(context.Background(), tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	_, js := bustest.Embedded(tb).Connect(tb)
-	return st, js
+	s := bustest.Embedded(tb)
+	_, observer := s.Connect(tb)
+	_, js := s.ConnectAs(tb, bus.Enroll())
+	return st, js, observer
 }
 
 func TestDrainPublishesCurrentStateOnce(t *testing.T) {
 	ctx := context.Background()
-	st, js := setup(t)
+	st, js, observer := setup(t)
 	fill(t, st, 3)
 	if _, err := st.Revoke(ctx, "T000001", "refund", "test", true); err != nil {
 		t.Fatal(err)
@@ -61,7 +65,7 @@ func TestDrainPublishesCurrentStateOnce(t *testing.T) {
 	if got := p.Published.Load(); got != 3 {
 		t.Errorf("published %d entitlements; want 3 (the revoke coalesced with the create)", got)
 	}
-	kv, _ := js.KeyValue(ctx, bus.BucketEntitlements)
+	kv, _ := observer.KeyValue(ctx, bus.BucketEntitlements)
 	e, err := kv.Get(ctx, "T000001")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +83,7 @@ func TestDrainPublishesCurrentStateOnce(t *testing.T) {
 // BenchmarkPublish measures entitlements per second from the outbox into
 // the ENTITLEMENTS bucket.
 func BenchmarkPublish(b *testing.B) {
-	st, js := setup(b)
+	st, js, _ := setup(b)
 	fill(b, st, b.N)
 	p := New(st, js, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b.ResetTimer()

@@ -96,7 +96,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Pulse, "pulse", c.Pulse, "relay pulse length (turnstiles need at least 100ms)")
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
-	c.NATS.RegisterFlags(fs)
+	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated: enroll's embedded server, or the cluster")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person")

@@ -13,6 +13,7 @@ import (
 	"github.com/scenicgate/scenicgate/enroll/app"
 	"github.com/scenicgate/scenicgate/hardware/relay"
 	"github.com/scenicgate/scenicgate/hardware/relay/relaysim"
+	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
@@ -51,7 +52,7 @@ func startSite(t testing.TB) *site {
 	s := &site{nats: bustest.Embedded(t)}
 	cfg := app.DefaultConfig()
 	cfg.Data = t.TempDir()
-	cfg.NATS.URL = s.nats.URL
+	cfg.NATS = s.nats.Options(t, bus.Enroll())
 	cfg.Engine = engine
 	a, err := app.New(context.Background(), cfg, quietLog())
 	if err != nil {
@@ -108,7 +109,7 @@ func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate f
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Data, cfg.Listen = id, dir, ""
-	cfg.NATS.URL = s.nats.URL
+	cfg.NATS = s.nats.Options(t, bus.Gate(id))
 	cfg.Relay = "lcus:" + sim.Path()
 	cfg.StatusEvery = 200 * time.Millisecond
 	if mutate != nil {

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 		}
 	}
 	n.metrics = newMetrics(n)
-	if n.nc, err = bus.Connect(cfg.NATS, "gate "+cfg.ID, n.log); err != nil {
+	if n.nc, err = bus.Connect(cfg.NATS, bus.Gate(cfg.ID), n.log); err != nil {
 		return nil, err
 	}
 	if n.js, err = jetstream.New(n.nc); err != nil {
