@@ -105,6 +105,17 @@ func (d *demo) run(ctx context.Context) error {
 			return err
 		}
 	}
+	// Gates act only on what enroll and admin signed, with the keys they
+	// are given here, not over the bus.
+	enrollPub, err := d.output(ctx, "enroll", "public-key", "--data", enrollData)
+	if err != nil {
+		return err
+	}
+	adminPub, err := d.output(ctx, "admin", "public-key", "--data", adminData)
+	if err != nil {
+		return err
+	}
+	trust := []string{"--trust-enroll", strings.TrimSpace(enrollPub), "--trust-admin", strings.TrimSpace(adminPub)}
 	natsURL := "nats://" + c.natsAddr
 	if err := d.start(ctx, "enroll", "--data", enrollData, "--listen", c.enrollAddr, "--nats-listen", c.natsAddr, "--models", c.models); err != nil {
 		return err
@@ -121,7 +132,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	for i, l := range lanes {
-		if err := d.startGate(ctx, i, l, []string{"--nats", natsURL, "--nats-creds", gateCreds[l.id]}); err != nil {
+		if err := d.startGate(ctx, i, l, append([]string{"--nats", natsURL, "--nats-creds", gateCreds[l.id]}, trust...)); err != nil {
 			return err
 		}
 	}
@@ -204,7 +215,7 @@ func (d *demo) stopAll() {
 	}
 }
 
-// startGate starts the gate of lane l; natsFlags are its NATS flags.
+// startGate starts the gate of lane l; natsFlags are its NATS and trust flags.
 func (d *demo) startGate(ctx context.Context, i int, l lane, natsFlags []string) error {
 	simDir := filepath.Join(d.cfg.data, "relay-"+l.id)
 	if err := os.MkdirAll(simDir, 0o755); err != nil {

@@ -11,6 +11,8 @@
 //	enroll credentials list               list the issued NATS credentials
 //	enroll credentials revoke --key UKEY | --role R [--id GATE]
 //	enroll nats-config [options]          print a nats-server configuration with them
+//	enroll public-key                     print the key gates trust (--trust-enroll)
+//	enroll qr-key rotate|list             rotate the key that signs QR codes
 package main
 
 import (
@@ -38,10 +40,14 @@ func run(args []string) error {
 			return app.CredentialsCommand(args[1:], os.Stdout, os.Stderr)
 		case "nats-config":
 			return app.NATSConfigCommand(args[1:], os.Stdout, os.Stderr)
+		case "public-key":
+			return app.PublicKeyCommand(args[1:], os.Stdout, os.Stderr)
+		case "qr-key":
+			return app.QRKeyCommand(args[1:], os.Stdout, os.Stderr)
 		}
 	}
 	cfg := app.DefaultConfig()
-	log, err := config.Program("enroll [options] | enroll apikey|credentials|nats-config ...", args, cfg.RegisterFlags)
+	log, err := config.Program("enroll [options] | enroll apikey|credentials|nats-config|public-key|qr-key ...", args, cfg.RegisterFlags)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	enrollapp "github.com/scenicgate/scenicgate/enroll/app"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -67,6 +69,9 @@ type env struct {
 	url       string
 	enroll    *enrollapp.App
 	enrollURL string
+	// enrollKey signs entitlements: the real enroll's key, or one made up
+	// when the test runs no enroll.
+	enrollKey *signed.Signer
 }
 
 type envOptions struct {
@@ -95,6 +100,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		e.enroll, e.enrollURL = ea, serve(t, ea.Serve)
 		cfg.EnrollURL, cfg.EnrollKey = e.enrollURL, key
+		e.enrollKey = ea.Keys().Signer()
+	} else {
+		var err error
+		if e.enrollKey, err = signed.LoadOrCreateSigner(filepath.Join(t.TempDir(), "enroll-signing.key")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.tune != nil {
 		o.tune(&cfg)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/live"
 	"github.com/scenicgate/scenicgate/admin/store"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/site"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Signer is admin's key: it signs the occupancy written to SITE, and
+	// only settings it signed are taken in. Required.
+	Signer *signed.Signer
 }
 
 // Ingester runs the materialising loops. Create it with New and start it
@@ -56,6 +60,7 @@ type Ingester struct {
 	opts  Options
 
 	settings atomic.Pointer[site.Settings]
+	trusted  *signed.Keys // Signer's public key
 	wake     chan struct{}
 
 	mu     sync.Mutex
@@ -74,6 +79,7 @@ func New(st *store.Store, nc *nats.Conn, js jetstream.JetStream, hub *live.Hub, 
 		opts.Now = time.Now
 	}
 	i := &Ingester{store: st, nc: nc, js: js, hub: hub, log: log, opts: opts, wake: make(chan struct{}, 1)}
+	i.trusted, _ = signed.NewKeys(opts.Signer.PublicKey())
 	def := site.DefaultSettings()
 	i.settings.Store(&def)
 	return i

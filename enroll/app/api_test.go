@@ -23,6 +23,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -347,7 +348,11 @@ func nextEntitlement(t *testing.T, updates <-chan jetstream.KeyValueEntry) (jets
 	case e := <-updates:
 		ent := &sgpb.Entitlement{}
 		if e.Operation() == jetstream.KeyValuePut {
-			if err := proto.Unmarshal(e.Value(), ent); err != nil {
+			payload, err := signed.Unwrap(e.Value())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := proto.Unmarshal(payload, ent); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -21,15 +22,17 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/enroll/api"
+	"github.com/scenicgate/scenicgate/enroll/keys"
 	"github.com/scenicgate/scenicgate/enroll/publish"
 	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/config"
 	"github.com/scenicgate/scenicgate/internal/httpserve"
-	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
@@ -67,7 +70,7 @@ func DefaultConfig() Config {
 
 // RegisterFlags binds the serving flags to c.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the QR signing key, the NATS users and the embedded NATS store")
+	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the signing keys, the NATS users and the embedded NATS store")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API")
 	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated; empty starts an embedded server")
 	// With no --nats, the TLS certificate and key are the embedded server's.
@@ -100,7 +103,7 @@ type App struct {
 	publisher *publish.Publisher
 	svc       *service.Service
 	api       *api.Server
-	signer    *qrtoken.Signer
+	keys      *keys.Keys
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -130,19 +133,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		}
 		a.ownEngine = true
 	}
-	priv, err := qrtoken.LoadOrCreateKey(filepath.Join(cfg.Data, "qr-signing.key"))
-	if err != nil {
-		return nil, err
-	}
-	if a.signer, err = qrtoken.NewSigner(priv); err != nil {
+	if a.keys, err = keys.Open(cfg.Data); err != nil {
 		return nil, err
 	}
 	a.registry = bus.OpenRegistry(RegistryPath(cfg.Data))
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
-	a.publisher = publish.New(a.store, a.js, log)
-	if a.svc, err = service.New(ctx, cfg.Service, a.store, a.engine, a.signer, log, a.publisher.Wake); err != nil {
+	a.publisher = publish.New(a.store, a.js, a.keys.Signer(), log)
+	if a.svc, err = service.New(ctx, cfg.Service, a.store, a.engine, a.keys, log, a.publisher.Wake); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -154,7 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.publisher.Run(bg, time.Second) }()
 	go func() { defer a.wg.Done(); a.svc.RunPurge(bg, cfg.PurgeInterval) }()
-	go func() { defer a.wg.Done(); a.publishSiteKeys(bg) }()
+	go func() { defer a.wg.Done(); a.publishQRKeys(bg, QRKeysInterval) }()
 	if a.embedded != nil {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); a.followRegistry(bg, RegistryInterval) }()
@@ -244,30 +243,59 @@ func (a *App) followRegistry(ctx context.Context, every time.Duration) {
 	}
 }
 
-// publishSiteKeys puts the QR verification key where gates find it, retrying
-// until it succeeds.
-func (a *App) publishSiteKeys(ctx context.Context) {
-	value := []byte(qrtoken.MarshalPublicKey(a.signer.PublicKey()))
+// QRKeysInterval is how often enroll works out the QR key set again: a
+// retired key leaves it once the last ticket it signed has ended, and a
+// rotation made on the command line joins it.
+const QRKeysInterval = 2 * time.Second
+
+// publishQRKeys keeps the QR key set, signed with enroll's key, where gates
+// find it, until ctx ends. It puts it at start, when it changes and after a
+// failure.
+func (a *App) publishQRKeys(ctx context.Context, every time.Duration) {
+	var published []byte
 	for {
-		kv, err := a.js.KeyValue(ctx, bus.BucketSite)
+		set, err := a.keys.QRKeySet(time.Now(), func(before time.Time) (time.Time, error) {
+			return a.store.LastValidUntil(ctx, before)
+		})
 		if err == nil {
-			if _, err = kv.Put(ctx, bus.KeyQRPublicKeys, value); err == nil {
-				return
+			var payload []byte
+			if payload, err = proto.Marshal(set); err == nil && !bytes.Equal(payload, published) {
+				if err = a.putQRKeys(ctx, payload); err == nil {
+					published = payload
+					a.log.Info("QR verification keys published", "keys", len(set.Keys))
+				}
 			}
 		}
-		if ctx.Err() != nil {
-			return
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("QR verification keys not published yet", "err", err)
 		}
-		// Provisioning may not have happened yet if NATS was down at start.
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			bus.Provision(ctx, a.js, a.cfg.NATS.Replicas)
+		wait := every
+		if published == nil {
+			wait = min(every, 2*time.Second)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 		}
 	}
+}
+
+func (a *App) putQRKeys(ctx context.Context, payload []byte) error {
+	kv, err := a.js.KeyValue(ctx, bus.BucketSite)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		// NATS was down at start, so provisioning has not happened.
+		if err = bus.Provision(ctx, a.js, a.cfg.NATS.Replicas); err == nil {
+			kv, err = a.js.KeyValue(ctx, bus.BucketSite)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = kv.Put(pctx, bus.KeyQRPublicKeys, a.keys.Signer().Sign(signed.QRKeys, payload, time.Now()))
+	return err
 }
 
 func (a *App) outboxGauge() prometheus.Collector {
@@ -305,6 +333,9 @@ func (a *App) NATSURL() string {
 	}
 	return a.nc.ConnectedUrl()
 }
+
+// Keys returns enroll's signing keys.
+func (a *App) Keys() *keys.Keys { return a.keys }
 
 // Publisher returns the outbox publisher.
 func (a *App) Publisher() *publish.Publisher { return a.publisher }

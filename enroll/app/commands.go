@@ -13,8 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scenicgate/scenicgate/enroll/keys"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
 )
 
 // CredentialsCommand runs "enroll credentials create|list|revoke": the NATS
@@ -169,4 +171,69 @@ func clusterPassword(data string) (string, error) {
 	}
 	_, err = fmt.Fprintln(f, password)
 	return password, errors.Join(err, f.Close())
+}
+
+// PublicKeyCommand runs "enroll public-key": it prints the public key of
+// enroll's signing key, which gates are installed with (--trust-enroll).
+func PublicKeyCommand(args []string, out, errOut io.Writer) error {
+	fs := config.NewFlagSet("enroll public-key [--data DIR]")
+	fs.SetOutput(errOut)
+	data := fs.String("data", DefaultConfig().Data, "enroll's data folder")
+	if err := config.Parse(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o750); err != nil {
+		return err
+	}
+	k, err := keys.Open(*data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(errOut, "enroll's public key; give it to every gate with --trust-enroll:")
+	_, err = fmt.Fprintln(out, qrtoken.MarshalPublicKey(k.Signer().PublicKey()))
+	return err
+}
+
+// QRKeyCommand runs "enroll qr-key rotate|list". rotate retires the QR
+// signing key: a running enroll signs new codes with a new key at once, and
+// gates accept codes signed with the old one until the last ticket it
+// signed has ended.
+func QRKeyCommand(args []string, out, errOut io.Writer) error {
+	if len(args) == 0 {
+		return config.UsageError{Msg: "qr-key needs a command: rotate or list"}
+	}
+	cmd := args[0]
+	fs := config.NewFlagSet("enroll qr-key " + cmd + " [--data DIR]")
+	fs.SetOutput(errOut)
+	data := fs.String("data", DefaultConfig().Data, "enroll's data folder")
+	if err := config.Parse(fs, args[1:], os.Getenv); err != nil {
+		return err
+	}
+	switch cmd {
+	case "rotate":
+		old, fresh, err := keys.RotateQR(*data, time.Now())
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "retired %s\ncurrent %s\n", qrtoken.MarshalPublicKey(old), qrtoken.MarshalPublicKey(fresh))
+		return err
+	case "list":
+		k, err := keys.Open(*data)
+		if err != nil {
+			return err
+		}
+		retired, err := keys.ListRetired(*data)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "KEY\tRETIRED")
+		fmt.Fprintf(w, "%s\t-\n", qrtoken.MarshalPublicKey(k.QRPublicKey()))
+		for _, r := range retired {
+			fmt.Fprintf(w, "%s\t%s\n", qrtoken.MarshalPublicKey(r.PublicKey), r.RetiredAt.Local().Format(time.DateTime))
+		}
+		return w.Flush()
+	default:
+		return config.UsageError{Msg: fmt.Sprintf("unknown qr-key command %q", cmd)}
+	}
 }

@@ -15,9 +15,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/gate/mirror"
+	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 // issue runs `enroll credentials create` on data and returns the file it
@@ -106,8 +111,8 @@ func freeAddr(t *testing.T) string {
 
 // TestNATSConfigRunsAStandaloneServer prints the configuration with `enroll
 // nats-config`, runs nats-server of the version go.mod pins with it, and
-// runs enroll and a gate on it with credentials from `enroll credentials
-// create`.
+// runs enroll and a gate's mirror on it with credentials from `enroll
+// credentials create`.
 func TestNATSConfigRunsAStandaloneServer(t *testing.T) {
 	data := t.TempDir()
 	enrollCreds := issue(t, data, "--role", "enroll")
@@ -168,31 +173,34 @@ func TestNATSConfigRunsAStandaloneServer(t *testing.T) {
 	_, body := c.postJSON("/api/v1/tickets", orderJSON("cluster-1", testenv.Photo(t, "obama.jpg")))
 	id := tickets(body)[0]["ticket_id"].(string)
 
-	// A gate's credentials read it.
+	// A gate's mirror with the gate's credentials takes it in, verified.
 	gate, err := bus.Connect(bus.Options{URL: url, CredsFile: gateCreds}, bus.Gate("north-1"), bustest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer gate.Close()
 	js, _ := jetstream.New(gate)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	ents, err := js.KeyValue(ctx, bus.BucketEntitlements)
+	st, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := ents.WatchAll(ctx)
-	if err != nil {
+	defer st.Close()
+	trusted, _ := signed.NewKeys(a.Keys().Signer().PublicKey())
+	m := mirror.New(st, matcher.NewGallery(), func(*sgpb.Entitlement, time.Time) bool { return true }, trusted,
+		mirror.NewRefusals(time.Now), quietLog())
+	if err := m.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
-	for seen := false; !seen; {
-		select {
-		case e := <-w.Updates():
-			seen = e != nil && e.Key() == id
-		case <-ctx.Done():
-			t.Fatalf("the gate never saw %s", id)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx, js) }()
+	defer func() { cancel(); <-done }()
+	deadline = time.Now().Add(15 * time.Second)
+	for m.Get(id) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gate's mirror never took in %s", id)
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	// The gate may not write it.
 	kv, err := js.KeyValue(context.Background(), bus.BucketEntitlements)

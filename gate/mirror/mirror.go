@@ -5,6 +5,10 @@
 //
 // The watch resumes from the last applied revision, so a gate that was
 // offline catches up with exactly the changes it missed.
+//
+// Only entitlements signed by enroll, within range and not older than the
+// one held are taken in (Open); the others are refused and reported, so a
+// writer on the bus can neither forge a ticket nor bring back an old one.
 package mirror
 
 import (
@@ -12,16 +16,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -36,34 +42,50 @@ type Mirror struct {
 	store    *store.Store
 	gallery  *matcher.Gallery
 	eligible Eligible
+	trust    *signed.Keys
+	refusals *Refusals
 	log      *slog.Logger
 	now      func() time.Time
 
 	mu   sync.RWMutex
 	ents map[string]*sgpb.Entitlement
+	// removed holds the version of entitlements removed from the bucket
+	// until their ticket ends, so an older value put back is refused too.
+	removed map[string]int64
 
 	revision atomic.Uint64
 	lastSeq  atomic.Uint64 // the bucket's last revision, as last seen
 	synced   atomic.Bool
 }
 
-// New returns a mirror over st feeding gallery.
-func New(st *store.Store, gallery *matcher.Gallery, eligible Eligible, log *slog.Logger) *Mirror {
-	return &Mirror{store: st, gallery: gallery, eligible: eligible, log: log, now: time.Now, ents: map[string]*sgpb.Entitlement{}}
+// New returns a mirror over st feeding gallery. It takes in only
+// entitlements signed by one of trust's keys (enroll's), and records what
+// it refuses in refusals.
+func New(st *store.Store, gallery *matcher.Gallery, eligible Eligible, trust *signed.Keys, refusals *Refusals, log *slog.Logger) *Mirror {
+	return &Mirror{store: st, gallery: gallery, eligible: eligible, trust: trust, refusals: refusals, log: log, now: time.Now,
+		ents: map[string]*sgpb.Entitlement{}, removed: map[string]int64{}}
 }
 
-// Load fills memory from SQLite. Call it once before serving.
+// Load fills memory from SQLite. Call it once before serving. Stored values
+// are checked as the bucket's are: one that no longer opens (a value kept
+// before entitlements were signed, or signed by a key the gate no longer
+// trusts) is dropped, and the watch then reads the whole bucket again.
 func (m *Mirror) Load(ctx context.Context) error {
 	rev, err := m.store.Revision(ctx)
 	if err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
-	m.revision.Store(rev)
 	now := m.now()
+	err = m.store.Removed(ctx, now, func(id string, version int64) { m.removed[id] = version })
+	if err != nil {
+		return fmt.Errorf("mirror: load: %w", err)
+	}
+	var drop []store.Change
 	err = m.store.Entitlements(ctx, func(id string, data []byte) error {
-		e := &sgpb.Entitlement{}
-		if err := proto.Unmarshal(data, e); err != nil {
-			m.log.Error("skipping undecodable entitlement", "ticket", id, "err", err)
+		e, err := m.Open(id, data)
+		if err != nil {
+			m.log.Error("dropping a stored entitlement that does not open; reading the bucket again", "ticket", id, "err", err)
+			drop = append(drop, store.Change{TicketID: id})
 			return nil
 		}
 		m.put(e, now)
@@ -72,8 +94,55 @@ func (m *Mirror) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror: load: %w", err)
 	}
+	if len(drop) > 0 {
+		rev = 0
+		if err := m.store.Apply(ctx, drop, rev); err != nil {
+			return fmt.Errorf("mirror: load: %w", err)
+		}
+	}
+	m.revision.Store(rev)
 	m.log.Info("entitlement mirror loaded", "tickets", len(m.ents), "revision", rev)
 	return nil
+}
+
+// Why Open refuses an entitlement; each wraps the cause.
+var (
+	// ErrNotSigned: unsigned, signed by a key the gate does not trust, or
+	// altered since it was signed.
+	ErrNotSigned = errors.New("not signed by enroll")
+	// ErrOlder: a version older than the one the gate holds (or held).
+	ErrOlder = errors.New("older than the version held")
+	// ErrWrongKey: signed for another ticket than the key it is stored at.
+	ErrWrongKey = errors.New("stored under another ticket's key")
+)
+
+// Open checks the value of key ticketID in the bucket and returns the
+// entitlement it holds: signed by enroll, for that ticket, within range
+// (rules.CheckEntitlement) and not older than the version the mirror holds
+// or held. The errors wrap ErrNotSigned, rules.ErrOutOfRange, ErrWrongKey or
+// ErrOlder. The face descriptors are only checked for size and finite
+// values, not interpreted.
+func (m *Mirror) Open(ticketID string, data []byte) (*sgpb.Entitlement, error) {
+	e := &sgpb.Entitlement{}
+	if _, err := m.trust.OpenMessage(signed.Entitlement, data, e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSigned, err)
+	}
+	if e.TicketId != ticketID {
+		return nil, fmt.Errorf("%w: %.40q", ErrWrongKey, e.TicketId)
+	}
+	if err := rules.CheckEntitlement(e); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	held, floor := m.ents[ticketID], m.removed[ticketID]
+	m.mu.RUnlock()
+	if held != nil {
+		floor = max(floor, held.Version)
+	}
+	if e.Version < floor {
+		return nil, fmt.Errorf("%w: version %d, %d held", ErrOlder, e.Version, floor)
+	}
+	return e, nil
 }
 
 // Get returns the entitlement of a ticket, or nil. The caller must not
@@ -117,6 +186,9 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 
 func (m *Mirror) remove(ticketID string) {
 	m.mu.Lock()
+	if e := m.ents[ticketID]; e != nil {
+		m.removed[ticketID] = max(m.removed[ticketID], e.Version)
+	}
 	delete(m.ents, ticketID)
 	m.mu.Unlock()
 	m.gallery.Remove(ticketID)
@@ -253,6 +325,9 @@ func (m *Mirror) checkRevision(ctx context.Context, kv jetstream.KeyValue) error
 		for _, id := range ids {
 			m.remove(id)
 		}
+		m.mu.Lock()
+		clear(m.removed)
+		m.mu.Unlock()
 		m.revision.Store(0)
 		return errors.New("resynchronising from the start")
 	}
@@ -267,16 +342,26 @@ func (m *Mirror) apply(ctx context.Context, entries []jetstream.KeyValueEntry) e
 	var rev uint64
 	for _, en := range entries {
 		rev = max(rev, en.Revision())
+		what := "entitlement " + en.Key()
 		if en.Operation() != jetstream.KeyValuePut {
-			changes = append(changes, store.Change{TicketID: en.Key(), Revision: en.Revision()})
+			c := store.Change{TicketID: en.Key(), Revision: en.Revision()}
+			if held := m.Get(en.Key()); held != nil {
+				c.Version, c.Until = held.Version, time.UnixMilli(held.ValidUntilMs)
+			}
+			changes = append(changes, c)
 			removes = append(removes, en.Key())
+			m.refusals.Clear(what)
 			continue
 		}
-		e := &sgpb.Entitlement{}
-		if err := proto.Unmarshal(en.Value(), e); err != nil || e.TicketId != en.Key() {
-			m.log.Error("ignoring a malformed entitlement", "key", en.Key(), "revision", en.Revision(), "err", err)
+		e, err := m.Open(en.Key(), en.Value())
+		if err != nil {
+			// The gate keeps what it held: a forgery or an old value never
+			// replaces a good entitlement.
+			m.log.Error("refusing an entitlement", "ticket", en.Key(), "revision", en.Revision(), "err", err)
+			m.refusals.Add("entitlement", what, RefusalReason(err))
 			continue
 		}
+		m.refusals.Clear(what)
 		changes = append(changes, store.Change{TicketID: en.Key(), Data: en.Value(), Revision: en.Revision()})
 		puts = append(puts, e)
 	}
@@ -294,4 +379,24 @@ func (m *Mirror) apply(ctx context.Context, entries []jetstream.KeyValueEntry) e
 		m.lastSeq.Store(rev)
 	}
 	return nil
+}
+
+// RefusalReason says in a few words why a value was refused, for the gate's
+// faults.
+func RefusalReason(err error) string {
+	switch {
+	case errors.Is(err, signed.ErrUnsigned):
+		return "unsigned"
+	case errors.Is(err, signed.ErrUnknownKey):
+		return "signed by an untrusted key"
+	case errors.Is(err, signed.ErrBadSignature):
+		return "bad signature"
+	case errors.Is(err, ErrOlder):
+		return "older than the version held"
+	case errors.Is(err, ErrWrongKey):
+		return "signed for another ticket"
+	case errors.Is(err, rules.ErrOutOfRange):
+		return "out of range (" + strings.TrimPrefix(err.Error(), rules.ErrOutOfRange.Error()+": ") + ")"
+	}
+	return err.Error()
 }

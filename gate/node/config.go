@@ -40,9 +40,14 @@ type Config struct {
 	Data                      string
 	Listen                    string
 	NATS                      bus.Options
-	Models                    string
-	Workers                   int
-	Policy                    matcher.Policy
+	// TrustEnroll and TrustAdmin name the public keys the gate checks
+	// entitlements and QR keys (enroll's), and settings and commands
+	// (admin's) against: the keys themselves, comma-separated, or a file
+	// holding them. They come with the installation, never from the bus.
+	TrustEnroll, TrustAdmin string
+	Models                  string
+	Workers                 int
+	Policy                  matcher.Policy
 	// OfflinePolicy says what a gate does with an entry-limited ticket it
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
@@ -97,6 +102,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
 	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated: enroll's embedded server, or the cluster")
+	fs.StringVar(&c.TrustEnroll, "trust-enroll", c.TrustEnroll, "enroll's public key (`enroll public-key`), or a file holding it: entitlements and QR keys must be signed with it")
+	fs.StringVar(&c.TrustAdmin, "trust-admin", c.TrustAdmin, "admin's public key (`admin public-key`), or a file holding it: settings and commands must be signed with it")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the dlib model files")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person")
@@ -120,6 +127,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--direction %q: want entry or exit", c.Direction)
 	case c.Mode != ModeFace && c.Mode != ModeVerify && c.Mode != ModeFaceOrQR:
 		return fmt.Errorf("--mode %q: want face, verify or face-or-qr", c.Mode)
+	case c.TrustEnroll == "" || c.TrustAdmin == "":
+		return fmt.Errorf("--trust-enroll and --trust-admin are required: a gate acts only on what enroll and admin signed")
 	case c.OfflinePolicy != "allow" && c.OfflinePolicy != "deny":
 		return fmt.Errorf("--offline-policy %q: want allow or deny", c.OfflinePolicy)
 	case c.Pulse < 100*time.Millisecond:

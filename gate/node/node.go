@@ -21,6 +21,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/drain"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/models/faces"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -36,10 +37,14 @@ type Node struct {
 	mirror  *mirror.Mirror
 	site    *mirror.Site
 	engine  *faces.Engine
-	relay   relay.Relay
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	metrics *metrics
+	// admin's keys, which commands must be signed with.
+	admin    *signed.Keys
+	refusals *mirror.Refusals
+	commands *commandGuard
+	relay    relay.Relay
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	metrics  *metrics
 
 	publisher *publisher
 	startedAt time.Time
@@ -83,12 +88,23 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if n.store, err = store.Open(ctx, cfg.Data); err != nil {
 		return nil, err
 	}
+	enroll, err := signed.LoadKeys(cfg.TrustEnroll)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-enroll: %w", err)
+	}
+	if n.admin, err = signed.LoadKeys(cfg.TrustAdmin); err != nil {
+		return nil, fmt.Errorf("--trust-admin: %w", err)
+	}
+	n.refusals = mirror.NewRefusals(n.now)
+	if n.commands, err = loadCommandGuard(ctx, n.store); err != nil {
+		return nil, err
+	}
 	n.gallery = matcher.NewGallery()
-	n.site = mirror.NewSite(n.store, n.log)
+	n.site = mirror.NewSite(n.store, enroll, n.admin, n.refusals, n.log)
 	if err := n.site.Load(ctx); err != nil {
 		return nil, err
 	}
-	n.mirror = mirror.New(n.store, n.gallery, n.eligible, n.log)
+	n.mirror = mirror.New(n.store, n.gallery, n.eligible, enroll, n.refusals, n.log)
 	if err := n.mirror.Load(ctx); err != nil {
 		return nil, err
 	}

@@ -22,14 +22,16 @@ const (
 	StreamAdmissions = "ADMISSIONS"
 )
 
-// Keys in BucketSite.
+// Keys in BucketSite, each holding a signed envelope (internal/signed).
 const (
-	// KeyQRPublicKeys holds the QR verification keys, one per line.
+	// KeyQRPublicKeys holds the QR verification keys (sgpb.QRKeySet),
+	// signed by enroll.
 	KeyQRPublicKeys = "qr_public_keys"
-	// KeySettings holds the site settings as JSON (capacities, time zone).
+	// KeySettings holds the site settings as JSON (capacities, time zone),
+	// signed by admin.
 	KeySettings = "settings"
 	// KeyOccupancy holds admin's count of visitors today and inside, as
-	// JSON.
+	// JSON, signed by admin.
 	KeyOccupancy = "occupancy"
 )
 

@@ -23,7 +23,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 	buckets := []jetstream.KeyValueConfig{
 		{
 			Bucket:      BucketEntitlements,
-			Description: "ticket id → sgpb.Entitlement",
+			Description: "ticket id → sgpb.Entitlement signed by enroll",
 			// Only the newest value of a ticket matters, and an erased face
 			// must not live on in an older revision.
 			History:  1,
