@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,6 +138,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	if a.keys, err = keys.Open(cfg.Data); err != nil {
 		return nil, err
 	}
+	if _, err := a.republishIfSignerChanged(ctx); err != nil {
+		return nil, err
+	}
 	a.registry = bus.OpenRegistry(RegistryPath(cfg.Data))
 	if err := a.connect(ctx); err != nil {
 		return nil, err
@@ -159,6 +164,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		go func() { defer a.wg.Done(); a.followRegistry(bg, RegistryInterval) }()
 	}
 	return a, nil
+}
+
+// signedByFile records, in the data folder, the key id the bucket's
+// entitlements were last all signed with.
+const signedByFile = "entitlements-signed-by"
+
+// republishIfSignerChanged queues every ticket for publishing again when
+// the signing key is not the one the bucket's values were signed with: on
+// the first start of a version that signs (the bucket holds unsigned
+// values, which gates refuse), and after the key was replaced. It returns
+// how many tickets it queued.
+func (a *App) republishIfSignerChanged(ctx context.Context) (int, error) {
+	path := filepath.Join(a.cfg.Data, signedByFile)
+	id := a.keys.Signer().KeyID()
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == id {
+		return 0, nil
+	}
+	n, err := a.store.RepublishAll(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		a.log.Info("republishing every ticket, signed with enroll's key", "tickets", n, "key", id)
+	}
+	return n, os.WriteFile(path, []byte(id+"\n"), 0o600)
 }
 
 // RegistryPath is where enroll keeps the NATS users it issued credentials

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/gate/mirror"
@@ -214,5 +215,51 @@ func TestNATSConfigRunsAStandaloneServer(t *testing.T) {
 	}
 	if !errors.Is(gate.LastError(), nats.ErrPermissionViolation) {
 		t.Errorf("last error of the gate's connection %v; want a permissions violation", gate.LastError())
+	}
+}
+
+// TestUpgradeRepublishesEveryTicketSigned plays the first start of a version
+// that signs, on a bucket of unsigned values: every ticket is published
+// again, signed, so gates do not lose it.
+func TestUpgradeRepublishesEveryTicketSigned(t *testing.T) {
+	s := bustest.Embedded(t)
+	dir := t.TempDir()
+	a, key := startApp(t, dir, s)
+	c := newClient(t, a, key)
+	_, body := c.postJSON("/api/v1/tickets", orderJSON("upgrade-1", testenv.Photo(t, "obama.jpg")))
+	id := tickets(body)[0]["ticket_id"].(string)
+	a.Close()
+
+	// The bucket as an older enroll left it.
+	_, js := s.Connect(t)
+	kv, err := js.KeyValue(context.Background(), bus.BucketEntitlements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := proto.Marshal(&sgpb.Entitlement{TicketId: id, Version: 1})
+	if _, err := kv.Put(context.Background(), id, raw); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, signedByFile))
+
+	a2, _ := startApp(t, dir, s)
+	trusted, _ := signed.NewKeys(a2.Keys().Signer().PublicKey())
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		e, err := kv.Get(context.Background(), id)
+		if err == nil {
+			var ent sgpb.Entitlement
+			if _, err := trusted.OpenMessage(signed.Entitlement, e.Value(), &ent); err == nil && ent.TicketId == id {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not signed in the bucket 15 s after the upgrade", id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// With the same key, nothing is published again.
+	if n, err := a2.republishIfSignerChanged(context.Background()); err != nil || n != 0 {
+		t.Errorf("republishIfSignerChanged with the same key = %d, %v; want 0", n, err)
 	}
 }
