@@ -3,7 +3,6 @@ package node
 import (
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
@@ -121,8 +120,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // Validate reports the first setting that makes no sense.
 func (c Config) Validate() error {
 	switch {
-	case c.ID == "" || strings.ContainsAny(c.ID, ".*> \t"):
-		return fmt.Errorf("--id %q: must be non-empty, without spaces, dots, * or >", c.ID)
+	case bus.Gate(c.ID).Validate() != nil:
+		return fmt.Errorf("--id %q: must be 1 to 64 letters, digits, - or _ (it names the gate's NATS identity and subjects)", c.ID)
 	case c.Direction != "entry" && c.Direction != "exit":
 		return fmt.Errorf("--direction %q: want entry or exit", c.Direction)
 	case c.Mode != ModeFace && c.Mode != ModeVerify && c.Mode != ModeFaceOrQR:
