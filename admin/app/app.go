@@ -5,12 +5,14 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/scenicgate/scenicgate/admin/web"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/httpserve"
+	"github.com/scenicgate/scenicgate/internal/signed"
 )
 
 // DefaultNATS is where admin looks for NATS unless told otherwise: the
@@ -59,14 +62,8 @@ func DefaultConfig() Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", c.Data, "folder for admin.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the staff UI")
-	natsURL := c.NATS.URL
-	c.NATS.RegisterFlags(fs)
 	// admin never embeds a server, so --nats always names one.
-	if f := fs.Lookup("nats"); f != nil {
-		f.Usage = "NATS server URL(s), comma-separated (required: admin does not embed a server)"
-		f.DefValue = natsURL
-		f.Value.Set(natsURL)
-	}
+	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated (required: admin does not embed a server)")
 	fs.StringVar(&c.EnrollURL, "enroll-url", c.EnrollURL, "base URL of the enroll API, for ticket search, revoke and erase")
 	fs.StringVar(&c.EnrollKey, "enroll-key", c.EnrollKey, "enroll API key (create one with `enroll apikey create --name admin`)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serve HTTPS with --tls-key")
@@ -98,6 +95,7 @@ type App struct {
 	store  *store.Store
 	nc     *nats.Conn
 	js     jetstream.JetStream
+	signer *signed.Signer
 	hub    *live.Hub
 	ingest *ingest.Ingester
 	svc    *service.Service
@@ -127,18 +125,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	if a.store, err = store.Open(ctx, cfg.Data); err != nil {
 		return nil, err
 	}
-	if a.nc, err = bus.Connect(cfg.NATS, "admin", log); err != nil {
+	if a.signer, err = signed.LoadOrCreateSigner(SigningKeyPath(cfg.Data)); err != nil {
+		return nil, err
+	}
+	if a.nc, err = bus.Connect(cfg.NATS, bus.Admin(), log); err != nil {
 		return nil, err
 	}
 	if a.js, err = jetstream.New(a.nc); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	a.ingest = ingest.New(a.store, a.nc, a.js, a.hub, log, ingest.Options{Replicas: cfg.NATS.Replicas, Now: a.now})
+	a.ingest = ingest.New(a.store, a.nc, a.js, a.hub, log, ingest.Options{Now: a.now, Signer: a.signer})
 	enroll := enrollclient.New(cfg.EnrollURL, cfg.EnrollKey)
 	if !enroll.Configured() {
 		log.Warn("no --enroll-url or --enroll-key: ticket search, revoke and erase are unavailable")
 	}
-	a.svc = service.New(cfg.Service, a.store, enroll, a.nc, a.ingest, log, a.now)
+	a.svc = service.New(cfg.Service, a.store, enroll, a.nc, a.signer, a.ingest, log, a.now)
 	a.web = web.New(a.svc, a.hub, log, cfg.TLSCert != "")
 
 	bg, cancel := context.WithCancel(context.Background())
@@ -154,6 +155,14 @@ func (a *App) now() time.Time { return (*a.clock.Load())() }
 // SetClock replaces the clock of every part, for tests of lockouts and day
 // boundaries.
 func (a *App) SetClock(now func() time.Time) { a.clock.Store(&now) }
+
+// SigningKeyPath is where admin keeps the key it signs settings, the
+// occupancy and gate commands with, in its data folder.
+func SigningKeyPath(data string) string { return filepath.Join(data, "admin-signing.key") }
+
+// PublicKey returns the public key gates check admin's messages against
+// (gate --trust-admin).
+func (a *App) PublicKey() ed25519.PublicKey { return a.signer.PublicKey() }
 
 // Handler returns the web UI.
 func (a *App) Handler() http.Handler { return a.web.Handler() }

@@ -201,7 +201,7 @@ func TestBrowser(t *testing.T) {
 	siteKV, _ := e.js.KeyValue(context.Background(), bus.BucketSite)
 	set := site.DefaultSettings()
 	set.DailyCapacity, set.InstantCapacity = 40, 30
-	if err := site.SaveSettings(context.Background(), siteKV, set); err != nil {
+	if err := site.SaveSettings(context.Background(), siteKV, set, e.admin.signer); err != nil {
 		t.Fatal(err)
 	}
 	seedDay(t, e.js, []string{other})
@@ -350,7 +350,7 @@ func TestBrowser(t *testing.T) {
 		b.open("/settings", "#settings-form")
 		b.do("save", chromedp.SetValue(chromedp.ID("daily_capacity"), "20000"), chromedp.Click(chromedp.ID("settings-submit")),
 			chromedp.WaitVisible(chromedp.ID("flash")))
-		got, err := site.LoadSettings(context.Background(), siteKV)
+		got, err := site.LoadSettings(context.Background(), siteKV, e.admin.ingest.Trusted())
 		if err != nil || got.DailyCapacity != 20000 || got.InstantCapacity != 30 {
 			t.Errorf("SITE settings = %+v, %v; want daily 20000, instant 30", got, err)
 		}

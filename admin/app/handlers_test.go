@@ -17,6 +17,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/site"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -167,7 +168,7 @@ func TestExportCSV(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.addUser("viewer1", store.Viewer, "viewer-pass")
 	kv, _ := e.js.KeyValue(context.Background(), bus.BucketEntitlements)
-	ent, _ := proto.Marshal(&sgpb.Entitlement{TicketId: "T1", VisitorName: "赵六"})
+	ent, _ := e.enrollKey.SignMessage(signed.Entitlement, &sgpb.Entitlement{TicketId: "T1", VisitorName: "赵六"}, time.Now())
 	kv.Put(context.Background(), "T1", ent)
 	waitFor(t, "the mirror", func() bool { _, err := e.admin.Store().Entitlement(context.Background(), "T1"); return err == nil })
 	at := time.Date(2026, 5, 1, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
@@ -213,7 +214,7 @@ func TestSettingsReachTheSiteBucket(t *testing.T) {
 		t.Fatalf("save: %s", fmtAnswer(a))
 	}
 	kv, _ := e.js.KeyValue(context.Background(), bus.BucketSite)
-	got, err := site.LoadSettings(context.Background(), kv)
+	got, err := site.LoadSettings(context.Background(), kv, e.admin.ingest.Trusted())
 	if err != nil {
 		t.Fatal(err)
 	}

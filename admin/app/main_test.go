@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,7 +23,9 @@ import (
 	"github.com/scenicgate/scenicgate/admin/service"
 	"github.com/scenicgate/scenicgate/admin/store"
 	enrollapp "github.com/scenicgate/scenicgate/enroll/app"
+	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -66,6 +69,9 @@ type env struct {
 	url       string
 	enroll    *enrollapp.App
 	enrollURL string
+	// enrollKey signs entitlements: the real enroll's key, or one made up
+	// when the test runs no enroll.
+	enrollKey *signed.Signer
 }
 
 type envOptions struct {
@@ -79,10 +85,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.nc, e.js = e.nats.Connect(t)
 	cfg := DefaultConfig()
 	cfg.Data = t.TempDir()
-	cfg.NATS.URL = e.nats.URL
+	cfg.NATS = e.nats.Options(t, bus.Admin())
 	if o.enroll {
 		ecfg := enrollapp.DefaultConfig()
-		ecfg.Data, ecfg.NATS.URL, ecfg.Engine = t.TempDir(), e.nats.URL, faceEngine(t)
+		ecfg.Data, ecfg.NATS, ecfg.Engine = t.TempDir(), e.nats.Options(t, bus.Enroll()), faceEngine(t)
 		ea, err := enrollapp.New(context.Background(), ecfg, quietLog())
 		if err != nil {
 			t.Fatal(err)
@@ -94,6 +100,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		e.enroll, e.enrollURL = ea, serve(t, ea.Serve)
 		cfg.EnrollURL, cfg.EnrollKey = e.enrollURL, key
+		e.enrollKey = ea.Keys().Signer()
+	} else {
+		var err error
+		if e.enrollKey, err = signed.LoadOrCreateSigner(filepath.Join(t.TempDir(), "enroll-signing.key")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.tune != nil {
 		o.tune(&cfg)

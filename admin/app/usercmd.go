@@ -16,6 +16,8 @@ import (
 	"github.com/scenicgate/scenicgate/admin/service"
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/internal/signed"
 )
 
 // UserCommand runs "admin user add|list|disable|enable": staff accounts
@@ -39,7 +41,7 @@ func UserCommand(ctx context.Context, args []string, in *os.File, out, errOut io
 		return err
 	}
 	defer st.Close()
-	svc := service.New(service.DefaultConfig(), st, nil, nil, nil, slog.New(slog.DiscardHandler), time.Now)
+	svc := service.New(service.DefaultConfig(), st, nil, nil, nil, nil, slog.New(slog.DiscardHandler), time.Now)
 	console := service.Actor{Name: consoleName(), Role: store.Admin}
 	name := fs.Arg(0)
 	needName := func() error {
@@ -133,4 +135,26 @@ func stamp(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04")
+}
+
+// PublicKeyCommand runs "admin public-key": it prints the public key of
+// admin's signing key, which gates are installed with (--trust-admin),
+// creating the key on first use.
+func PublicKeyCommand(args []string, out, errOut io.Writer) error {
+	fs := config.NewFlagSet("admin public-key [--data DIR]")
+	fs.SetOutput(errOut)
+	data := fs.String("data", DefaultConfig().Data, "admin's data folder")
+	if err := config.Parse(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o750); err != nil {
+		return err
+	}
+	s, err := signed.LoadOrCreateSigner(SigningKeyPath(*data))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(errOut, "admin's public key; give it to every gate with --trust-admin:")
+	_, err = fmt.Fprintln(out, qrtoken.MarshalPublicKey(s.PublicKey()))
+	return err
 }

@@ -24,8 +24,7 @@ const maxBatch = 256
 func (i *Ingester) consumeAdmissions(ctx context.Context) error {
 	stream, err := i.js.Stream(ctx, bus.StreamAdmissions)
 	if err != nil {
-		i.provisionOnMissing(ctx, err)
-		return fmt.Errorf("stream %s: %w", bus.StreamAdmissions, err)
+		return fmt.Errorf("stream %s (enroll creates it): %w", bus.StreamAdmissions, err)
 	}
 	last, err := i.store.Cursor(ctx, store.CursorAdmissions)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -18,8 +19,7 @@ import (
 func (i *Ingester) watchEntitlements(ctx context.Context) error {
 	kv, err := i.js.KeyValue(ctx, bus.BucketEntitlements)
 	if err != nil {
-		i.provisionOnMissing(ctx, err)
-		return fmt.Errorf("bucket %s: %w", bus.BucketEntitlements, err)
+		return fmt.Errorf("bucket %s (enroll creates it): %w", bus.BucketEntitlements, err)
 	}
 	rev, err := i.store.Cursor(ctx, store.CursorEntitlements)
 	if err != nil {
@@ -93,8 +93,14 @@ func (i *Ingester) applyEntitlements(ctx context.Context, entries []jetstream.Ke
 			changes = append(changes, store.EntitlementChange{TicketID: e.Key(), Deleted: true})
 			continue
 		}
+		// admin shows tickets and decides nothing on them, so it reads
+		// enroll's signed values without checking them; gates check.
 		var pb sgpb.Entitlement
-		if err := proto.Unmarshal(e.Value(), &pb); err != nil {
+		payload, err := signed.Unwrap(e.Value())
+		if err == nil {
+			err = proto.Unmarshal(payload, &pb)
+		}
+		if err != nil {
 			i.log.Error("undecodable entitlement skipped", "key", e.Key(), "revision", e.Revision(), "err", err)
 			continue
 		}

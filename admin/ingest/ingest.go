@@ -14,12 +14,12 @@
 // writes it to the SITE bucket for the gates, and feeds the live hub.
 //
 // Every loop survives NATS outages: it waits and starts again from the
-// position it stored, so nothing is lost or counted twice.
+// position it stored, so nothing is lost or counted twice. enroll creates
+// the streams and buckets; until it has, the loops wait.
 package ingest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -30,15 +30,12 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/live"
 	"github.com/scenicgate/scenicgate/admin/store"
-	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/site"
 )
 
 // Options tune an Ingester. The zero value uses the defaults.
 type Options struct {
-	// Replicas is passed to bus.Provision when a stream or bucket is
-	// missing.
-	Replicas int
 	// OccupancyInterval is the least time between two writes of the
 	// occupancy to the SITE bucket (default 1 s).
 	OccupancyInterval time.Duration
@@ -47,6 +44,9 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Signer is admin's key: it signs the occupancy written to SITE, and
+	// only settings it signed are taken in. Required.
+	Signer *signed.Signer
 }
 
 // Ingester runs the materialising loops. Create it with New and start it
@@ -60,6 +60,7 @@ type Ingester struct {
 	opts  Options
 
 	settings atomic.Pointer[site.Settings]
+	trusted  *signed.Keys // Signer's public key
 	wake     chan struct{}
 
 	mu     sync.Mutex
@@ -78,6 +79,7 @@ func New(st *store.Store, nc *nats.Conn, js jetstream.JetStream, hub *live.Hub, 
 		opts.Now = time.Now
 	}
 	i := &Ingester{store: st, nc: nc, js: js, hub: hub, log: log, opts: opts, wake: make(chan struct{}, 1)}
+	i.trusted, _ = signed.NewKeys(opts.Signer.PublicKey())
 	def := site.DefaultSettings()
 	i.settings.Store(&def)
 	return i
@@ -131,16 +133,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
-	}
-}
-
-// provisionOnMissing creates the JetStream assets when err says one is
-// missing, so admin can start before enroll has ever run.
-func (i *Ingester) provisionOnMissing(ctx context.Context, err error) {
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
-		if perr := bus.Provision(ctx, i.js, i.opts.Replicas); perr != nil {
-			i.log.Warn("provision NATS assets", "err", perr)
-		}
 	}
 }
 

@@ -2,10 +2,11 @@ package ingest_test
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,17 +19,61 @@ import (
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/site"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// adminKey is admin's signing key; enrollKey signs the test entitlements.
+var adminKey, enrollKey = newSigner(1), newSigner(2)
+
+func newSigner(seed byte) *signed.Signer {
+	s, err := signed.NewSigner(ed25519.NewKeyFromSeed(append(make([]byte, ed25519.SeedSize-1), seed)))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// entitlement is the value enroll puts for e.
+func entitlement(e *sgpb.Entitlement) []byte {
+	b, err := enrollKey.SignMessage(signed.Entitlement, e, time.Now())
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // running starts an Ingester over st against server s and returns a
 // function that stops it and waits until it has.
 func running(t *testing.T, s *bustest.Server, st *store.Store, hub *live.Hub) (*ingest.Ingester, func()) {
 	t.Helper()
-	nc, err := bus.Connect(bus.Options{URL: s.URL}, "ingest-test", nil)
+	return runningWithLog(t, s, st, hub, quiet())
+}
+
+// logLines is a log that tests can read.
+type logLines struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logLines) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.buf.String(), s)
+}
+
+func runningWithLog(t *testing.T, s *bustest.Server, st *store.Store, hub *live.Hub, log *slog.Logger) (*ingest.Ingester, func()) {
+	t.Helper()
+	nc, err := bus.Connect(s.Options(t, bus.Admin()), bus.Admin(), bustest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +81,7 @@ func running(t *testing.T, s *bustest.Server, st *store.Store, hub *live.Hub) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	ing := ingest.New(st, nc, js, hub, quiet(), ingest.Options{OccupancyInterval: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+	ing := ingest.New(st, nc, js, hub, log, ingest.Options{OccupancyInterval: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, Signer: adminKey})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); ing.Run(ctx) }()
@@ -98,7 +143,10 @@ func occupancy(t *testing.T, js jetstream.JetStream) site.Occupancy {
 	}
 	var o site.Occupancy
 	if e, err := kv.Get(context.Background(), site.KeyOccupancy); err == nil {
-		json.Unmarshal(e.Value(), &o)
+		trusted, _ := signed.NewKeys(adminKey.PublicKey())
+		if o, _, err = site.DecodeOccupancy(e.Value(), trusted); err != nil {
+			t.Fatalf("the occupancy in SITE: %v", err)
+		}
 	}
 	return o
 }
@@ -119,7 +167,7 @@ func TestIngestResumesAndSurvivesOutages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ent, _ := proto.Marshal(&sgpb.Entitlement{TicketId: "T1", VisitorName: "李四", TicketType: sgpb.TicketType_TICKET_TYPE_SINGLE,
+		ent := entitlement(&sgpb.Entitlement{TicketId: "T1", VisitorName: "李四", TicketType: sgpb.TicketType_TICKET_TYPE_SINGLE,
 			Faces: []*sgpb.FaceDescriptor{{FaceId: "f1", Values: make([]float32, 128)}}})
 		if _, err := kv.Put(context.Background(), "T1", ent); err != nil {
 			t.Fatal(err)
@@ -190,10 +238,10 @@ func TestEntitlementDeletesAndSettings(t *testing.T) {
 	defer st.Close()
 	kv, _ := js.KeyValue(context.Background(), bus.BucketEntitlements)
 	for _, id := range []string{"T1", "T2"} {
-		b, _ := proto.Marshal(&sgpb.Entitlement{TicketId: id, VisitorName: "游客" + id})
-		kv.Put(context.Background(), id, b)
+		kv.Put(context.Background(), id, entitlement(&sgpb.Entitlement{TicketId: id, VisitorName: "游客" + id}))
 	}
-	ing, stop := running(t, s, st, live.New())
+	var logs logLines
+	ing, stop := runningWithLog(t, s, st, live.New(), slog.New(slog.NewTextHandler(&logs, nil)))
 	defer stop()
 	eventually(t, "two tickets mirrored", func() bool { n, _ := st.EntitlementCount(context.Background()); return n == 2 })
 	kv.Purge(context.Background(), "T1")
@@ -202,13 +250,23 @@ func TestEntitlementDeletesAndSettings(t *testing.T) {
 	siteKV, _ := js.KeyValue(context.Background(), bus.BucketSite)
 	set := site.DefaultSettings()
 	set.TimeZone, set.DailyCapacity = "UTC", 500
-	if err := site.SaveSettings(context.Background(), siteKV, set); err != nil {
+	if err := site.SaveSettings(context.Background(), siteKV, set, adminKey); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the settings to reach the ingester", func() bool {
 		got := ing.Settings()
 		return got.TimeZone == "UTC" && got.DailyCapacity == 500
 	})
+	// Settings admin did not sign are not taken in.
+	forged := set
+	forged.DailyCapacity = 1
+	if err := site.SaveSettings(context.Background(), siteKV, forged, enrollKey); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the forged settings refused", func() bool { return logs.count("admin did not sign") == 1 })
+	if got := ing.Settings(); got.DailyCapacity != 500 {
+		t.Errorf("settings after a forgery: %+v; want daily capacity still 500", got)
+	}
 }
 
 func TestOccupancyStartsAgainAtSiteMidnight(t *testing.T) {
@@ -224,13 +282,13 @@ func TestOccupancyStartsAgainAtSiteMidnight(t *testing.T) {
 	now := time.Date(2026, 3, 10, 23, 59, 59, 500e6, cst)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 
-	nc, err := bus.Connect(bus.Options{URL: s.URL}, "occupancy-test", nil)
+	nc, err := bus.Connect(s.Options(t, bus.Admin()), bus.Admin(), bustest.Log(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
 	njs, _ := jetstream.New(nc)
-	ing := ingest.New(st, nc, njs, live.New(), quiet(), ingest.Options{OccupancyInterval: 20 * time.Millisecond, Now: clock})
+	ing := ingest.New(st, nc, njs, live.New(), quiet(), ingest.Options{OccupancyInterval: 20 * time.Millisecond, Now: clock, Signer: adminKey})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); ing.Run(ctx) }()

@@ -98,7 +98,7 @@ func (i *Ingester) saveOccupancy(ctx context.Context, occ site.Occupancy) bool {
 	kv, err := i.SiteKV(ctx)
 	if err == nil {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = site.SaveOccupancy(wctx, kv, occ)
+		err = site.SaveOccupancy(wctx, kv, occ, i.opts.Signer)
 		cancel()
 	}
 	if err != nil {

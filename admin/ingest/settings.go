@@ -2,19 +2,23 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/site"
 )
 
 // Settings returns the site settings last seen in the SITE bucket, or the
 // defaults before any were seen.
 func (i *Ingester) Settings() site.Settings { return *i.settings.Load() }
+
+// Trusted returns admin's own public key, which the settings in SITE must
+// be signed with.
+func (i *Ingester) Trusted() *signed.Keys { return i.trusted }
 
 // SetSettings makes s current at once, e.g. right after staff saved them;
 // the watch confirms them a moment later.
@@ -32,8 +36,7 @@ func (i *Ingester) SiteKV(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	kv, err := i.js.KeyValue(ctx, bus.BucketSite)
 	if err != nil {
-		i.provisionOnMissing(ctx, err)
-		return nil, fmt.Errorf("bucket %s: %w", bus.BucketSite, err)
+		return nil, fmt.Errorf("bucket %s (enroll creates it): %w", bus.BucketSite, err)
 	}
 	i.siteKV = kv
 	return kv, nil
@@ -63,8 +66,9 @@ func (i *Ingester) watchSettings(ctx context.Context) error {
 			}
 			s := site.DefaultSettings()
 			if e.Operation() == jetstream.KeyValuePut {
-				if err := json.Unmarshal(e.Value(), &s); err != nil {
-					i.log.Error("undecodable site settings ignored", "err", err)
+				var err error
+				if s, _, err = site.DecodeSettings(e.Value(), i.trusted); err != nil {
+					i.log.Error("site settings admin did not sign are ignored", "err", err)
 					continue
 				}
 			}

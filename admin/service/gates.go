@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -81,7 +83,10 @@ func (s *Service) CommandGate(ctx context.Context, a Actor, gate, kind, reason s
 			return nil, ErrReasonTooLong
 		}
 	}
-	cmd := &sgpb.GateCommand{CommandId: NewToken()[:22], Kind: k, Reason: reason, Operator: a.Name, AtMs: s.now().UnixMilli()}
+	nonce := make([]byte, 16)
+	rand.Read(nonce) // never fails; see crypto/rand.Read
+	cmd := &sgpb.GateCommand{CommandId: NewToken()[:22], Kind: k, Reason: reason, Operator: a.Name,
+		AtMs: s.now().UnixMilli(), GateId: gate, Nonce: nonce}
 	reply, err := s.request(ctx, gate, cmd)
 	detail := reason
 	if err != nil {
@@ -91,8 +96,10 @@ func (s *Service) CommandGate(ctx context.Context, a Actor, gate, kind, reason s
 	return reply, err
 }
 
+// request sends cmd, signed with admin's key: a gate acts only on commands
+// signed so, for it, and fresh (see gate/node).
 func (s *Service) request(ctx context.Context, gate string, cmd *sgpb.GateCommand) (*sgpb.GateCommandReply, error) {
-	data, err := proto.Marshal(cmd)
+	data, err := s.signer.SignMessage(signed.GateCommand, cmd, time.UnixMilli(cmd.AtMs))
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/scenicgate/scenicgate/admin/enrollclient"
 	"github.com/scenicgate/scenicgate/admin/ingest"
 	"github.com/scenicgate/scenicgate/admin/store"
+	"github.com/scenicgate/scenicgate/internal/signed"
 )
 
 // Config tunes the operations. DefaultConfig gives the values --help shows.
@@ -60,17 +61,19 @@ type Service struct {
 	store   *store.Store
 	enroll  *enrollclient.Client
 	nc      *nats.Conn
+	signer  *signed.Signer
 	ingest  *ingest.Ingester
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *limiter
 }
 
-// New returns the operations over their dependencies. now is the clock
+// New returns the operations over their dependencies. signer is admin's
+// key, which gates check settings and commands against. now is the clock
 // (time.Now outside tests).
-func New(cfg Config, st *store.Store, enroll *enrollclient.Client, nc *nats.Conn, ing *ingest.Ingester, log *slog.Logger, now func() time.Time) *Service {
+func New(cfg Config, st *store.Store, enroll *enrollclient.Client, nc *nats.Conn, signer *signed.Signer, ing *ingest.Ingester, log *slog.Logger, now func() time.Time) *Service {
 	return &Service{
-		cfg: cfg, store: st, enroll: enroll, nc: nc, ingest: ing, log: log, now: now,
+		cfg: cfg, store: st, enroll: enroll, nc: nc, signer: signer, ingest: ing, log: log, now: now,
 		limiter: newLimiter(cfg.LoginAttempts, cfg.LoginWindow),
 	}
 }

@@ -18,7 +18,7 @@ func (s *Service) Settings(ctx context.Context) (site.Settings, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	set, err := site.LoadSettings(rctx, kv)
+	set, err := site.LoadSettings(rctx, kv, s.ingest.Trusted())
 	if err != nil {
 		return s.ingest.Settings(), fmt.Errorf("%w: %v", ErrNATS, err)
 	}
@@ -59,7 +59,7 @@ func (s *Service) SaveSettings(ctx context.Context, a Actor, set site.Settings) 
 	kv, err := s.ingest.SiteKV(ctx)
 	if err == nil {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = site.SaveSettings(wctx, kv, set)
+		err = site.SaveSettings(wctx, kv, set, s.signer)
 		cancel()
 	}
 	detail := fmt.Sprintf("tz=%s daily=%d instant=%d enforce=%t warn=%.2f early=%s late=%s", set.TimeZone,

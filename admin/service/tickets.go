@@ -27,9 +27,9 @@ func cleanReason(reason string) (string, error) {
 	return reason, nil
 }
 
-// signed appends the staff member to a reason sent to enroll, so enroll's
+// withStaff appends the staff member to a reason sent to enroll, so enroll's
 // own audit log shows who acted, not only admin's API key.
-func signed(a Actor, reason string) string {
+func withStaff(a Actor, reason string) string {
 	return reason + " [staff: " + a.Name + "]"
 }
 
@@ -128,7 +128,7 @@ func (s *Service) RevokeTicket(ctx context.Context, a Actor, id, reason string) 
 	if err != nil {
 		return enrollclient.Ticket{}, err
 	}
-	t, err := s.enroll.Revoke(ctx, id, signed(a, reason))
+	t, err := s.enroll.Revoke(ctx, id, withStaff(a, reason))
 	if err != nil {
 		s.audit(ctx, a, ActionRevoke, id, reason+": "+err.Error(), false)
 		return enrollclient.Ticket{}, err
@@ -147,7 +147,7 @@ func (s *Service) EraseBiometrics(ctx context.Context, a Actor, id, reason strin
 	if err != nil {
 		return enrollclient.Ticket{}, err
 	}
-	t, err := s.enroll.EraseBiometrics(ctx, id, signed(a, reason))
+	t, err := s.enroll.EraseBiometrics(ctx, id, withStaff(a, reason))
 	if err != nil {
 		s.audit(ctx, a, ActionErase, id, reason+": "+err.Error(), false)
 		return enrollclient.Ticket{}, err

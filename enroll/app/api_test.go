@@ -24,6 +24,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -135,7 +136,7 @@ func plainJPEG() []byte {
 }
 
 func TestCreateOrderAndRefusals(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	obama := testenv.Photo(t, "obama.jpg")
 
@@ -214,7 +215,7 @@ func mustJSON(v any) []byte {
 }
 
 func TestMultipartFacesRevokeErase(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 
 	var buf bytes.Buffer
@@ -276,7 +277,7 @@ func TestMultipartFacesRevokeErase(t *testing.T) {
 }
 
 func TestConcurrentReplaysMakeOneOrder(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	body := mustJSON(orderJSON("shop3-0001", testenv.Photo(t, "obama2.jpg")))
 	const n = 50
@@ -348,7 +349,11 @@ func nextEntitlement(t *testing.T, updates <-chan jetstream.KeyValueEntry) (jets
 	case e := <-updates:
 		ent := &sgpb.Entitlement{}
 		if e.Operation() == jetstream.KeyValuePut {
-			if err := proto.Unmarshal(e.Value(), ent); err != nil {
+			payload, err := signed.Unwrap(e.Value())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := proto.Unmarshal(payload, ent); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -362,7 +367,7 @@ func nextEntitlement(t *testing.T, updates <-chan jetstream.KeyValueEntry) (jets
 func TestWatcherSeesEveryChange(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, s *bustest.Server) {
 		updates := watchEntitlements(t, s)
-		a, key := startApp(t, t.TempDir(), s.URL)
+		a, key := startApp(t, t.TempDir(), s)
 		c := newClient(t, a, key)
 
 		_, body := c.postJSON("/api/v1/tickets", orderJSON("shop4-0001", testenv.Photo(t, "obama.jpg")))
@@ -410,7 +415,7 @@ func TestWatcherSeesEveryChange(t *testing.T) {
 func TestOutboxRepublishesAfterCrash(t *testing.T) {
 	bustest.Each(t, func(t *testing.T, s *bustest.Server) {
 		dir := t.TempDir()
-		a, key := startApp(t, dir, s.URL)
+		a, key := startApp(t, dir, s)
 		c := newClient(t, a, key)
 		// NATS goes away; the order is still accepted and kept in the outbox.
 		s.Stop()
@@ -426,7 +431,7 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 		a.Close()
 
 		s.Start()
-		a2, _ := startApp(t, dir, s.URL)
+		a2, _ := startApp(t, dir, s)
 		_, js := s.Connect(t)
 		deadline := time.Now().Add(15 * time.Second)
 		for {
@@ -450,7 +455,7 @@ func TestOutboxRepublishesAfterCrash(t *testing.T) {
 func TestPurgeRemovesEndedTicketsFromNATS(t *testing.T) {
 	s := bustest.Embedded(t)
 	updates := watchEntitlements(t, s)
-	a, key := startApp(t, t.TempDir(), s.URL)
+	a, key := startApp(t, t.TempDir(), s)
 	c := newClient(t, a, key)
 	_, body := c.postJSON("/api/v1/tickets", orderJSON("shop6-0001", testenv.Photo(t, "obama.jpg")))
 	id := tickets(body)[0]["ticket_id"].(string)
@@ -472,7 +477,7 @@ func TestPurgeRemovesEndedTicketsFromNATS(t *testing.T) {
 }
 
 func TestMetricsAndHealth(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	c.do(http.MethodGet, "/api/v1/tickets", "", nil)
 	status, body := c.do(http.MethodGet, "/healthz", "", nil)
@@ -494,7 +499,7 @@ func TestMetricsAndHealth(t *testing.T) {
 }
 
 func TestDuplicateFaceIsReportedOrRefused(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	c.postJSON("/api/v1/tickets", orderJSON("dup-1", testenv.Photo(t, "obama.jpg")))
 
@@ -560,7 +565,7 @@ func TestPhotosAreKeptOnlyWhenConfigured(t *testing.T) {
 }
 
 func TestFaceAtTheEdgeIsAcceptedWithAWarning(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	status, body := c.postJSON("/api/v1/tickets", orderJSON("edge-1", testenv.Photo(t, "obama_partial_face.jpg")))
 	if status != http.StatusCreated {

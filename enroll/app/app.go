@@ -5,6 +5,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -12,7 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,15 +24,17 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/enroll/api"
+	"github.com/scenicgate/scenicgate/enroll/keys"
 	"github.com/scenicgate/scenicgate/enroll/publish"
 	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/config"
 	"github.com/scenicgate/scenicgate/internal/httpserve"
-	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
@@ -70,10 +75,13 @@ func DefaultConfig() Config {
 
 // RegisterFlags binds the serving flags to c.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the QR signing key and the embedded NATS store")
+	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the signing keys, the NATS users and the embedded NATS store")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API")
-	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty)")
+	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated; empty starts an embedded server")
+	// With no --nats, the TLS certificate and key are the embedded server's.
+	fs.Lookup("nats-tls-cert").Usage = "client certificate for NATS over TLS; with no --nats, the embedded server's certificate"
+	fs.Lookup("nats-tls-key").Usage = "client key for NATS over TLS; with no --nats, the embedded server's key"
+	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty); beyond loopback, serve it with --nats-tls-cert")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
 	fs.StringVar(&c.FaceModels, "face-models", c.FaceModels, "embedding models to describe every face with, comma-separated (empty: every one installed), so gates can change model without enrolling again")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
@@ -95,12 +103,13 @@ type App struct {
 	engine    *faces.Engine
 	ownEngine bool
 	embedded  *bus.Embedded
+	registry  *bus.Registry
 	nc        *nats.Conn
 	js        jetstream.JetStream
 	publisher *publish.Publisher
 	svc       *service.Service
 	api       *api.Server
-	signer    *qrtoken.Signer
+	keys      *keys.Keys
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -131,18 +140,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		a.ownEngine = true
 	}
 	a.reportMissingModels(ctx)
-	priv, err := qrtoken.LoadOrCreateKey(filepath.Join(cfg.Data, "qr-signing.key"))
-	if err != nil {
+	if a.keys, err = keys.Open(cfg.Data); err != nil {
 		return nil, err
 	}
-	if a.signer, err = qrtoken.NewSigner(priv); err != nil {
+	if _, err := a.republishIfSignerChanged(ctx); err != nil {
 		return nil, err
 	}
+	a.registry = bus.OpenRegistry(RegistryPath(cfg.Data))
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
-	a.publisher = publish.New(a.store, a.js, log)
-	if a.svc, err = service.New(ctx, cfg.Service, a.store, a.engine, a.signer, log, a.publisher.Wake); err != nil {
+	a.publisher = publish.New(a.store, a.js, a.keys.Signer(), log)
+	if a.svc, err = service.New(ctx, cfg.Service, a.store, a.engine, a.keys, log, a.publisher.Wake); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -154,30 +163,76 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.publisher.Run(bg, time.Second) }()
 	go func() { defer a.wg.Done(); a.svc.RunPurge(bg, cfg.PurgeInterval) }()
-	go func() { defer a.wg.Done(); a.publishSiteKeys(bg) }()
+	go func() { defer a.wg.Done(); a.publishQRKeys(bg, QRKeysInterval) }()
+	if a.embedded != nil {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.followRegistry(bg, RegistryInterval) }()
+	}
 	return a, nil
 }
+
+// signedByFile records, in the data folder, the key id the bucket's
+// entitlements were last all signed with.
+const signedByFile = "entitlements-signed-by"
+
+// republishIfSignerChanged queues every ticket for publishing again when
+// the signing key is not the one the bucket's values were signed with: on
+// the first start of a version that signs (the bucket holds unsigned
+// values, which gates refuse), and after the key was replaced. It returns
+// how many tickets it queued.
+func (a *App) republishIfSignerChanged(ctx context.Context) (int, error) {
+	path := filepath.Join(a.cfg.Data, signedByFile)
+	id := a.keys.Signer().KeyID()
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == id {
+		return 0, nil
+	}
+	n, err := a.store.RepublishAll(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		a.log.Info("republishing every ticket, signed with enroll's key", "tickets", n, "key", id)
+	}
+	return n, os.WriteFile(path, []byte(id+"\n"), 0o600)
+}
+
+// RegistryPath is where enroll keeps the NATS users it issued credentials
+// to, in its data folder.
+func RegistryPath(data string) string { return filepath.Join(data, "nats-users.json") }
 
 // connect starts the embedded server when no URL is given, connects and
 // provisions the JetStream assets. With an external server that is down, it
 // carries on: the outbox keeps changes until NATS is back.
+//
+// The embedded server takes the users in the registry (`enroll
+// credentials`), and enroll itself logs in to it in process, with a key
+// made for this run.
 func (a *App) connect(ctx context.Context) error {
 	opts := a.cfg.NATS
+	var err error
 	if opts.URL == "" {
-		e, err := bus.StartEmbedded(filepath.Join(a.cfg.Data, "nats"), a.cfg.NATSListen, a.log)
+		users, err := a.registry.Users()
+		if err != nil {
+			return err
+		}
+		e, err := bus.StartEmbedded(bus.EmbeddedConfig{
+			Dir: filepath.Join(a.cfg.Data, "nats"), Listen: a.cfg.NATSListen, Users: users, Self: bus.Enroll(),
+			TLSCert: opts.TLSCert, TLSKey: opts.TLSKey,
+		}, a.log)
 		if err != nil {
 			return err
 		}
 		a.embedded = e
-		opts.URL = e.URL()
-		a.log.Info("other programs connect with --nats " + e.URL())
+		a.log.Info("other programs connect with --nats "+e.URL()+" and --nats-creds from `enroll credentials create`",
+			"users", len(users))
+		a.nc, err = e.Connect(a.log)
+	} else {
+		a.nc, err = bus.Connect(opts, bus.Enroll(), a.log)
 	}
-	nc, err := bus.Connect(opts, "enroll", a.log)
 	if err != nil {
 		return err
 	}
-	a.nc = nc
-	if a.js, err = jetstream.New(nc); err != nil {
+	if a.js, err = jetstream.New(a.nc); err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -188,28 +243,75 @@ func (a *App) connect(ctx context.Context) error {
 	return nil
 }
 
-// publishSiteKeys puts the QR verification key where gates find it, retrying
-// until it succeeds.
-func (a *App) publishSiteKeys(ctx context.Context) {
-	value := []byte(qrtoken.MarshalPublicKey(a.signer.PublicKey()))
+// RegistryInterval is how often enroll looks for credentials issued or
+// revoked on the command line, to apply them to its embedded server.
+const RegistryInterval = 2 * time.Second
+
+// followRegistry keeps the embedded server's users equal to the registry's
+// until ctx ends: credentials issued with `enroll credentials create` work
+// within RegistryInterval, revoked ones stop working as fast, and their
+// connections are closed.
+func (a *App) followRegistry(ctx context.Context, every time.Duration) {
+	last, _ := a.registry.Keys()
+	t := time.NewTicker(every)
+	defer t.Stop()
 	for {
-		kv, err := a.js.KeyValue(ctx, bus.BucketSite)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		keys, err := a.registry.Keys()
+		if err != nil {
+			a.log.Error("reading the NATS users", "err", err)
+			continue
+		}
+		if slices.Equal(keys, last) {
+			continue
+		}
+		if err := a.embedded.SetUsers(bus.UsersOf(keys)); err != nil {
+			a.log.Error("applying the NATS users", "err", err)
+			continue
+		}
+		a.log.Info("NATS users changed", "users", len(keys))
+		last = keys
+	}
+}
+
+// QRKeysInterval is how often enroll works out the QR key set again: a
+// retired key leaves it once the last ticket it signed has ended, and a
+// rotation made on the command line joins it.
+const QRKeysInterval = 2 * time.Second
+
+// publishQRKeys keeps the QR key set, signed with enroll's key, where gates
+// find it, until ctx ends. It puts it at start, when it changes and after a
+// failure.
+func (a *App) publishQRKeys(ctx context.Context, every time.Duration) {
+	var published []byte
+	for {
+		set, err := a.keys.QRKeySet(time.Now(), func(before time.Time) (time.Time, error) {
+			return a.store.LastValidUntil(ctx, before)
+		})
 		if err == nil {
-			if _, err = kv.Put(ctx, bus.KeyQRPublicKeys, value); err == nil {
-				return
+			var payload []byte
+			if payload, err = proto.Marshal(set); err == nil && !bytes.Equal(payload, published) {
+				if err = a.putQRKeys(ctx, payload); err == nil {
+					published = payload
+					a.log.Info("QR verification keys published", "keys", len(set.Keys))
+				}
 			}
 		}
-		if ctx.Err() != nil {
-			return
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("QR verification keys not published yet", "err", err)
 		}
-		// Provisioning may not have happened yet if NATS was down at start.
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			bus.Provision(ctx, a.js, a.cfg.NATS.Replicas)
+		wait := every
+		if published == nil {
+			wait = min(every, 2*time.Second)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -251,6 +353,23 @@ func (a *App) svcModelNames() []string {
 	return names
 }
 
+func (a *App) putQRKeys(ctx context.Context, payload []byte) error {
+	kv, err := a.js.KeyValue(ctx, bus.BucketSite)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		// NATS was down at start, so provisioning has not happened.
+		if err = bus.Provision(ctx, a.js, a.cfg.NATS.Replicas); err == nil {
+			kv, err = a.js.KeyValue(ctx, bus.BucketSite)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = kv.Put(pctx, bus.KeyQRPublicKeys, a.keys.Signer().Sign(signed.QRKeys, payload, time.Now()))
+	return err
+}
+
 func (a *App) outboxGauge() prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "scenicgate_enroll_outbox_depth", Help: "Ticket changes not yet published to NATS.",
@@ -278,8 +397,17 @@ func (a *App) Service() *service.Service { return a.svc }
 // Store returns the database, for the command line and tests.
 func (a *App) Store() *store.Store { return a.store }
 
-// NATSURL returns the URL of the NATS server enroll uses.
-func (a *App) NATSURL() string { return a.nc.ConnectedUrl() }
+// NATSURL returns the URL other programs reach NATS at: the embedded
+// server's, or the one enroll connected to.
+func (a *App) NATSURL() string {
+	if a.embedded != nil {
+		return a.embedded.URL()
+	}
+	return a.nc.ConnectedUrl()
+}
+
+// Keys returns enroll's signing keys.
+func (a *App) Keys() *keys.Keys { return a.keys }
 
 // Publisher returns the outbox publisher.
 func (a *App) Publisher() *publish.Publisher { return a.publisher }

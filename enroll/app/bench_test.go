@@ -50,7 +50,7 @@ func BenchmarkEnroll(b *testing.B) {
 	}{{"640x480", 640, 480}, {"12MP", 4000, 3000}} {
 		b.Run(size.name, func(b *testing.B) {
 			photo := photoOfSize(b, size.w, size.h)
-			a, key := startApp(b, b.TempDir(), bustest.Embedded(b).URL)
+			a, key := startApp(b, b.TempDir(), bustest.Embedded(b))
 			defer a.Close()
 			srv := newClient(b, a, key)
 			var lat []float64

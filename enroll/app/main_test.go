@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -34,13 +36,15 @@ func TestMain(m *testing.M) {
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// startApp starts enroll on dir against natsURL ("" for the embedded server)
-// and returns it with an API key.
-func startApp(t testing.TB, dir, natsURL string) (*App, string) {
+// startApp starts enroll on dir against server s, logged in as enroll (nil
+// for the embedded server), and returns it with an API key.
+func startApp(t testing.TB, dir string, s *bustest.Server) (*App, string) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Data = dir
-	cfg.NATS.URL = natsURL
+	if s != nil {
+		cfg.NATS = s.Options(t, bus.Enroll())
+	}
 	cfg.NATSListen = "127.0.0.1:0"
 	cfg.Engine = engine
 	a, err := New(context.Background(), cfg, quietLog())

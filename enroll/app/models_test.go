@@ -100,7 +100,7 @@ func TestFaceModelsAndRecompute(t *testing.T) {
 // TestPhotosPhonesSend enrolls a JPEG without its end marker (accepted with
 // a warning) and a WebP photo.
 func TestPhotosPhonesSend(t *testing.T) {
-	a, key := startApp(t, t.TempDir(), "")
+	a, key := startApp(t, t.TempDir(), nil)
 	c := newClient(t, a, key)
 	noEnd := bytes.TrimSuffix(testenv.Photo(t, "obama.jpg"), []byte{0xFF, 0xD9})
 	status, body := c.postJSON("/api/v1/tickets", orderJSON("phone-1", noEnd))

@@ -1,7 +1,8 @@
 // Package publish sends enroll's committed ticket changes from the SQLite
 // outbox to the ENTITLEMENTS bucket, so every gate learns of them.
 //
-// It is the only writer of the bucket. It publishes each ticket's state as it
+// It is the only writer of the bucket, and signs every value with enroll's
+// key (internal/signed), so a gate can tell an entitlement from a forgery. It publishes each ticket's state as it
 // is at publishing time, so several queued changes to one ticket become one
 // put, and a change is only removed from the outbox once NATS has
 // acknowledged it: a crash or an outage delays a change but never loses it.
@@ -16,27 +17,29 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/drain"
+	"github.com/scenicgate/scenicgate/internal/signed"
 )
 
 // Publisher drains the outbox into the bucket. Run it in one goroutine.
 type Publisher struct {
-	store *store.Store
-	js    jetstream.JetStream
-	log   *slog.Logger
-	wake  drain.Waker
+	store  *store.Store
+	js     jetstream.JetStream
+	signer *signed.Signer
+	log    *slog.Logger
+	wake   drain.Waker
 	// Published counts entitlements put or purged, for metrics.
 	Published atomic.Int64
 	kv        jetstream.KeyValue
 }
 
-// New returns a publisher from st to the bucket reached through js.
-func New(st *store.Store, js jetstream.JetStream, log *slog.Logger) *Publisher {
-	return &Publisher{store: st, js: js, log: log, wake: drain.NewWaker()}
+// New returns a publisher from st to the bucket reached through js, which
+// signs every entitlement with signer (enroll's key, which gates trust).
+func New(st *store.Store, js jetstream.JetStream, signer *signed.Signer, log *slog.Logger) *Publisher {
+	return &Publisher{store: st, js: js, signer: signer, log: log, wake: drain.NewWaker()}
 }
 
 // Wake asks the publisher to look at the outbox now. It never blocks.
@@ -112,7 +115,7 @@ func (p *Publisher) publish(ctx context.Context, ticketID string) error {
 		}
 		return nil
 	}
-	b, err := proto.Marshal(t.Entitlement())
+	b, err := p.signer.SignMessage(signed.Entitlement, t.Entitlement(), time.Now())
 	if err != nil {
 		return fmt.Errorf("publish: encode %s: %w", t.ID, err)
 	}

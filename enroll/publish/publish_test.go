@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -37,37 +38,48 @@ func fill(tb testing.TB, st *store.Store, n int) {
 	}
 }
 
-func setup(tb testing.TB) (*store.Store, jetstream.JetStream) {
+// setup returns a store, a JetStream context logged in as enroll, enroll's
+// signer, and a JetStream context that sees everything.
+func setup(tb testing.TB) (*store.Store, jetstream.JetStream, *signed.Signer, jetstream.JetStream) {
 	st, err := store.Open(context.Background(), tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	_, js := bustest.Embedded(tb).Connect(tb)
-	return st, js
+	s := bustest.Embedded(tb)
+	_, observer := s.Connect(tb)
+	_, js := s.ConnectAs(tb, bus.Enroll())
+	signer, err := signed.LoadOrCreateSigner(filepath.Join(tb.TempDir(), "enroll-signing.key"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st, js, signer, observer
 }
 
 func TestDrainPublishesCurrentStateOnce(t *testing.T) {
 	ctx := context.Background()
-	st, js := setup(t)
+	st, js, signer, observer := setup(t)
 	fill(t, st, 3)
 	if _, err := st.Revoke(ctx, "T000001", "refund", "test", true); err != nil {
 		t.Fatal(err)
 	}
-	p := New(st, js, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := New(st, js, signer, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := p.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.Published.Load(); got != 3 {
 		t.Errorf("published %d entitlements; want 3 (the revoke coalesced with the create)", got)
 	}
-	kv, _ := js.KeyValue(ctx, bus.BucketEntitlements)
+	kv, _ := observer.KeyValue(ctx, bus.BucketEntitlements)
 	e, err := kv.Get(ctx, "T000001")
 	if err != nil {
 		t.Fatal(err)
 	}
+	trusted, _ := signed.NewKeys(signer.PublicKey())
 	ent := &sgpb.Entitlement{}
-	proto.Unmarshal(e.Value(), ent)
+	if _, err := trusted.OpenMessage(signed.Entitlement, e.Value(), ent); err != nil {
+		t.Fatalf("T000001 in the bucket is not an entitlement signed by enroll: %v", err)
+	}
 	if !ent.Revoked || len(ent.Faces) != 0 || ent.Version != 2 {
 		t.Errorf("T000001 in the bucket: revoked %v, %d faces, version %d; want the revoked state", ent.Revoked, len(ent.Faces), ent.Version)
 	}
@@ -79,9 +91,9 @@ func TestDrainPublishesCurrentStateOnce(t *testing.T) {
 // BenchmarkPublish measures entitlements per second from the outbox into
 // the ENTITLEMENTS bucket.
 func BenchmarkPublish(b *testing.B) {
-	st, js := setup(b)
+	st, js, signer, _ := setup(b)
 	fill(b, st, b.N)
-	p := New(st, js, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := New(st, js, signer, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b.ResetTimer()
 	start := time.Now()
 	if err := p.Drain(context.Background()); err != nil {

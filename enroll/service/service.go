@@ -59,12 +59,18 @@ func DefaultConfig() Config {
 	}
 }
 
+// TokenSigner signs tickets' QR codes: a qrtoken.Signer, or enroll's keys,
+// which follow a rotation of the QR key.
+type TokenSigner interface {
+	Sign(qrtoken.Claims) (string, error)
+}
+
 // Service runs enroll's operations. It is safe for concurrent use.
 type Service struct {
 	cfg    Config
 	store  *store.Store
 	faces  FaceReader
-	signer *qrtoken.Signer
+	signer TokenSigner
 	log    *slog.Logger
 	now    func() time.Time
 	dups   *dupIndex
@@ -78,7 +84,7 @@ type Service struct {
 
 // New returns a service over st. changed (may be nil) is called after each
 // committed change so the publisher can send it at once.
-func New(ctx context.Context, cfg Config, st *store.Store, fr FaceReader, signer *qrtoken.Signer, log *slog.Logger, changed func()) (*Service, error) {
+func New(ctx context.Context, cfg Config, st *store.Store, fr FaceReader, signer TokenSigner, log *slog.Logger, changed func()) (*Service, error) {
 	if changed == nil {
 		changed = func() {}
 	}

@@ -52,3 +52,17 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
 	return n, err
 }
+
+// RepublishAll queues every ticket not purged for publishing again, so the
+// bucket holds each one as enroll would publish it now — signed with its
+// current key. It returns how many it queued.
+func (s *Store) RepublishAll(ctx context.Context) (int, error) {
+	res, err := s.db.Write.ExecContext(ctx,
+		`INSERT INTO outbox (ticket_id, op, created_ms) SELECT ticket_id, 'put', ? FROM tickets WHERE purged_ms = 0`,
+		s.now().UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("store: republish all: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -7,6 +7,10 @@
 //
 // The watch resumes from the last applied revision, so a gate that was
 // offline catches up with exactly the changes it missed.
+//
+// Only entitlements signed by enroll, within range and not older than the
+// one held are taken in (Open); the others are refused and reported, so a
+// writer on the bus can neither forge a ticket nor bring back an old one.
 package mirror
 
 import (
@@ -22,11 +26,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -36,7 +41,7 @@ import (
 type Eligible func(s Summary, now time.Time) bool
 
 // Summary is what the mirror keeps in memory of an entitlement: what
-// eligibility depends on.
+// eligibility and the version check depend on.
 type Summary struct {
 	Revoked                   bool
 	ValidFromMs, ValidUntilMs int64
@@ -44,22 +49,24 @@ type Summary struct {
 	// caller must not modify them.
 	Zones, Gates []string
 	// Faces counts the entitlement's face descriptors, of every model.
-	Faces int
+	Faces   int
+	Version int64
 }
 
 // Mirror is the gate's view of the entitlements. It is safe for concurrent
 // use.
 //
-// The descriptors of the gate's model live in the gallery only: the
-// entitlements held in memory keep their faces' ids and models but not
-// their values, so that a gate with a hundred thousand tickets, each with a
-// descriptor for several models, holds one copy of the descriptors it can
-// use and none of the others.
+// The descriptors of the gate's model live in the gallery only: memory
+// holds a Summary of each entitlement, so that a gate with a hundred
+// thousand tickets, each with a descriptor for several models, holds one
+// copy of the descriptors it can use and none of the others.
 type Mirror struct {
 	store     *store.Store
 	gallery   *matcher.Gallery
 	sameModel func(model string) bool
 	eligible  Eligible
+	trust     *signed.Keys
+	refusals  *Refusals
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -70,6 +77,9 @@ type Mirror struct {
 	// lacking holds the tickets that have faces, but none from the gate's
 	// model: enrolled before the site added it.
 	lacking map[string]bool
+	// removed holds the version of entitlements removed from the bucket
+	// until their ticket ends, so an older value put back is refused too.
+	removed map[string]int64
 
 	revision atomic.Uint64
 	lastSeq  atomic.Uint64 // the bucket's last revision, as last seen
@@ -77,24 +87,36 @@ type Mirror struct {
 }
 
 // New returns a mirror over st feeding gallery with the descriptors whose
-// model sameModel accepts: the model the gate matches with.
-func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, eligible Eligible, log *slog.Logger) *Mirror {
-	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, eligible: eligible, log: log, now: time.Now,
-		ents: map[string]Summary{}, lists: map[string][]string{}, lacking: map[string]bool{}}
+// model sameModel accepts: the model the gate matches with. It takes in only
+// entitlements signed by one of trust's keys (enroll's), and records what it
+// refuses in refusals.
+func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, eligible Eligible,
+	trust *signed.Keys, refusals *Refusals, log *slog.Logger) *Mirror {
+	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, eligible: eligible, trust: trust, refusals: refusals,
+		log: log, now: time.Now, ents: map[string]Summary{}, lists: map[string][]string{}, lacking: map[string]bool{},
+		removed: map[string]int64{}}
 }
 
-// Load fills memory from SQLite. Call it once before serving.
+// Load fills memory from SQLite. Call it once before serving. Stored values
+// are checked as the bucket's are: one that no longer opens (a value kept
+// before entitlements were signed, or signed by a key the gate no longer
+// trusts) is dropped, and the watch then reads the whole bucket again.
 func (m *Mirror) Load(ctx context.Context) error {
 	rev, err := m.store.Revision(ctx)
 	if err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
-	m.revision.Store(rev)
 	now := m.now()
-	e := &sgpb.Entitlement{} // reused: loading makes no garbage per ticket
+	err = m.store.Removed(ctx, now, func(id string, version int64) { m.removed[id] = version })
+	if err != nil {
+		return fmt.Errorf("mirror: load: %w", err)
+	}
+	var drop []store.Change
 	err = m.store.Entitlements(ctx, func(id string, data []byte) error {
-		if err := proto.Unmarshal(data, e); err != nil {
-			m.log.Error("skipping undecodable entitlement", "ticket", id, "err", err)
+		e, err := m.Open(id, data)
+		if err != nil {
+			m.log.Error("dropping a stored entitlement that does not open; reading the bucket again", "ticket", id, "err", err)
+			drop = append(drop, store.Change{TicketID: id})
 			return nil
 		}
 		m.put(e, now)
@@ -103,6 +125,13 @@ func (m *Mirror) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror: load: %w", err)
 	}
+	if len(drop) > 0 {
+		rev = 0
+		if err := m.store.Apply(ctx, drop, rev); err != nil {
+			return fmt.Errorf("mirror: load: %w", err)
+		}
+	}
+	m.revision.Store(rev)
 	// Decoding every entitlement left garbage the size of the bucket;
 	// give it back now rather than carry it as resident memory.
 	debug.FreeOSMemory()
@@ -110,8 +139,50 @@ func (m *Mirror) Load(ctx context.Context) error {
 	return nil
 }
 
-// Get reads the entitlement of a ticket from the gate's database, or
-// returns nil when the mirror has none. The caller owns it.
+// Why Open refuses an entitlement; each wraps the cause.
+var (
+	// ErrNotSigned: unsigned, signed by a key the gate does not trust, or
+	// altered since it was signed.
+	ErrNotSigned = errors.New("not signed by enroll")
+	// ErrOlder: a version older than the one the gate holds (or held).
+	ErrOlder = errors.New("older than the version held")
+	// ErrWrongKey: signed for another ticket than the key it is stored at.
+	ErrWrongKey = errors.New("stored under another ticket's key")
+)
+
+// Open checks the value of key ticketID in the bucket and returns the
+// entitlement it holds: signed by enroll, for that ticket, within range
+// (rules.CheckEntitlement) and not older than the version the mirror holds
+// or held. The errors wrap ErrNotSigned, rules.ErrOutOfRange, ErrWrongKey or
+// ErrOlder. The face descriptors are only checked for size and finite
+// values, not interpreted.
+func (m *Mirror) Open(ticketID string, data []byte) (*sgpb.Entitlement, error) {
+	e := &sgpb.Entitlement{}
+	if _, err := m.trust.OpenMessage(signed.Entitlement, data, e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSigned, err)
+	}
+	if e.TicketId != ticketID {
+		return nil, fmt.Errorf("%w: %.40q", ErrWrongKey, e.TicketId)
+	}
+	if err := rules.CheckEntitlement(e); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	held, ok := m.ents[ticketID]
+	floor := m.removed[ticketID]
+	m.mu.RUnlock()
+	if ok {
+		floor = max(floor, held.Version)
+	}
+	if e.Version < floor {
+		return nil, fmt.Errorf("%w: version %d, %d held", ErrOlder, e.Version, floor)
+	}
+	return e, nil
+}
+
+// Get reads the entitlement of a ticket from the gate's database, where it
+// was stored once checked, or returns nil when the mirror has none. The
+// caller owns it.
 func (m *Mirror) Get(ctx context.Context, ticketID string) (*sgpb.Entitlement, error) {
 	data, err := m.store.Entitlement(ctx, ticketID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -121,8 +192,8 @@ func (m *Mirror) Get(ctx context.Context, ticketID string) (*sgpb.Entitlement, e
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
 	e := &sgpb.Entitlement{}
-	if err := proto.Unmarshal(data, e); err != nil {
-		return nil, fmt.Errorf("mirror: entitlement %q: %w", ticketID, err)
+	if _, err := m.trust.OpenMessage(signed.Entitlement, data, e); err != nil {
+		return nil, fmt.Errorf("mirror: stored entitlement %q: %w", ticketID, err)
 	}
 	return e, nil
 }
@@ -133,6 +204,17 @@ func (m *Mirror) Summary(ticketID string) (Summary, bool) {
 	defer m.mu.RUnlock()
 	s, ok := m.ents[ticketID]
 	return s, ok
+}
+
+// WithoutModel returns how many tickets have faces but no descriptor from
+// the gate's model, because they were enrolled before the site added it:
+// their visitors can only come in by QR code until enroll computes the
+// descriptor (`enroll faces recompute`, from kept photos) or they enroll
+// again.
+func (m *Mirror) WithoutModel() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.lacking)
 }
 
 // Len returns the number of entitlements held.
@@ -155,17 +237,6 @@ func (m *Mirror) Lag() uint64 {
 	return 0
 }
 
-// WithoutModel returns how many tickets have faces but no descriptor from
-// the gate's model, because they were enrolled before the site added it:
-// their visitors can only come in by QR code until enroll computes the
-// descriptor (`enroll faces recompute`, from kept photos) or they enroll
-// again.
-func (m *Mirror) WithoutModel() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.lacking)
-}
-
 // Synced reports whether the watch has caught up with the bucket since the
 // gate started.
 func (m *Mirror) Synced() bool { return m.synced.Load() }
@@ -182,7 +253,7 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 	m.mu.Lock()
 	sum := Summary{
 		Revoked: e.Revoked, ValidFromMs: e.ValidFromMs, ValidUntilMs: e.ValidUntilMs,
-		Zones: m.intern(e.Zones), Gates: m.intern(e.Gates), Faces: len(e.Faces),
+		Zones: m.intern(e.Zones), Gates: m.intern(e.Gates), Faces: len(e.Faces), Version: e.Version,
 	}
 	// A fresh string, so that the map does not keep alive the buffer e was
 	// decoded from.
@@ -215,6 +286,9 @@ func (m *Mirror) intern(list []string) []string {
 
 func (m *Mirror) remove(ticketID string) {
 	m.mu.Lock()
+	if s, ok := m.ents[ticketID]; ok {
+		m.removed[ticketID] = max(m.removed[ticketID], s.Version)
+	}
 	delete(m.ents, ticketID)
 	delete(m.lacking, ticketID)
 	m.mu.Unlock()
@@ -330,6 +404,9 @@ func (m *Mirror) checkRevision(ctx context.Context, kv jetstream.KeyValue) error
 		for _, id := range ids {
 			m.remove(id)
 		}
+		m.mu.Lock()
+		clear(m.removed)
+		m.mu.Unlock()
 		m.revision.Store(0)
 		return errors.New("resynchronising from the start")
 	}
@@ -344,16 +421,26 @@ func (m *Mirror) apply(ctx context.Context, entries []jetstream.KeyValueEntry) e
 	var rev uint64
 	for _, en := range entries {
 		rev = max(rev, en.Revision())
+		what := "entitlement " + en.Key()
 		if en.Operation() != jetstream.KeyValuePut {
-			changes = append(changes, store.Change{TicketID: en.Key(), Revision: en.Revision()})
+			c := store.Change{TicketID: en.Key(), Revision: en.Revision()}
+			if held, ok := m.Summary(en.Key()); ok {
+				c.Version, c.Until = held.Version, time.UnixMilli(held.ValidUntilMs)
+			}
+			changes = append(changes, c)
 			removes = append(removes, en.Key())
+			m.refusals.Clear(what)
 			continue
 		}
-		e := &sgpb.Entitlement{}
-		if err := proto.Unmarshal(en.Value(), e); err != nil || e.TicketId != en.Key() {
-			m.log.Error("ignoring a malformed entitlement", "key", en.Key(), "revision", en.Revision(), "err", err)
+		e, err := m.Open(en.Key(), en.Value())
+		if err != nil {
+			// The gate keeps what it held: a forgery or an old value never
+			// replaces a good entitlement.
+			m.log.Error("refusing an entitlement", "ticket", en.Key(), "revision", en.Revision(), "err", err)
+			m.refusals.Add("entitlement", what, RefusalReason(err))
 			continue
 		}
+		m.refusals.Clear(what)
 		changes = append(changes, store.Change{TicketID: en.Key(), Data: en.Value(), Revision: en.Revision()})
 		puts = append(puts, e)
 	}
@@ -371,4 +458,24 @@ func (m *Mirror) apply(ctx context.Context, entries []jetstream.KeyValueEntry) e
 		m.lastSeq.Store(rev)
 	}
 	return nil
+}
+
+// RefusalReason says in a few words why a value was refused, for the gate's
+// faults.
+func RefusalReason(err error) string {
+	switch {
+	case errors.Is(err, signed.ErrUnsigned):
+		return "unsigned"
+	case errors.Is(err, signed.ErrUnknownKey):
+		return "signed by an untrusted key"
+	case errors.Is(err, signed.ErrBadSignature):
+		return "bad signature"
+	case errors.Is(err, ErrOlder):
+		return "older than the version held"
+	case errors.Is(err, ErrWrongKey):
+		return "signed for another ticket"
+	case errors.Is(err, rules.ErrOutOfRange):
+		return "out of range (" + strings.TrimPrefix(err.Error(), rules.ErrOutOfRange.Error()+": ") + ")"
+	}
+	return err.Error()
 }

@@ -4,29 +4,46 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"crypto/ed25519"
+
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/gate/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 // The tests' gate matches with a 4-value model called "gate-model".
 const testModel, testDim = "gate-model", 4
 
-// entitlement returns a day pass with one face for each model named.
-func entitlement(id string, revoked bool, models ...string) []byte {
+// enroll and intruder sign entitlements; the mirrors trust enroll only.
+var enroll, intruder = newSigner(1), newSigner(2)
+
+func newSigner(seed byte) *signed.Signer {
+	s, err := signed.NewSigner(ed25519.NewKeyFromSeed(append(make([]byte, ed25519.SeedSize-1), seed)))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// ticket returns a day pass with one face for each model named (by
+// default the gate's model).
+func ticket(id string, version int64, revoked bool, models ...string) *sgpb.Entitlement {
 	if models == nil {
 		models = []string{testModel}
 	}
 	e := &sgpb.Entitlement{
-		TicketId: id, TicketType: sgpb.TicketType_TICKET_TYPE_DAY_PASS, Revoked: revoked,
+		TicketId: id, TicketType: sgpb.TicketType_TICKET_TYPE_DAY_PASS, Revoked: revoked, Version: version,
 		ValidFromMs: time.Now().Add(-time.Hour).UnixMilli(), ValidUntilMs: time.Now().Add(time.Hour).UnixMilli(),
 	}
 	for i, model := range models {
@@ -38,8 +55,21 @@ func entitlement(id string, revoked bool, models ...string) []byte {
 		face[0] = 1
 		e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: "F-" + model, Model: model, Values: face})
 	}
-	b, _ := proto.Marshal(e)
+	return e
+}
+
+func sign(by *signed.Signer, e *sgpb.Entitlement) []byte {
+	b, err := by.SignMessage(signed.Entitlement, e, time.Now())
+	if err != nil {
+		panic(err)
+	}
 	return b
+}
+
+// entitlement returns the value enroll puts for a ticket of version 1, with
+// a face for each model named.
+func entitlement(id string, revoked bool, models ...string) []byte {
+	return sign(enroll, ticket(id, 1, revoked, models...))
 }
 
 func eligibleUnlessRevoked(s Summary, _ time.Time) bool { return !s.Revoked }
@@ -69,11 +99,12 @@ func run(t *testing.T, dir string, s *bustest.Server) (*Mirror, *matcher.Gallery
 	}
 	g := matcher.NewGallery(testDim, matcher.Cosine)
 	sameModel := func(model string) bool { return model == testModel }
-	m := New(st, g, sameModel, eligibleUnlessRevoked, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	trusted, _ := signed.NewKeys(enroll.PublicKey())
+	m := New(st, g, sameModel, eligibleUnlessRevoked, trusted, NewRefusals(time.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := m.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, js := s.Connect(t)
+	_, js := s.ConnectAs(t, bus.Gate("mirror-1"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx, js); close(done) }()
@@ -191,4 +222,97 @@ func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
 	// Revoked: held aside, not searched.
 	kv.Put(ctx, "BOTH", entitlement("BOTH", true, "dlib", testModel))
 	waitFor(t, "BOTH revoked", func() bool { return !searched(g, "BOTH") })
+}
+
+func TestMirrorRefusesForgedOldAndOutOfRangeEntitlements(t *testing.T) {
+	ctx := context.Background()
+	s := bustest.Embedded(t)
+	_, js := s.Connect(t) // may write anything: the bus is not to be trusted here
+	kv, _ := js.KeyValue(ctx, bus.BucketEntitlements)
+	put := func(key string, value []byte) {
+		t.Helper()
+		if _, err := kv.Put(ctx, key, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("A", sign(enroll, ticket("A", 2, true))) // revoked at version 2
+	dir := t.TempDir()
+	m, g, stop := run(t, dir, s)
+	waitFor(t, "A", func() bool { return get(t, m, "A") != nil })
+
+	unsigned, _ := proto.Marshal(ticket("A", 9, false))
+	huge := ticket("X", 1, false)
+	huge.TicketType, huge.EntriesAllowed = sgpb.TicketType_TICKET_TYPE_MULTI, math.MaxInt32
+	refused := []struct {
+		name, key string
+		value     []byte
+	}{
+		{"signed by another key", "A", sign(intruder, ticket("A", 3, false))},
+		{"unsigned", "A", unsigned},
+		{"an older version, un-revoked", "A", sign(enroll, ticket("A", 1, false))},
+		{"stored under another ticket", "A", sign(enroll, ticket("Y", 5, false))},
+		{"entries_allowed 2147483647", "X", sign(enroll, huge)},
+	}
+	for _, r := range refused {
+		put(r.key, r.value)
+	}
+	status, _ := kv.Status(ctx)
+	last := status.(*jetstream.KeyValueBucketStatus).StreamInfo().State.LastSeq
+	waitFor(t, "every put seen", func() bool { return m.Revision() == last })
+	if a := get(t, m, "A"); a == nil || a.Version != 2 || !a.Revoked || searched(g, "A") {
+		t.Errorf("A after the forgeries: %v, in the gallery %v; want version 2, revoked, not in the gallery", a, searched(g, "A"))
+	}
+	if get(t, m, "X") != nil || searched(g, "X") || get(t, m, "Y") != nil {
+		t.Errorf("X (out of range) or Y (under A's key) was taken in")
+	}
+	faults := strings.Join(m.refusals.Faults(), "\n")
+	for _, want := range []string{"refused entitlement A", "refused entitlement X: out of range (entries_allowed 2147483647"} {
+		if !strings.Contains(faults, want) {
+			t.Errorf("faults %q lack %q", faults, want)
+		}
+	}
+
+	// Removed from the bucket, A cannot come back with an older value
+	// either, even across a restart.
+	if err := kv.Purge(ctx, "A"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A removed", func() bool { return get(t, m, "A") == nil })
+	stop()
+	m, g, stop = run(t, dir, s)
+	defer stop()
+	put("A", sign(enroll, ticket("A", 1, false)))
+	put("B", entitlement("B", false))
+	waitFor(t, "B", func() bool { return get(t, m, "B") != nil })
+	if get(t, m, "A") != nil || searched(g, "A") {
+		t.Error("an older value of a removed ticket was taken in")
+	}
+	put("A", sign(enroll, ticket("A", 3, false)))
+	waitFor(t, "a newer A", func() bool { return get(t, m, "A") != nil && get(t, m, "A").Version == 3 })
+}
+
+func TestMirrorDropsStoredValuesThatDoNotOpen(t *testing.T) {
+	ctx := context.Background()
+	s := bustest.Embedded(t)
+	_, js := s.Connect(t)
+	kv, _ := js.KeyValue(ctx, bus.BucketEntitlements)
+	kv.Put(ctx, "A", entitlement("A", false))
+	dir := t.TempDir()
+	// A gate that kept A unsigned, as gates did before entitlements were
+	// signed, at the bucket's latest revision.
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := proto.Marshal(ticket("A", 1, false))
+	if err := st.Apply(ctx, []store.Change{{TicketID: "A", Data: raw, Revision: 1}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	m, g, stop := run(t, dir, s)
+	defer stop()
+	if m.Revision() != 0 {
+		t.Errorf("revision after dropping the stored value = %d; want 0, to read the bucket again", m.Revision())
+	}
+	waitFor(t, "A again, signed, from the bucket", func() bool { return get(t, m, "A") != nil && searched(g, "A") })
 }

@@ -3,10 +3,9 @@ package mirror
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,27 +15,39 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/site"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 // Site keeps the values of the SITE bucket a gate needs offline: the QR
-// verification keys, the site settings and the latest occupancy. It is safe
-// for concurrent use.
+// verification keys (signed by enroll), the site settings and the latest
+// occupancy (signed by admin). A value that is unsigned, signed by another
+// key, invalid or older than the one held is refused and reported, and the
+// gate keeps what it had. It is safe for concurrent use.
 type Site struct {
-	store *store.Store
-	log   *slog.Logger
+	store    *store.Store
+	enroll   *signed.Keys
+	admin    *signed.Keys
+	refusals *Refusals
+	log      *slog.Logger
+	now      func() time.Time
 
 	mu        sync.RWMutex
-	verifier  *qrtoken.Verifier
+	signedAt  map[string]time.Time // of each value held, by key
+	qrKeys    []*sgpb.QRKey
+	verifier  *qrtoken.Verifier // from the qrKeys valid until verifierTill
+	verTill   time.Time
 	settings  site.Settings
 	rules     rules.Site // from settings, worked out once per change
 	occupancy site.Occupancy
 }
 
 // NewSite returns the site view over st, with default settings until others
-// are loaded or watched.
-func NewSite(st *store.Store, log *slog.Logger) *Site {
-	s := &Site{store: st, log: log}
+// are loaded or watched. enroll and admin are the keys the gate was
+// installed with.
+func NewSite(st *store.Store, enroll, admin *signed.Keys, refusals *Refusals, log *slog.Logger) *Site {
+	s := &Site{store: st, enroll: enroll, admin: admin, refusals: refusals, log: log, now: time.Now, signedAt: map[string]time.Time{}}
 	s.setSettings(site.DefaultSettings())
 	return s
 }
@@ -51,7 +62,7 @@ func (s *Site) setSettings(st site.Settings) {
 
 // Load restores the last values seen from SQLite.
 func (s *Site) Load(ctx context.Context) error {
-	for _, key := range []string{bus.KeyQRPublicKeys, bus.KeySettings, site.KeyOccupancy} {
+	for _, key := range []string{bus.KeyQRPublicKeys, bus.KeySettings, bus.KeyOccupancy} {
 		v, err := s.store.Meta(ctx, "site."+key)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -59,16 +70,51 @@ func (s *Site) Load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.set(key, v)
+		if err := s.set(key, v); err != nil {
+			// Kept before values were signed, or by a key no longer
+			// trusted: the watch brings the current value.
+			s.log.Warn("ignoring a stored site value", "key", key, "err", err)
+		}
 	}
 	return nil
 }
 
-// Verifier returns the QR verifier, or nil before any key is known.
+// Verifier returns the QR verifier of the keys valid now, or nil while no
+// key is known.
 func (s *Site) Verifier() *qrtoken.Verifier {
+	now := s.now()
 	s.mu.RLock()
-	defer s.mu.RUnlock()
+	v, till := s.verifier, s.verTill
+	s.mu.RUnlock()
+	if till.IsZero() || now.Before(till) {
+		return v
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buildVerifier(now)
 	return s.verifier
+}
+
+// buildVerifier makes the verifier of the keys valid at now; the caller
+// holds mu. A retired key verifies until its last ticket has ended, plus the
+// skew every token is allowed.
+func (s *Site) buildVerifier(now time.Time) {
+	var pubs []ed25519.PublicKey
+	var till time.Time
+	for _, k := range s.qrKeys {
+		if k.NotAfterMs != 0 {
+			end := time.UnixMilli(k.NotAfterMs).Add(qrtoken.DefaultSkew)
+			if !now.Before(end) {
+				continue
+			}
+			if till.IsZero() || end.Before(till) {
+				till = end
+			}
+		}
+		pubs = append(pubs, k.PublicKey)
+	}
+	s.verifier, _ = qrtoken.NewVerifier(pubs...) // nil without keys
+	s.verTill = till
 }
 
 // Settings returns the current site settings.
@@ -92,46 +138,56 @@ func (s *Site) Occupancy() site.Occupancy {
 	return s.occupancy
 }
 
-func (s *Site) set(key string, v []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// errStale: a value signed before the one held.
+var errStale = errors.New("older than the value held")
+
+// set checks and takes in the value of a SITE key, or says why not.
+func (s *Site) set(key string, v []byte) error {
+	var (
+		at    time.Time
+		apply func()
+	)
 	switch key {
 	case bus.KeyQRPublicKeys:
-		var keys []string
-		for _, line := range strings.Split(string(v), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				keys = append(keys, line)
+		var set sgpb.QRKeySet
+		msg, err := s.enroll.OpenMessage(signed.QRKeys, v, &set)
+		if err != nil {
+			return err
+		}
+		for _, k := range set.Keys {
+			if len(k.PublicKey) != ed25519.PublicKeySize {
+				return fmt.Errorf("a QR key of %d bytes", len(k.PublicKey))
 			}
 		}
-		pubs := make([]ed25519.PublicKey, 0, len(keys))
-		for _, k := range keys {
-			pub, err := qrtoken.ParsePublicKey(k)
-			if err != nil {
-				s.log.Error("ignoring a bad QR public key", "err", err)
-				continue
-			}
-			pubs = append(pubs, pub)
-		}
-		if ver, err := qrtoken.NewVerifier(pubs...); err == nil {
-			s.verifier = ver
-		}
+		at = msg.SignedAt
+		apply = func() { s.qrKeys = set.Keys; s.buildVerifier(s.now()) }
 	case bus.KeySettings:
-		st := site.DefaultSettings()
-		if err := json.Unmarshal(v, &st); err == nil && st.Validate() == nil {
-			s.setSettings(st)
-		} else {
-			s.log.Error("ignoring invalid site settings", "err", err)
+		st, signedAt, err := site.DecodeSettings(v, s.admin)
+		if err != nil {
+			return err
 		}
-	case site.KeyOccupancy:
-		var o site.Occupancy
-		if err := json.Unmarshal(v, &o); err == nil {
-			s.occupancy = o
+		at, apply = signedAt, func() { s.setSettings(st) }
+	case bus.KeyOccupancy:
+		o, signedAt, err := site.DecodeOccupancy(v, s.admin)
+		if err != nil {
+			return err
 		}
+		at, apply = signedAt, func() { s.occupancy = o }
+	default:
+		return nil // not a value gates use
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at.Before(s.signedAt[key]) {
+		return fmt.Errorf("%w: signed %s, held %s", errStale, at.Format(time.RFC3339), s.signedAt[key].Format(time.RFC3339))
+	}
+	s.signedAt[key] = at
+	apply()
+	return nil
 }
 
-// Run watches the SITE bucket until ctx ends, keeping every value in SQLite
-// for the next offline start.
+// Run watches the SITE bucket until ctx ends, keeping every value it takes
+// in in SQLite for the next offline start.
 func (s *Site) Run(ctx context.Context, js jetstream.JetStream) {
 	for ctx.Err() == nil {
 		err := s.watch(ctx, js)
@@ -168,7 +224,13 @@ func (s *Site) watch(ctx context.Context, js jetstream.JetStream) error {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			s.set(e.Key(), e.Value())
+			what := "site " + e.Key()
+			if err := s.set(e.Key(), e.Value()); err != nil {
+				s.log.Error("refusing a site value", "key", e.Key(), "err", err)
+				s.refusals.Add("site", what, RefusalReason(err))
+				continue
+			}
+			s.refusals.Clear(what)
 			if err := s.store.SetMeta(ctx, "site."+e.Key(), e.Value()); err != nil {
 				s.log.Error("keeping a site value failed", "key", e.Key(), "err", err)
 			}

@@ -25,10 +25,10 @@ func TestCapacityFullWhenTheSiteEnforcesIt(t *testing.T) {
 	today := rules.Site{}.Day(time.Now()).String()
 	settings := sitecfg.DefaultSettings()
 	settings.DailyCapacity, settings.InstantCapacity = 100, 10
-	if err := sitecfg.SaveSettings(ctx, kv, settings); err != nil {
+	if err := sitecfg.SaveSettings(ctx, kv, settings, s.admin); err != nil {
 		t.Fatal(err)
 	}
-	if err := sitecfg.SaveOccupancy(ctx, kv, sitecfg.Occupancy{Day: today, AdmittedToday: 100, InPark: 5, At: time.Now()}); err != nil {
+	if err := sitecfg.SaveOccupancy(ctx, kv, sitecfg.Occupancy{Day: today, AdmittedToday: 100, InPark: 5, At: time.Now()}, s.admin); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "site values reach the gate", func() bool {
@@ -45,13 +45,13 @@ func TestCapacityFullWhenTheSiteEnforcesIt(t *testing.T) {
 		t.Fatalf("capacity reached but not enforced: %+v; want allow", out)
 	}
 	settings.EnforceCapacity = true
-	sitecfg.SaveSettings(ctx, kv, settings)
+	sitecfg.SaveSettings(ctx, kv, settings, s.admin)
 	eventually(t, 5*time.Second, "enforcement reaches the gate", func() bool { return g.node.site.Settings().EnforceCapacity })
 	if out := decide(); out.Allow || out.Reason != rules.CapacityFull {
 		t.Fatalf("daily capacity reached and enforced: %+v; want deny capacity_full", out)
 	}
 	// Yesterday's count does not close today's gates.
-	sitecfg.SaveOccupancy(ctx, kv, sitecfg.Occupancy{Day: "2000-01-01", AdmittedToday: 1000, InPark: 1000})
+	sitecfg.SaveOccupancy(ctx, kv, sitecfg.Occupancy{Day: "2000-01-01", AdmittedToday: 1000, InPark: 1000}, s.admin)
 	eventually(t, 5*time.Second, "new occupancy reaches the gate", func() bool { return g.node.site.Occupancy().Day == "2000-01-01" })
 	if out := decide(); !out.Allow {
 		t.Fatalf("an old day's occupancy: %+v; want allow", out)

@@ -41,7 +41,12 @@ type Config struct {
 	Data                      string
 	Listen                    string
 	NATS                      bus.Options
-	Models                    string
+	// TrustEnroll and TrustAdmin name the public keys the gate checks
+	// entitlements and QR keys (enroll's), and settings and commands
+	// (admin's) against: the keys themselves, comma-separated, or a file
+	// holding them. They come with the installation, never from the bus.
+	TrustEnroll, TrustAdmin string
+	Models                  string
 	// FaceModel is the embedding model the gate matches with; Policy's
 	// Threshold and Margin of 0 take its measured defaults.
 	FaceModel string
@@ -101,7 +106,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Pulse, "pulse", c.Pulse, "relay pulse length (turnstiles need at least 100ms)")
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
-	c.NATS.RegisterFlags(fs)
+	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated: enroll's embedded server, or the cluster")
+	fs.StringVar(&c.TrustEnroll, "trust-enroll", c.TrustEnroll, "enroll's public key (`enroll public-key`), or a file holding it: entitlements and QR keys must be signed with it")
+	fs.StringVar(&c.TrustAdmin, "trust-admin", c.TrustAdmin, "admin's public key (`admin public-key`), or a file holding it: settings and commands must be signed with it")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
 	fs.StringVar(&c.FaceModel, "face-model", c.FaceModel, "embedding model to match with: "+strings.Join(faces.ModelNames(), ", ")+" (choose with gate calibrate)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU); a lane decides one frame at a time, so more only hold more memory")
@@ -162,12 +169,14 @@ func (c Config) Validate() error {
 		maxDistance = 2
 	}
 	switch {
-	case c.ID == "" || strings.ContainsAny(c.ID, ".*> \t"):
-		return fmt.Errorf("--id %q: must be non-empty, without spaces, dots, * or >", c.ID)
+	case bus.Gate(c.ID).Validate() != nil:
+		return fmt.Errorf("--id %q: must be 1 to 64 letters, digits, - or _ (it names the gate's NATS identity and subjects)", c.ID)
 	case c.Direction != "entry" && c.Direction != "exit":
 		return fmt.Errorf("--direction %q: want entry or exit", c.Direction)
 	case c.Mode != ModeFace && c.Mode != ModeVerify && c.Mode != ModeFaceOrQR:
 		return fmt.Errorf("--mode %q: want face, verify or face-or-qr", c.Mode)
+	case c.TrustEnroll == "" || c.TrustAdmin == "":
+		return fmt.Errorf("--trust-enroll and --trust-admin are required: a gate acts only on what enroll and admin signed")
 	case c.OfflinePolicy != "allow" && c.OfflinePolicy != "deny":
 		return fmt.Errorf("--offline-policy %q: want allow or deny", c.OfflinePolicy)
 	case c.Pulse < 100*time.Millisecond:

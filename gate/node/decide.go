@@ -175,21 +175,25 @@ type claimKey struct {
 }
 
 // claimKeys lists the redemption keys a ticket's entry may take, from the
-// entry numbered first on.
+// entry numbered first on. The mirror holds only entitlements within
+// rules.CheckEntitlement's limits; the limits are applied here again, so no
+// value can make the list long.
 func claimKeys(e *sgpb.Entitlement, day string, first int) []claimKey {
 	if first < 1 {
 		first = 1
 	}
+	allowed := min(int(e.EntriesAllowed), rules.MaxEntries)
+	perDay := min(int(e.EntriesPerDay), rules.MaxEntriesPerDay)
 	var keys []claimKey
 	switch e.TicketType {
 	case sgpb.TicketType_TICKET_TYPE_SINGLE, sgpb.TicketType_TICKET_TYPE_TIMED:
 		keys = append(keys, claimKey{bus.RedemptionKey(e.TicketId, 1), 1})
 	case sgpb.TicketType_TICKET_TYPE_MULTI:
-		for i := first; i <= int(e.EntriesAllowed); i++ {
+		for i := first; i <= allowed; i++ {
 			keys = append(keys, claimKey{bus.RedemptionKey(e.TicketId, i), i})
 		}
 	case sgpb.TicketType_TICKET_TYPE_MULTI_DAY, sgpb.TicketType_TICKET_TYPE_ANNUAL:
-		for i := 1; i <= int(e.EntriesPerDay); i++ {
+		for i := 1; i <= perDay; i++ {
 			keys = append(keys, claimKey{bus.RedemptionKey(e.TicketId+"."+day, i), i})
 		}
 	}

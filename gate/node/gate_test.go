@@ -294,8 +294,9 @@ func hasFault(st *sgpb.GateStatus, prefix string) bool {
 func TestManualOpenCommandOverNATS(t *testing.T) {
 	s := startSite(t)
 	g := startGate(t, s, "west-1", nil)
-	nc, _ := s.nats.Connect(t)
-	cmd, _ := proto.Marshal(&sgpb.GateCommand{CommandId: "c1", Kind: sgpb.CommandKind_COMMAND_KIND_OPEN, Operator: "王五", Reason: "轮椅"})
+	nc, _ := s.nats.ConnectAs(t, bus.Admin())
+	cmd := s.command(t, &sgpb.GateCommand{CommandId: "c1", Kind: sgpb.CommandKind_COMMAND_KIND_OPEN, Operator: "王五", Reason: "轮椅",
+		GateId: "west-1"}, time.Now())
 	msg, err := nc.Request(bus.CommandSubject("west-1"), cmd, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

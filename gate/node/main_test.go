@@ -13,7 +13,10 @@ import (
 	"github.com/scenicgate/scenicgate/enroll/app"
 	"github.com/scenicgate/scenicgate/hardware/relay"
 	"github.com/scenicgate/scenicgate/hardware/relay/relaysim"
+	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/qrtoken"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -39,20 +42,41 @@ func TestMain(m *testing.M) {
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// site is a running enroll with its NATS server, for gates to sync from.
+// site is a running enroll with its NATS server, for gates to sync from,
+// and admin's signing key.
 type site struct {
 	nats   *bustest.Server
 	enroll *app.App
+	data   string // enroll's data folder
 	key    string
+	admin  *signed.Signer
 }
 
 func startSite(t testing.TB) *site {
 	t.Helper()
-	s := &site{nats: bustest.Embedded(t)}
+	return startSiteOn(t, bustest.Embedded(t))
+}
+
+// startSiteOn starts enroll against the NATS server srv.
+func startSiteOn(t testing.TB, srv *bustest.Server) *site {
+	t.Helper()
+	return startSiteWith(t, srv, engine)
+}
+
+// startSiteWith starts enroll against srv, describing faces with the
+// models of e.
+func startSiteWith(t testing.TB, srv *bustest.Server, e *faces.Engine) *site {
+	t.Helper()
+	s := &site{nats: srv}
+	var err error
+	if s.admin, err = signed.LoadOrCreateSigner(filepath.Join(t.TempDir(), "admin-signing.key")); err != nil {
+		t.Fatal(err)
+	}
 	cfg := app.DefaultConfig()
 	cfg.Data = t.TempDir()
-	cfg.NATS.URL = s.nats.URL
-	cfg.Engine = engine
+	s.data = cfg.Data
+	cfg.NATS = s.nats.Options(t, bus.Enroll())
+	cfg.Engine = e
 	a, err := app.New(context.Background(), cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +132,11 @@ func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate f
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Data, cfg.Listen = id, dir, ""
-	cfg.NATS.URL = s.nats.URL
+	cfg.NATS = s.nats.Options(t, bus.Gate(id))
 	cfg.Relay = "lcus:" + sim.Path()
 	cfg.StatusEvery = 200 * time.Millisecond
+	cfg.TrustEnroll = qrtoken.MarshalPublicKey(s.enroll.Keys().Signer().PublicKey())
+	cfg.TrustAdmin = qrtoken.MarshalPublicKey(s.admin.PublicKey())
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -54,6 +54,13 @@ func newMetrics(n *Node) *metrics {
 			return float64(d)
 		}),
 	)
+	for _, kind := range []string{"entitlement", "site", "command"} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "scenicgate_gate_refused_total",
+			Help:        "Messages from the bus the gate refused: unsigned, forged, stale or out of range.",
+			ConstLabels: prometheus.Labels{"kind": kind},
+		}, func() float64 { return float64(n.refusals.Totals()[kind]) }))
+	}
 	return m
 }
 

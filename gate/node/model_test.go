@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scenicgate/scenicgate/enroll/app"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
@@ -22,21 +21,7 @@ func startDlibOnlySite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dlibOnly.Close() })
-	s := &site{nats: bustest.Embedded(t)}
-	cfg := app.DefaultConfig()
-	cfg.Data = t.TempDir()
-	cfg.NATS.URL = s.nats.URL
-	cfg.Engine = dlibOnly
-	a, err := app.New(context.Background(), cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	s.enroll = a
-	if s.key, err = a.Store().CreateAPIKey(context.Background(), "test"); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return startSiteWith(t, bustest.Embedded(t), dlibOnly)
 }
 
 // TestTicketWithoutTheGatesModel enrolls a visitor with dlib descriptors

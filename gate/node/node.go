@@ -22,6 +22,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/drain"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/models/faces"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -38,10 +39,14 @@ type Node struct {
 	mirror  *mirror.Mirror
 	site    *mirror.Site
 	engine  *faces.Engine
-	relay   relay.Relay
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	metrics *metrics
+	// admin's keys, which commands must be signed with.
+	admin    *signed.Keys
+	refusals *mirror.Refusals
+	commands *commandGuard
+	relay    relay.Relay
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	metrics  *metrics
 
 	publisher *publisher
 	startedAt time.Time
@@ -89,14 +94,25 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if n.store, err = store.Open(ctx, cfg.Data); err != nil {
 		return nil, err
 	}
+	enroll, err := signed.LoadKeys(cfg.TrustEnroll)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-enroll: %w", err)
+	}
+	if n.admin, err = signed.LoadKeys(cfg.TrustAdmin); err != nil {
+		return nil, fmt.Errorf("--trust-admin: %w", err)
+	}
+	n.refusals = mirror.NewRefusals(n.now)
+	if n.commands, err = loadCommandGuard(ctx, n.store); err != nil {
+		return nil, err
+	}
 	n.model = model
 	n.gallery = matcher.NewGallery(model.Dim, galleryMetric(model.Metric))
-	n.site = mirror.NewSite(n.store, n.log)
+	n.site = mirror.NewSite(n.store, enroll, n.admin, n.refusals, n.log)
 	if err := n.site.Load(ctx); err != nil {
 		return nil, err
 	}
 	sameModel := func(name string) bool { return faces.CanonicalModel(name) == model.Name }
-	n.mirror = mirror.New(n.store, n.gallery, sameModel, n.eligible, n.log)
+	n.mirror = mirror.New(n.store, n.gallery, sameModel, n.eligible, enroll, n.refusals, n.log)
 	if err := n.mirror.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -119,7 +135,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 		}
 	}
 	n.metrics = newMetrics(n)
-	if n.nc, err = bus.Connect(cfg.NATS, "gate "+cfg.ID, n.log); err != nil {
+	if n.nc, err = bus.Connect(cfg.NATS, bus.Gate(cfg.ID), n.log); err != nil {
 		return nil, err
 	}
 	if n.js, err = jetstream.New(n.nc); err != nil {

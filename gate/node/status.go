@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/hardware/relay"
@@ -66,7 +65,9 @@ func (n *Node) faults(rs relay.State, fs frameSnapshot, depth int) []string {
 	if depth > 1000 {
 		f = append(f, fmt.Sprintf("outbox: %d admissions not yet published", depth))
 	}
-	return f
+	// What the gate refused from the bus: a forgery, a replay, or enroll or
+	// admin signing with a key the gate was not installed with.
+	return append(f, n.refusals.Faults()...)
 }
 
 // statusLoop publishes the heartbeat on gates.<id>.status.
@@ -85,60 +86,4 @@ func (n *Node) statusLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// listenCommands answers staff commands on gates.<id>.command. The
-// subscription survives reconnects; commands sent while the gate is away are
-// not queued, since opening a turnstile minutes late would be wrong.
-func (n *Node) listenCommands() error {
-	_, err := n.nc.Subscribe(bus.CommandSubject(n.cfg.ID), func(m *nats.Msg) {
-		reply := n.command(m.Data)
-		b, _ := proto.Marshal(reply)
-		if m.Reply != "" {
-			m.Respond(b)
-		}
-	})
-	return err
-}
-
-func (n *Node) command(data []byte) *sgpb.GateCommandReply {
-	cmd := &sgpb.GateCommand{}
-	if err := proto.Unmarshal(data, cmd); err != nil {
-		return &sgpb.GateCommandReply{Error: "undecodable command"}
-	}
-	reply := &sgpb.GateCommandReply{CommandId: cmd.CommandId}
-	n.log.Info("staff command", "kind", cmd.Kind.String(), "operator", cmd.Operator, "reason", cmd.Reason, "command", cmd.CommandId)
-	switch cmd.Kind {
-	case sgpb.CommandKind_COMMAND_KIND_OPEN:
-		if err := n.ManualOpen(context.Background(), cmd.Operator, cmd.Reason); err != nil {
-			reply.Error = err.Error()
-			return reply
-		}
-	case sgpb.CommandKind_COMMAND_KIND_RELOAD:
-		n.mirror.Refresh()
-	default:
-		reply.Error = "unknown command"
-		return reply
-	}
-	reply.Ok = true
-	return reply
-}
-
-// ManualOpen pulses the relay for staff (a wheelchair, a pram, a fault) and
-// records it as a manual admission naming the operator and reason.
-func (n *Node) ManualOpen(ctx context.Context, operator, reason string) error {
-	if operator == "" {
-		return fmt.Errorf("a manual open needs the operator's name")
-	}
-	now := n.now()
-	out := Outcome{Allow: true, Reason: ReasonManual}
-	a := n.admission(Identified{Method: sgpb.Method_METHOD_MANUAL}, out, now)
-	a.Operator, a.Note = operator, reason
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := n.relay.Pulse(pctx, n.cfg.Pulse)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("relay: %w", err)
-	}
-	return n.record(ctx, a, "", n.siteRules().Day(now).String(), out)
 }

@@ -6,16 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 const keyRevision = "entitlements_revision"
 
 // Change is one entry of the ENTITLEMENTS bucket to apply: a put with the
-// encoded entitlement, or a removal (Data nil).
+// signed entitlement as it came from the bucket, or a removal (Data nil).
 type Change struct {
 	TicketID string
 	Data     []byte
 	Revision uint64
+	// Version and Until, for a removal, are the version and the end of the
+	// entitlement removed; Removed then returns them until Until.
+	Version int64
+	Until   time.Time
 }
 
 // Apply stores a batch of changes and the revision they bring the mirror to,
@@ -26,11 +33,20 @@ func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) er
 			var err error
 			if c.Data == nil {
 				_, err = tx.ExecContext(ctx, `DELETE FROM entitlements WHERE ticket_id = ?`, c.TicketID)
+				if err == nil && c.Version > 0 {
+					_, err = tx.ExecContext(ctx,
+						`INSERT INTO removed (ticket_id, version, until_ms) VALUES (?, ?, ?)
+						 ON CONFLICT (ticket_id) DO UPDATE SET version = max(version, excluded.version), until_ms = excluded.until_ms`,
+						c.TicketID, c.Version, sqlitedb.Millis(c.Until))
+				}
 			} else {
 				_, err = tx.ExecContext(ctx,
 					`INSERT INTO entitlements (ticket_id, data, revision) VALUES (?, ?, ?)
 					 ON CONFLICT (ticket_id) DO UPDATE SET data = excluded.data, revision = excluded.revision`,
 					c.TicketID, c.Data, c.Revision)
+				if err == nil {
+					_, err = tx.ExecContext(ctx, `DELETE FROM removed WHERE ticket_id = ?`, c.TicketID)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("store: apply %s: %w", c.TicketID, err)
@@ -47,6 +63,9 @@ func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) er
 func (s *Store) Reset(ctx context.Context) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM entitlements`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM removed`); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, keyRevision)
@@ -97,4 +116,26 @@ func (s *Store) Entitlement(ctx context.Context, ticketID string) ([]byte, error
 		return nil, fmt.Errorf("store: entitlement %q: %w", ticketID, err)
 	}
 	return data, nil
+}
+
+// Removed calls fn with the version of every removed entitlement whose
+// ticket ends after now, and forgets the others.
+func (s *Store) Removed(ctx context.Context, now time.Time, fn func(ticketID string, version int64)) error {
+	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM removed WHERE until_ms <= ?`, sqlitedb.Millis(now)); err != nil {
+		return fmt.Errorf("store: removed: %w", err)
+	}
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT ticket_id, version FROM removed`)
+	if err != nil {
+		return fmt.Errorf("store: removed: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var version int64
+		if err := rows.Scan(&id, &version); err != nil {
+			return err
+		}
+		fn(id, version)
+	}
+	return rows.Err()
 }

@@ -50,6 +50,15 @@ var migrations = []sqlitedb.Migration{
 		`CREATE INDEX admissions_ticket ON admissions (ticket_id, day)`,
 		`CREATE INDEX admissions_unpublished ON admissions (published_ms, seq)`,
 	),
+	// The version of each entitlement removed from the bucket, until the
+	// ticket has ended: an older value put back must not bring it back.
+	sqlitedb.Exec(
+		`CREATE TABLE removed (
+			ticket_id TEXT PRIMARY KEY,
+			version   INTEGER NOT NULL,
+			until_ms  INTEGER NOT NULL
+		)`,
+	),
 }
 
 // Open opens or creates gate.db in dir.

@@ -12,7 +12,8 @@ const (
 	BucketEntitlements = "ENTITLEMENTS"
 	// BucketRedemptions is the KV bucket in which online gates claim a
 	// single-use entry with Create, so two gates never admit it twice.
-	// Key = RedemptionKey(ticket, entry).
+	// Key = RedemptionKey(ticket, entry). A claim, once made, can be neither
+	// overwritten nor deleted (see Provision).
 	BucketRedemptions = "REDEMPTIONS"
 	// BucketSite holds site-wide settings that gates need offline, such as
 	// the QR public keys (KeyQRPublicKeys).
@@ -21,12 +22,17 @@ const (
 	StreamAdmissions = "ADMISSIONS"
 )
 
-// Keys in BucketSite.
+// Keys in BucketSite, each holding a signed envelope (internal/signed).
 const (
-	// KeyQRPublicKeys holds the QR verification keys, one per line.
+	// KeyQRPublicKeys holds the QR verification keys (sgpb.QRKeySet),
+	// signed by enroll.
 	KeyQRPublicKeys = "qr_public_keys"
-	// KeySettings holds the site settings as JSON (capacities, time zone).
+	// KeySettings holds the site settings as JSON (capacities, time zone),
+	// signed by admin.
 	KeySettings = "settings"
+	// KeyOccupancy holds admin's count of visitors today and inside, as
+	// JSON, signed by admin.
+	KeyOccupancy = "occupancy"
 )
 
 // AdmissionSubject is the subject a gate publishes its decisions on.
@@ -43,6 +49,9 @@ const StatusSubjects = "gates.*.status"
 
 // CommandSubject is the request/reply subject on which a gate takes commands.
 func CommandSubject(gateID string) string { return "gates." + gateID + ".command" }
+
+// CommandSubjects matches every gate's commands.
+const CommandSubjects = "gates.*.command"
 
 // RedemptionKey is the BucketRedemptions key claimed by a ticket's nth entry.
 func RedemptionKey(ticketID string, entry int) string {

@@ -1,8 +1,9 @@
 // Package site holds the settings a scenic area makes once for all its gates
 // — its time zone and its published capacities — and the occupancy figures
 // that admin works out from the admissions and gates use to enforce them.
-// Both travel as JSON in the KV bucket SITE, so a gate keeps the last values
-// it saw while NATS is away.
+// Both travel as JSON in the KV bucket SITE, signed by admin (internal/signed),
+// so a gate keeps the last values it saw while NATS is away and takes in only
+// what admin wrote.
 package site
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/signed"
 )
 
 // Settings are set by staff in admin.
@@ -100,41 +102,97 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // KeyOccupancy is the SITE bucket key of the Occupancy.
-const KeyOccupancy = "occupancy"
+const KeyOccupancy = bus.KeyOccupancy
 
-// LoadSettings reads the settings from the SITE bucket; DefaultSettings
-// when none were saved.
-func LoadSettings(ctx context.Context, kv jetstream.KeyValue) (Settings, error) {
+// EncodeSettings validates s and returns its SITE value: its JSON, signed
+// by admin's signer at at.
+func EncodeSettings(s Settings, signer *signed.Signer, at time.Time) ([]byte, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("site: settings: %w", err)
+	}
+	return signer.Sign(signed.Settings, b, at), nil
+}
+
+// DecodeSettings opens a SITE settings value signed by one of keys (admin's)
+// and returns the settings and when they were signed. Unsigned, forged or
+// invalid settings fail: the errors of signed.Keys.Open, or a decoding or
+// validation error.
+func DecodeSettings(data []byte, keys *signed.Keys) (Settings, time.Time, error) {
+	msg, err := keys.Open(signed.Settings, data)
+	if err != nil {
+		return Settings{}, time.Time{}, err
+	}
 	s := DefaultSettings()
+	if err := json.Unmarshal(msg.Payload, &s); err != nil {
+		return Settings{}, time.Time{}, fmt.Errorf("site: settings: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, time.Time{}, err
+	}
+	return s, msg.SignedAt, nil
+}
+
+// EncodeOccupancy returns the SITE value of o: its JSON, signed by admin's
+// signer at at.
+func EncodeOccupancy(o Occupancy, signer *signed.Signer, at time.Time) []byte {
+	b, _ := json.Marshal(o) // plain fields always encode
+	return signer.Sign(signed.Occupancy, b, at)
+}
+
+// DecodeOccupancy opens a SITE occupancy value signed by one of keys and
+// returns it with when it was signed. Negative counts fail.
+func DecodeOccupancy(data []byte, keys *signed.Keys) (Occupancy, time.Time, error) {
+	msg, err := keys.Open(signed.Occupancy, data)
+	if err != nil {
+		return Occupancy{}, time.Time{}, err
+	}
+	var o Occupancy
+	if err := json.Unmarshal(msg.Payload, &o); err != nil {
+		return Occupancy{}, time.Time{}, fmt.Errorf("site: occupancy: %w", err)
+	}
+	if o.AdmittedToday < 0 || o.InPark < 0 {
+		return Occupancy{}, time.Time{}, fmt.Errorf("site: occupancy: negative counts %d, %d", o.AdmittedToday, o.InPark)
+	}
+	return o, msg.SignedAt, nil
+}
+
+// LoadSettings reads the settings from the SITE bucket, signed by one of
+// keys; DefaultSettings when none were saved.
+func LoadSettings(ctx context.Context, kv jetstream.KeyValue, keys *signed.Keys) (Settings, error) {
 	e, err := kv.Get(ctx, bus.KeySettings)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return s, nil
+		return DefaultSettings(), nil
 	}
 	if err != nil {
-		return s, fmt.Errorf("site: load settings: %w", err)
+		return DefaultSettings(), fmt.Errorf("site: load settings: %w", err)
 	}
-	if err := json.Unmarshal(e.Value(), &s); err != nil {
+	s, _, err := DecodeSettings(e.Value(), keys)
+	if err != nil {
 		return DefaultSettings(), fmt.Errorf("site: settings: %w", err)
 	}
 	return s, nil
 }
 
-// SaveSettings validates and writes the settings to the SITE bucket.
-func SaveSettings(ctx context.Context, kv jetstream.KeyValue, s Settings) error {
-	if err := s.Validate(); err != nil {
+// SaveSettings validates the settings, signs them and writes them to the
+// SITE bucket.
+func SaveSettings(ctx context.Context, kv jetstream.KeyValue, s Settings, signer *signed.Signer) error {
+	b, err := EncodeSettings(s, signer, time.Now())
+	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(s)
 	if _, err := kv.Put(ctx, bus.KeySettings, b); err != nil {
 		return fmt.Errorf("site: save settings: %w", err)
 	}
 	return nil
 }
 
-// SaveOccupancy writes the occupancy to the SITE bucket.
-func SaveOccupancy(ctx context.Context, kv jetstream.KeyValue, o Occupancy) error {
-	b, _ := json.Marshal(o)
-	if _, err := kv.Put(ctx, KeyOccupancy, b); err != nil {
+// SaveOccupancy signs the occupancy and writes it to the SITE bucket.
+func SaveOccupancy(ctx context.Context, kv jetstream.KeyValue, o Occupancy, signer *signed.Signer) error {
+	if _, err := kv.Put(ctx, KeyOccupancy, EncodeOccupancy(o, signer, time.Now())); err != nil {
 		return fmt.Errorf("site: save occupancy: %w", err)
 	}
 	return nil

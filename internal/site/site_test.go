@@ -2,11 +2,13 @@ package site
 
 import (
 	"context"
+	"crypto/ed25519"
 	"testing"
 	"time"
 
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
+	"github.com/scenicgate/scenicgate/internal/signed"
 )
 
 func TestSettingsRoundTripAndValidation(t *testing.T) {
@@ -16,17 +18,22 @@ func TestSettingsRoundTripAndValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadSettings(ctx, kv)
+	admin, err := signed.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, _ := signed.NewKeys(admin.PublicKey())
+	got, err := LoadSettings(ctx, kv, trusted)
 	if err != nil || got != DefaultSettings() {
 		t.Fatalf("LoadSettings on an empty bucket = %+v, %v; want the defaults", got, err)
 	}
 	want := DefaultSettings()
 	want.DailyCapacity, want.InstantCapacity, want.EnforceCapacity = 20000, 5000, true
 	want.SlotLate = Duration(45 * time.Minute)
-	if err := SaveSettings(ctx, kv, want); err != nil {
+	if err := SaveSettings(ctx, kv, want, admin); err != nil {
 		t.Fatal(err)
 	}
-	if got, err = LoadSettings(ctx, kv); err != nil || got != want {
+	if got, err = LoadSettings(ctx, kv, trusted); err != nil || got != want {
 		t.Errorf("LoadSettings = %+v, %v; want %+v", got, err, want)
 	}
 	bad := []Settings{
@@ -36,11 +43,11 @@ func TestSettingsRoundTripAndValidation(t *testing.T) {
 		{TimeZone: "Asia/Shanghai", WarnRatio: 0.8, SlotEarly: -1},
 	}
 	for _, s := range bad {
-		if err := SaveSettings(ctx, kv, s); err == nil {
+		if err := SaveSettings(ctx, kv, s, admin); err == nil {
 			t.Errorf("SaveSettings(%+v) succeeded; want it refused", s)
 		}
 	}
-	if got, _ = LoadSettings(ctx, kv); got != want {
+	if got, _ = LoadSettings(ctx, kv, trusted); got != want {
 		t.Errorf("refused saves changed the settings to %+v", got)
 	}
 }

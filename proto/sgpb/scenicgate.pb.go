@@ -1,6 +1,9 @@
 // Wire messages of ScenicGate. Enroll writes Entitlement values into the KV
 // bucket ENTITLEMENTS; gates write Admission messages to the stream
 // ADMISSIONS and GateStatus heartbeats; admin sends GateCommand requests.
+// What a gate acts on (entitlements, QR keys, settings, commands) travels
+// inside a Signed envelope, so the gate can check who wrote it whatever the
+// bus says.
 //
 // Regenerate the Go code with `make proto`; `make test` fails when it is stale.
 // Times are Unix milliseconds (fields ending in _ms).
@@ -373,8 +376,8 @@ func (x *FaceDescriptor) GetValues() []float32 {
 	return nil
 }
 
-// Entitlement is what a gate needs to decide about one ticket. It is the value
-// of key <ticket_id> in the KV bucket ENTITLEMENTS.
+// Entitlement is what a gate needs to decide about one ticket. Signed by
+// enroll, it is the value of key <ticket_id> in the KV bucket ENTITLEMENTS.
 type Entitlement struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
@@ -405,7 +408,8 @@ type Entitlement struct {
 	// id matches, so issuing a new QR code retires the old one.
 	QrTokenId   string `protobuf:"bytes,16,opt,name=qr_token_id,json=qrTokenId,proto3" json:"qr_token_id,omitempty"`
 	UpdatedAtMs int64  `protobuf:"varint,17,opt,name=updated_at_ms,json=updatedAtMs,proto3" json:"updated_at_ms,omitempty"`
-	// Increases with every change enroll makes to the ticket.
+	// Increases with every change enroll makes to the ticket; a gate refuses a
+	// value older than the one it holds.
 	Version       int64 `protobuf:"varint,18,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -567,6 +571,186 @@ func (x *Entitlement) GetVersion() int64 {
 	return 0
 }
 
+// Signed carries a message together with the Ed25519 signature of the
+// program that wrote it. The signature covers a purpose string naming the
+// kind of message (so a signed value of one kind is never accepted as
+// another), signed_at_ms and payload; see internal/signed.
+type Signed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The serialized message: a protobuf Entitlement, QRKeySet or GateCommand,
+	// or the JSON of the site settings or occupancy.
+	Payload []byte `protobuf:"bytes,1,opt,name=payload,proto3" json:"payload,omitempty"`
+	// Names the key that signed: the first 8 bytes of the SHA-256 of the
+	// public key, in unpadded URL-safe base64.
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// 64 bytes of Ed25519 signature.
+	Signature []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	// When it was signed, by the signer's clock.
+	SignedAtMs    int64 `protobuf:"varint,4,opt,name=signed_at_ms,json=signedAtMs,proto3" json:"signed_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signed) Reset() {
+	*x = Signed{}
+	mi := &file_scenicgate_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signed) ProtoMessage() {}
+
+func (x *Signed) ProtoReflect() protoreflect.Message {
+	mi := &file_scenicgate_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signed.ProtoReflect.Descriptor instead.
+func (*Signed) Descriptor() ([]byte, []int) {
+	return file_scenicgate_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Signed) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *Signed) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Signed) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *Signed) GetSignedAtMs() int64 {
+	if x != nil {
+		return x.SignedAtMs
+	}
+	return 0
+}
+
+// QRKeySet is the value of key qr_public_keys in the KV bucket SITE, inside
+// a Signed envelope from enroll: the keys that verify ticket QR codes.
+type QRKeySet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*QRKey               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QRKeySet) Reset() {
+	*x = QRKeySet{}
+	mi := &file_scenicgate_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QRKeySet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QRKeySet) ProtoMessage() {}
+
+func (x *QRKeySet) ProtoReflect() protoreflect.Message {
+	mi := &file_scenicgate_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QRKeySet.ProtoReflect.Descriptor instead.
+func (*QRKeySet) Descriptor() ([]byte, []int) {
+	return file_scenicgate_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *QRKeySet) GetKeys() []*QRKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// QRKey is one QR verification key.
+type QRKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The 32-byte Ed25519 public key.
+	PublicKey []byte `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// 0 for the key enroll signs new codes with. A retired key verifies codes
+	// until this instant, when every ticket it signed has ended.
+	NotAfterMs    int64 `protobuf:"varint,2,opt,name=not_after_ms,json=notAfterMs,proto3" json:"not_after_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QRKey) Reset() {
+	*x = QRKey{}
+	mi := &file_scenicgate_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QRKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QRKey) ProtoMessage() {}
+
+func (x *QRKey) ProtoReflect() protoreflect.Message {
+	mi := &file_scenicgate_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QRKey.ProtoReflect.Descriptor instead.
+func (*QRKey) Descriptor() ([]byte, []int) {
+	return file_scenicgate_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *QRKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *QRKey) GetNotAfterMs() int64 {
+	if x != nil {
+		return x.NotAfterMs
+	}
+	return 0
+}
+
 // Admission is one gate decision, published on admissions.<gate_id> with
 // event_id as Nats-Msg-Id.
 type Admission struct {
@@ -606,7 +790,7 @@ type Admission struct {
 
 func (x *Admission) Reset() {
 	*x = Admission{}
-	mi := &file_scenicgate_proto_msgTypes[2]
+	mi := &file_scenicgate_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +802,7 @@ func (x *Admission) String() string {
 func (*Admission) ProtoMessage() {}
 
 func (x *Admission) ProtoReflect() protoreflect.Message {
-	mi := &file_scenicgate_proto_msgTypes[2]
+	mi := &file_scenicgate_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +815,7 @@ func (x *Admission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Admission.ProtoReflect.Descriptor instead.
 func (*Admission) Descriptor() ([]byte, []int) {
-	return file_scenicgate_proto_rawDescGZIP(), []int{2}
+	return file_scenicgate_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Admission) GetEventId() string {
@@ -790,7 +974,7 @@ type GateStatus struct {
 
 func (x *GateStatus) Reset() {
 	*x = GateStatus{}
-	mi := &file_scenicgate_proto_msgTypes[3]
+	mi := &file_scenicgate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +986,7 @@ func (x *GateStatus) String() string {
 func (*GateStatus) ProtoMessage() {}
 
 func (x *GateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_scenicgate_proto_msgTypes[3]
+	mi := &file_scenicgate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +999,7 @@ func (x *GateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateStatus.ProtoReflect.Descriptor instead.
 func (*GateStatus) Descriptor() ([]byte, []int) {
-	return file_scenicgate_proto_rawDescGZIP(), []int{3}
+	return file_scenicgate_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GateStatus) GetGateId() string {
@@ -937,21 +1121,29 @@ func (x *GateStatus) GetTicketsWithoutModel() int64 {
 	return 0
 }
 
-// GateCommand is a request sent to gates.<gate_id>.command.
+// GateCommand is a request sent to gates.<gate_id>.command, inside a Signed
+// envelope from admin. A gate acts on it only when it names this gate, was
+// sent within the last 30 seconds and its nonce has not been seen before.
 type GateCommand struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CommandId     string                 `protobuf:"bytes,1,opt,name=command_id,json=commandId,proto3" json:"command_id,omitempty"`
-	Kind          CommandKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=scenicgate.v1.CommandKind" json:"kind,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Operator      string                 `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
-	AtMs          int64                  `protobuf:"varint,5,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	CommandId string                 `protobuf:"bytes,1,opt,name=command_id,json=commandId,proto3" json:"command_id,omitempty"`
+	Kind      CommandKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=scenicgate.v1.CommandKind" json:"kind,omitempty"`
+	Reason    string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The staff account that sent the command.
+	Operator string `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	// When admin sent it, by admin's clock.
+	AtMs int64 `protobuf:"varint,5,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	// The gate the command is meant for.
+	GateId string `protobuf:"bytes,6,opt,name=gate_id,json=gateId,proto3" json:"gate_id,omitempty"`
+	// 16 random bytes, so a command can be acted on only once.
+	Nonce         []byte `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GateCommand) Reset() {
 	*x = GateCommand{}
-	mi := &file_scenicgate_proto_msgTypes[4]
+	mi := &file_scenicgate_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1155,7 @@ func (x *GateCommand) String() string {
 func (*GateCommand) ProtoMessage() {}
 
 func (x *GateCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_scenicgate_proto_msgTypes[4]
+	mi := &file_scenicgate_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1168,7 @@ func (x *GateCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateCommand.ProtoReflect.Descriptor instead.
 func (*GateCommand) Descriptor() ([]byte, []int) {
-	return file_scenicgate_proto_rawDescGZIP(), []int{4}
+	return file_scenicgate_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GateCommand) GetCommandId() string {
@@ -1014,6 +1206,20 @@ func (x *GateCommand) GetAtMs() int64 {
 	return 0
 }
 
+func (x *GateCommand) GetGateId() string {
+	if x != nil {
+		return x.GateId
+	}
+	return ""
+}
+
+func (x *GateCommand) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
 // GateCommandReply answers a GateCommand.
 type GateCommandReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1026,7 +1232,7 @@ type GateCommandReply struct {
 
 func (x *GateCommandReply) Reset() {
 	*x = GateCommandReply{}
-	mi := &file_scenicgate_proto_msgTypes[5]
+	mi := &file_scenicgate_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1244,7 @@ func (x *GateCommandReply) String() string {
 func (*GateCommandReply) ProtoMessage() {}
 
 func (x *GateCommandReply) ProtoReflect() protoreflect.Message {
-	mi := &file_scenicgate_proto_msgTypes[5]
+	mi := &file_scenicgate_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1257,7 @@ func (x *GateCommandReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateCommandReply.ProtoReflect.Descriptor instead.
 func (*GateCommandReply) Descriptor() ([]byte, []int) {
-	return file_scenicgate_proto_rawDescGZIP(), []int{5}
+	return file_scenicgate_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GateCommandReply) GetCommandId() string {
@@ -1104,7 +1310,20 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\rrevoke_reason\x18\x0f \x01(\tR\frevokeReason\x12\x1e\n" +
 	"\vqr_token_id\x18\x10 \x01(\tR\tqrTokenId\x12\"\n" +
 	"\rupdated_at_ms\x18\x11 \x01(\x03R\vupdatedAtMs\x12\x18\n" +
-	"\aversion\x18\x12 \x01(\x03R\aversion\"\xb0\x04\n" +
+	"\aversion\x18\x12 \x01(\x03R\aversion\"y\n" +
+	"\x06Signed\x12\x18\n" +
+	"\apayload\x18\x01 \x01(\fR\apayload\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\x12 \n" +
+	"\fsigned_at_ms\x18\x04 \x01(\x03R\n" +
+	"signedAtMs\"4\n" +
+	"\bQRKeySet\x12(\n" +
+	"\x04keys\x18\x01 \x03(\v2\x14.scenicgate.v1.QRKeyR\x04keys\"H\n" +
+	"\x05QRKey\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x01 \x01(\fR\tpublicKey\x12 \n" +
+	"\fnot_after_ms\x18\x02 \x01(\x03R\n" +
+	"notAfterMs\"\xb0\x04\n" +
 	"\tAdmission\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\agate_id\x18\x02 \x01(\tR\x06gateId\x12\x12\n" +
@@ -1148,14 +1367,16 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\aversion\x18\x0f \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
 	"face_model\x18\x10 \x01(\tR\tfaceModel\x122\n" +
-	"\x15tickets_without_model\x18\x11 \x01(\x03R\x13ticketsWithoutModel\"\xa5\x01\n" +
+	"\x15tickets_without_model\x18\x11 \x01(\x03R\x13ticketsWithoutModel\"\xd4\x01\n" +
 	"\vGateCommand\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12.\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1a.scenicgate.v1.CommandKindR\x04kind\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1a\n" +
 	"\boperator\x18\x04 \x01(\tR\boperator\x12\x13\n" +
-	"\x05at_ms\x18\x05 \x01(\x03R\x04atMs\"W\n" +
+	"\x05at_ms\x18\x05 \x01(\x03R\x04atMs\x12\x17\n" +
+	"\agate_id\x18\x06 \x01(\tR\x06gateId\x12\x14\n" +
+	"\x05nonce\x18\a \x01(\fR\x05nonce\"W\n" +
 	"\x10GateCommandReply\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x0e\n" +
@@ -1202,7 +1423,7 @@ func file_scenicgate_proto_rawDescGZIP() []byte {
 }
 
 var file_scenicgate_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_scenicgate_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_scenicgate_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_scenicgate_proto_goTypes = []any{
 	(TicketType)(0),          // 0: scenicgate.v1.TicketType
 	(Decision)(0),            // 1: scenicgate.v1.Decision
@@ -1211,23 +1432,27 @@ var file_scenicgate_proto_goTypes = []any{
 	(CommandKind)(0),         // 4: scenicgate.v1.CommandKind
 	(*FaceDescriptor)(nil),   // 5: scenicgate.v1.FaceDescriptor
 	(*Entitlement)(nil),      // 6: scenicgate.v1.Entitlement
-	(*Admission)(nil),        // 7: scenicgate.v1.Admission
-	(*GateStatus)(nil),       // 8: scenicgate.v1.GateStatus
-	(*GateCommand)(nil),      // 9: scenicgate.v1.GateCommand
-	(*GateCommandReply)(nil), // 10: scenicgate.v1.GateCommandReply
+	(*Signed)(nil),           // 7: scenicgate.v1.Signed
+	(*QRKeySet)(nil),         // 8: scenicgate.v1.QRKeySet
+	(*QRKey)(nil),            // 9: scenicgate.v1.QRKey
+	(*Admission)(nil),        // 10: scenicgate.v1.Admission
+	(*GateStatus)(nil),       // 11: scenicgate.v1.GateStatus
+	(*GateCommand)(nil),      // 12: scenicgate.v1.GateCommand
+	(*GateCommandReply)(nil), // 13: scenicgate.v1.GateCommandReply
 }
 var file_scenicgate_proto_depIdxs = []int32{
 	0, // 0: scenicgate.v1.Entitlement.ticket_type:type_name -> scenicgate.v1.TicketType
 	5, // 1: scenicgate.v1.Entitlement.faces:type_name -> scenicgate.v1.FaceDescriptor
-	1, // 2: scenicgate.v1.Admission.decision:type_name -> scenicgate.v1.Decision
-	2, // 3: scenicgate.v1.Admission.method:type_name -> scenicgate.v1.Method
-	3, // 4: scenicgate.v1.Admission.direction:type_name -> scenicgate.v1.Direction
-	4, // 5: scenicgate.v1.GateCommand.kind:type_name -> scenicgate.v1.CommandKind
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	9, // 2: scenicgate.v1.QRKeySet.keys:type_name -> scenicgate.v1.QRKey
+	1, // 3: scenicgate.v1.Admission.decision:type_name -> scenicgate.v1.Decision
+	2, // 4: scenicgate.v1.Admission.method:type_name -> scenicgate.v1.Method
+	3, // 5: scenicgate.v1.Admission.direction:type_name -> scenicgate.v1.Direction
+	4, // 6: scenicgate.v1.GateCommand.kind:type_name -> scenicgate.v1.CommandKind
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_scenicgate_proto_init() }
@@ -1241,7 +1466,7 @@ func file_scenicgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scenicgate_proto_rawDesc), len(file_scenicgate_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

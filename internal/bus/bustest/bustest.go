@@ -1,15 +1,27 @@
-// Package bustest starts real NATS servers with JetStream for tests: the
-// embedded server ScenicGate ships with, and Debian's nats-server binary, so
-// the same suite can run against both.
+// Package bustest starts real NATS servers with JetStream for tests, each
+// enforcing ScenicGate's identities and permissions exactly as a site does:
+// the embedded server ScenicGate ships with, and a standalone nats-server
+// built from the module version go.mod pins, run with the configuration
+// `enroll nats-config` prints — so the same suite can run against both.
+//
+// Tests log in as the programs do, with credentials issued per identity
+// (Server.Creds), and inspect the bus through an observer that may do
+// everything (Server.Connect), which no program ever gets.
 package bustest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,50 +31,72 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus"
 )
 
-// ExternalBinary is the nats-server that Debian's package installs.
-const ExternalBinary = "/usr/sbin/nats-server"
-
 // Server is a NATS server that a test can stop and start again on the same
 // port and store, to play an outage.
 type Server struct {
-	URL   string
-	Kind  string // "embedded" or "external"
-	t     testing.TB
-	addr  string
-	store string
-	emb   *bus.Embedded
-	cmd   *exec.Cmd
+	URL  string
+	Kind string // "embedded" or "standalone"
+
+	t        testing.TB
+	addr     string
+	store    string
+	dir      string // configuration and credentials files
+	registry *bus.Registry
+	observer bus.User
+	emb      *bus.Embedded
+	cmd      *exec.Cmd
+	logs     logBuffer
+
+	mu    sync.Mutex
+	creds map[bus.Identity]string
 }
 
 // Embedded starts an embedded server on a free loopback port with its store
 // in a temporary folder; it is stopped when the test ends.
 func Embedded(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{Kind: "embedded", t: t, addr: freeAddr(t), store: t.TempDir()}
+	s := newServer(t, "embedded")
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// External starts Debian's nats-server binary likewise. The test fails when
-// the binary is missing (`make deps` installs it).
-func External(t testing.TB) *Server {
+// Standalone starts nats-server (NATSServer) as its own process with the
+// configuration ScenicGate prints for a cluster, likewise.
+func Standalone(t testing.TB) *Server {
 	t.Helper()
-	if _, err := os.Stat(ExternalBinary); err != nil {
-		t.Fatalf("nats-server missing (run `make deps`): %v", err)
-	}
-	s := &Server{Kind: "external", t: t, addr: freeAddr(t), store: t.TempDir()}
+	NATSServer(t)
+	s := newServer(t, "standalone")
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// Each runs fn as a subtest against an embedded and an external server.
+func newServer(t testing.TB, kind string) *Server {
+	s := &Server{Kind: kind, t: t, addr: freeAddr(t), store: t.TempDir(), dir: t.TempDir(), creds: map[bus.Identity]string{}}
+	s.registry = bus.OpenRegistry(filepath.Join(s.dir, "nats-users.json"))
+	pub, seed, err := bus.NewUserKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.observer = bus.User{Name: "test observer", Key: pub, Permissions: bus.AllowAll}
+	f, err := os.OpenFile(filepath.Join(s.dir, "observer.creds"), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := bus.WriteCredentials(f, bus.Identity{}, pub, seed, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Each runs fn as a subtest against an embedded and a standalone server.
 func Each(t *testing.T, fn func(t *testing.T, s *Server)) {
 	servers := []struct {
 		kind  string
 		start func(testing.TB) *Server
-	}{{"embedded", Embedded}, {"external", External}}
+	}{{"embedded", Embedded}, {"standalone", Standalone}}
 	for _, srv := range servers {
 		t.Run(srv.kind, func(t *testing.T) {
 			s := srv.start(t)
@@ -72,21 +106,38 @@ func Each(t *testing.T, fn func(t *testing.T, s *Server)) {
 	}
 }
 
+// Registry is the list of issued credentials the server accepts. After
+// changing it directly, call Reload.
+func (s *Server) Registry() *bus.Registry { return s.registry }
+
+func (s *Server) users() []bus.User {
+	users, err := s.registry.Users()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return append(users, s.observer)
+}
+
+// Config returns the configuration a standalone server runs with.
+func (s *Server) Config() bus.ServerConfig {
+	return bus.ServerConfig{Users: s.users(), ServerName: "scenicgate-test", Listen: s.addr, StoreDir: s.store}
+}
+
 // Start starts the server (again). It returns once it accepts connections.
 func (s *Server) Start() {
 	s.t.Helper()
 	s.URL = "nats://" + s.addr
 	if s.Kind == "embedded" {
-		e, err := bus.StartEmbedded(s.store, s.addr, nil)
+		e, err := bus.StartEmbedded(bus.EmbeddedConfig{Dir: s.store, Listen: s.addr, Users: s.users()}, nil)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		s.emb = e
 		return
 	}
-	host, port, _ := net.SplitHostPort(s.addr)
-	s.cmd = exec.Command(ExternalBinary, "-js", "-a", host, "-p", port, "-sd", s.store)
-	s.cmd.Stdout, s.cmd.Stderr = nil, nil
+	conf := s.writeConfig()
+	s.cmd = exec.Command(NATSServer(s.t), "-c", conf)
+	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -102,6 +153,104 @@ func (s *Server) Start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func (s *Server) writeConfig() string {
+	conf := filepath.Join(s.dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(s.Config().Text()), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return conf
+}
+
+// Reload makes the running server accept exactly the registry's users (and
+// the observer), as enroll does for its embedded server and as an operator
+// does for a cluster with `nats-server --signal reload`.
+func (s *Server) Reload() {
+	s.t.Helper()
+	switch {
+	case s.emb != nil:
+		if err := s.emb.SetUsers(s.users()); err != nil {
+			s.t.Fatal(err)
+		}
+	case s.cmd != nil:
+		s.writeConfig()
+		before := s.logs.count(reloaded)
+		if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			s.t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for s.logs.count(reloaded) == before {
+			if time.Now().After(deadline) {
+				s.t.Fatalf("nats-server did not reload its configuration:\n%s", s.logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// reloaded is what nats-server logs once a reload has taken effect.
+const reloaded = "Reloaded server configuration"
+
+// logBuffer keeps what a standalone server logs.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Count(l.buf.Bytes(), []byte(s))
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Creds returns the path of a credentials file for id, issuing it (and
+// reloading the server) on first use. Later calls for id return the same
+// file.
+func (s *Server) Creds(t testing.TB, id bus.Identity) string {
+	t.Helper()
+	s.mu.Lock()
+	path, ok := s.creds[id]
+	s.mu.Unlock()
+	if ok {
+		return path
+	}
+	_, creds, err := s.registry.Issue(id, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.CreateTemp(s.dir, "*.creds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(creds)
+	if err = errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.creds[id] = f.Name()
+	s.mu.Unlock()
+	s.Reload()
+	return f.Name()
+}
+
+// Options returns the connection options of the program id: the server's
+// URL and id's credentials.
+func (s *Server) Options(t testing.TB, id bus.Identity) bus.Options {
+	t.Helper()
+	return bus.Options{URL: s.URL, CredsFile: s.Creds(t, id), Replicas: 1}
 }
 
 // Stop stops the server; the store stays for a later Start. Safe to call
@@ -128,11 +277,12 @@ func (s *Server) Stop() {
 // StoreDir is where the server keeps JetStream data.
 func (s *Server) StoreDir() string { return filepath.Clean(s.store) }
 
-// Connect returns a connection closed when the test ends, and a JetStream
-// context on it with ScenicGate's assets provisioned.
+// Connect returns a connection of the test's observer, which may do
+// everything, closed when the test ends, and a JetStream context on it with
+// ScenicGate's assets provisioned.
 func (s *Server) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := bus.Connect(bus.Options{URL: s.URL}, t.Name(), nil)
+	nc, err := bus.Connect(bus.Options{URL: s.URL, CredsFile: filepath.Join(s.dir, "observer.creds")}, bus.Identity{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +299,30 @@ func (s *Server) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	return nc, js
 }
 
+// ConnectAs returns a connection logged in as id, closed when the test
+// ends, and a JetStream context on it. It waits until the connection is
+// up, so a refusal shows as the server's answer to what the test does next.
+func (s *Server) ConnectAs(t testing.TB, id bus.Identity) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := bus.Connect(s.Options(t, id), id, Log(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	deadline := time.Now().Add(10 * time.Second)
+	for nc.Status() != nats.CONNECTED {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not connect: %v", id, nc.LastError())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -157,4 +331,17 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// Log returns a logger that writes to the test's log, so what a program
+// logs (a permissions violation, say) shows with the test's failure.
+func Log(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
