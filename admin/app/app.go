@@ -45,17 +45,21 @@ type Config struct {
 	// HTTPS: cookies are marked Secure and answers carry HSTS, as when
 	// admin serves TLS itself.
 	SecureCookies bool
-	Service       service.Config
+	// SessionCheck is how often an open live feed checks that its session
+	// is still valid.
+	SessionCheck time.Duration
+	Service      service.Config
 }
 
 // DefaultConfig returns the defaults printed by --help.
 func DefaultConfig() Config {
 	return Config{
-		Data:      "var/admin",
-		Listen:    "127.0.0.1:8080",
-		NATS:      bus.Options{URL: DefaultNATS, Replicas: 1},
-		EnrollURL: "http://127.0.0.1:8081",
-		Service:   service.DefaultConfig(),
+		Data:         "var/admin",
+		Listen:       "127.0.0.1:8080",
+		NATS:         bus.Options{URL: DefaultNATS, Replicas: 1},
+		EnrollURL:    "http://127.0.0.1:8081",
+		SessionCheck: web.DefaultSessionCheck,
+		Service:      service.DefaultConfig(),
 	}
 }
 
@@ -76,6 +80,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serve HTTPS with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "browsers reach admin over HTTPS through a TLS proxy: mark cookies Secure and send HSTS (implied by --tls-cert)")
+	fs.DurationVar(&c.SessionCheck, "session-check", c.SessionCheck, "how often an open live feed checks that its session is still valid (logged out, expired, user disabled)")
 	fs.DurationVar(&c.Service.SessionTTL, "session-ttl", c.Service.SessionTTL, "log staff out after this long without use")
 	fs.IntVar(&c.Service.MaxFailures, "lockout-failures", c.Service.MaxFailures, "wrong passwords in a row that lock an account")
 	fs.DurationVar(&c.Service.LockFor, "lockout-duration", c.Service.LockFor, "how long a locked account stays locked")
@@ -148,7 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		log.Warn("no --enroll-url or --enroll-key: ticket search, revoke and erase are unavailable")
 	}
 	a.svc = service.New(cfg.Service, a.store, enroll, a.nc, a.ingest, log, a.now)
-	a.web = web.New(a.svc, a.hub, log, web.Options{SecureCookies: cfg.https()})
+	a.web = web.New(a.svc, a.hub, log, web.Options{SecureCookies: cfg.https(), SessionCheck: cfg.SessionCheck})
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel

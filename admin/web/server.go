@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -46,7 +47,15 @@ type Options struct {
 	// has seen the site once keeps to HTTPS. Browsers ignore that header on
 	// plain HTTP, so sending it behind a proxy that terminates TLS is right.
 	SecureCookies bool
+	// SessionCheck is how often an open event stream checks that its
+	// session is still valid (not logged out, expired or disabled); 0 means
+	// DefaultSessionCheck.
+	SessionCheck time.Duration
 }
+
+// DefaultSessionCheck is how often an event stream rechecks its session
+// unless Options say otherwise.
+const DefaultSessionCheck = 5 * time.Second
 
 // hsts is the Strict-Transport-Security value: one year, for admin's own
 // host only, since other hosts of the site's domain may not speak HTTPS.
@@ -67,6 +76,9 @@ type Server struct {
 // New parses the templates (panicking on a broken one, so it fails at
 // start) and returns the server.
 func New(svc *service.Service, hub *live.Hub, log *slog.Logger, opts Options) *Server {
+	if opts.SessionCheck <= 0 {
+		opts.SessionCheck = DefaultSessionCheck
+	}
 	s := &Server{svc: svc, hub: hub, log: log, opts: opts, done: make(chan struct{})}
 	s.pages = parsePages(s.funcs())
 	return s
