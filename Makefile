@@ -59,8 +59,8 @@ test: deps models testdata vet proto-check
 	@$(GO) test -count=1 -timeout 30m ./...
 	@echo "== test: every OpenCV Mat is closed (matprofile), and the profile sees a held Mat"
 	@$(GO) test -count=1 -tags matprofile -run '^(TestMatProfileCountsHeldFrames|TestNoMatLeaks)$$' ./hardware/camera/
-	@echo "== test: race detector on the packages without cgo"
-	@$(GO) test -count=1 -race -timeout 20m $$(scripts/pure-go-packages.sh)
+	@echo "== test: race detector on every package but the cgo bindings (scripts/race-packages.sh)"
+	@$(GO) test -count=1 -race -timeout 20m $$(scripts/race-packages.sh)
 
 bench: deps models testdata
 	@echo "== bench: figures for this machine"
