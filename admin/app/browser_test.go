@@ -291,7 +291,7 @@ func TestBrowser(t *testing.T) {
 		if got := b.text("#command-result"); !strings.Contains(got, "lane-1 已开闸一次") {
 			t.Fatalf("command result %q; want success", got)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()
 		events, err := lane.Sim.WaitEvents(ctx, 3)
 		if err != nil {

@@ -209,7 +209,7 @@ func TestCancelMidPulse(t *testing.T) {
 			defer cancel()
 			go func() {
 				// Cancel once the contact is closed.
-				ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+				ctx, stop := context.WithTimeout(context.Background(), waitLimit)
 				defer stop()
 				sim.WaitEvents(ctx, 2)
 				cancel()
