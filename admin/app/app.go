@@ -44,17 +44,25 @@ type Config struct {
 	EnrollKey string
 	TLSCert   string
 	TLSKey    string
-	Service   service.Config
+	// SecureCookies says a TLS proxy in front of admin serves it over
+	// HTTPS: cookies are marked Secure and answers carry HSTS, as when
+	// admin serves TLS itself.
+	SecureCookies bool
+	// SessionCheck is how often an open live feed checks that its session
+	// is still valid.
+	SessionCheck time.Duration
+	Service      service.Config
 }
 
 // DefaultConfig returns the defaults printed by --help.
 func DefaultConfig() Config {
 	return Config{
-		Data:      "var/admin",
-		Listen:    "127.0.0.1:8080",
-		NATS:      bus.Options{URL: DefaultNATS, Replicas: 1},
-		EnrollURL: "http://127.0.0.1:8081",
-		Service:   service.DefaultConfig(),
+		Data:         "var/admin",
+		Listen:       "127.0.0.1:8080",
+		NATS:         bus.Options{URL: DefaultNATS, Replicas: 1},
+		EnrollURL:    "http://127.0.0.1:8081",
+		SessionCheck: web.DefaultSessionCheck,
+		Service:      service.DefaultConfig(),
 	}
 }
 
@@ -68,6 +76,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EnrollKey, "enroll-key", c.EnrollKey, "enroll API key (create one with `enroll apikey create --name admin`)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serve HTTPS with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "browsers reach admin over HTTPS through a TLS proxy: mark cookies Secure and send HSTS (implied by --tls-cert)")
+	fs.DurationVar(&c.SessionCheck, "session-check", c.SessionCheck, "how often an open live feed checks that its session is still valid (logged out, expired, user disabled)")
 	fs.DurationVar(&c.Service.SessionTTL, "session-ttl", c.Service.SessionTTL, "log staff out after this long without use")
 	fs.IntVar(&c.Service.MaxFailures, "lockout-failures", c.Service.MaxFailures, "wrong passwords in a row that lock an account")
 	fs.DurationVar(&c.Service.LockFor, "lockout-duration", c.Service.LockFor, "how long a locked account stays locked")
@@ -87,6 +97,10 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// https reports whether browsers reach admin over HTTPS: admin serves TLS
+// itself, or a TLS proxy does for it.
+func (c Config) https() bool { return c.TLSCert != "" || c.SecureCookies }
 
 // App is a running admin.
 type App struct {
@@ -140,7 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		log.Warn("no --enroll-url or --enroll-key: ticket search, revoke and erase are unavailable")
 	}
 	a.svc = service.New(cfg.Service, a.store, enroll, a.nc, a.signer, a.ingest, log, a.now)
-	a.web = web.New(a.svc, a.hub, log, cfg.TLSCert != "")
+	a.web = web.New(a.svc, a.hub, log, web.Options{SecureCookies: cfg.https(), SessionCheck: cfg.SessionCheck})
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -178,11 +192,13 @@ func (a *App) Ingester() *ingest.Ingester { return a.ingest }
 
 // Serve answers HTTP (HTTPS with --tls-cert) on l until ctx ends, then shuts
 // down gracefully, giving requests in flight up to 10 seconds; open event
-// streams are ended first.
+// streams are ended first. It warns in the log when l takes plain HTTP from
+// other machines.
 func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	srv.RegisterOnShutdown(a.web.Shutdown)
-	a.log.Info("admin UI listening", "addr", l.Addr().String(), "tls", a.cfg.TLSCert != "")
+	httpserve.WarnIfPlain(a.log, l, a.cfg.TLSCert != "")
+	a.log.Info("admin UI listening", "addr", l.Addr().String(), "tls", a.cfg.TLSCert != "", "secure_cookies", a.cfg.https())
 	return httpserve.Serve(ctx, srv, l, a.cfg.TLSCert, a.cfg.TLSKey, 10*time.Second)
 }
 

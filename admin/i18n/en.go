@@ -94,6 +94,10 @@ var en = map[string]string{
 	"reason.outside_slot":   "outside the time slot",
 	"reason.already_used":   "no entries left",
 	"reason.capacity_full":  "capacity reached",
+	"reason.offline_policy": "refused while offline",
+	"reason.face_mismatch":  "face does not match the ticket",
+	"reason.invalid_qr":     "invalid QR code",
+	"reason.manual":         "opened by staff",
 
 	"tickettype.single":    "single entry",
 	"tickettype.multi":     "multi-entry",

@@ -94,6 +94,10 @@ var zh = map[string]string{
 	"reason.outside_slot":   "不在预约时段",
 	"reason.already_used":   "入园次数已用完",
 	"reason.capacity_full":  "已达承载上限",
+	"reason.offline_policy": "离线时按策略拒绝",
+	"reason.face_mismatch":  "人脸与门票不符",
+	"reason.invalid_qr":     "二维码无效",
+	"reason.manual":         "人工开闸",
 
 	"tickettype.single":    "单次票",
 	"tickettype.multi":     "多次票",

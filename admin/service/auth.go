@@ -121,6 +121,18 @@ func (s *Service) Authenticate(ctx context.Context, id string) (store.Session, e
 	return ss, nil
 }
 
+// SessionLive returns ErrNoSession when a session loaded earlier has ended
+// since: logged out, expired, or its user disabled. Unlike Authenticate it
+// does not extend the session, so a dashboard left open is not use: its
+// session still expires SessionTTL after the last request.
+func (s *Service) SessionLive(ctx context.Context, ss store.Session) error {
+	_, err := s.store.SessionByHash(ctx, ss.IDHash, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNoSession
+	}
+	return err
+}
+
 // Logout ends a session.
 func (s *Service) Logout(ctx context.Context, a Actor, ss store.Session) error {
 	if err := s.store.DeleteSession(ctx, ss.IDHash); err != nil {

@@ -30,7 +30,7 @@ func (s *Server) renderLogin(c *gin.Context, status int, d loginData) {
 	if err != nil || len(token) < 32 {
 		token = service.NewToken()
 		http.SetCookie(c.Writer, &http.Cookie{Name: loginCSRFCookie, Value: token, Path: "/login", MaxAge: 3600,
-			HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+			HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteStrictMode})
 	}
 	p := s.newPage(c, "login", "login.title", d)
 	p.CSRF = token

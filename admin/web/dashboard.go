@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -37,9 +38,15 @@ const keepAlive = 20 * time.Second
 // "admission" with a FeedRow and "stats" with the day's figures, both in the
 // viewer's language. It starts with the current figures, so a browser that
 // reconnects is up to date at once.
+//
+// Every Options.SessionCheck the stream checks its session; once the
+// session is logged out, expired or its user disabled, it sends
+// "session_ended" (the script then goes to the login page) and ends, so
+// nobody keeps watching admissions after losing the right to.
 func (s *Server) events(c *gin.Context) {
 	sub := s.hub.Subscribe()
 	defer sub.Cancel()
+	ss, _ := session(c) // requireLogin let the request in
 	l, loc := lang(c), s.svc.Location()
 	w := c.Writer
 	h := w.Header()
@@ -66,12 +73,25 @@ func (s *Server) events(c *gin.Context) {
 	}
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
+	check := time.NewTicker(s.opts.SessionCheck)
+	defer check.Stop()
 	for {
 		select {
 		case <-c.Request.Context().Done():
 			return
 		case <-s.done:
 			return
+		case <-check.C:
+			err := s.svc.SessionLive(c.Request.Context(), ss)
+			if errors.Is(err, service.ErrNoSession) {
+				send("session_ended", gin.H{"login": "/login"})
+				return
+			}
+			if err != nil {
+				// The database may be busy for a moment; the next check
+				// decides.
+				s.log.Warn("live feed: session check failed", "user", ss.User.Name, "err", err)
+			}
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,6 +26,22 @@ func (s *Server) exportPage(c *gin.Context) {
 
 // utf8BOM lets Excel open the file as UTF-8, so Chinese names survive.
 const utf8BOM = "\uFEFF"
+
+// formulaStart holds the first characters that make a spreadsheet read a
+// cell as a formula, or that some read as the start of one: = + - @, tab
+// and carriage return (OWASP's list for CSV injection).
+const formulaStart = "=+-@\t\r"
+
+// cell neutralises a text cell of the export: one that begins like a
+// formula gets a leading apostrophe, so a visitor named
+// "=HYPERLINK(...)" is shown as text rather than run on a staff computer.
+// The CSV writer quotes whatever needs quoting.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
 
 // exportCSV streams the admissions of a range of site-local days as CSV,
 // with a header row in the viewer's language.
@@ -48,10 +65,13 @@ func (s *Server) exportCSV(c *gin.Context) {
 		if w == nil {
 			start()
 		}
-		w.Write([]string{a.At.In(loc).Format("2006-01-02 15:04:05"), a.GateID, a.Zone, a.TicketID, a.VisitorName,
-			l.Decision(a.Allowed(), a.Exit()), l.Reason(a.Reason), a.Reason, l.Method(a.Method), l.Direction(a.Direction),
+		// Text comes from ticket shops, gates and staff; numbers are
+		// formatted here and left as they are, so a spreadsheet still
+		// reads them as numbers.
+		w.Write([]string{a.At.In(loc).Format("2006-01-02 15:04:05"), cell(a.GateID), cell(a.Zone), cell(a.TicketID), cell(a.VisitorName),
+			l.Decision(a.Allowed(), a.Exit()), cell(l.Reason(a.Reason)), cell(a.Reason), l.Method(a.Method), l.Direction(a.Direction),
 			strconv.Itoa(a.EntryNumber), fmt.Sprintf("%.4f", a.Distance), fmt.Sprintf("%.4f", a.Margin), strconv.Itoa(a.Frames),
-			strconv.FormatBool(a.Offline), fmt.Sprintf("%.1f", a.LatencyMs), a.Operator, a.Note, a.EventID})
+			strconv.FormatBool(a.Offline), fmt.Sprintf("%.1f", a.LatencyMs), cell(a.Operator), cell(a.Note), cell(a.EventID)})
 		return w.Error()
 	})
 	if err != nil && w == nil {

@@ -25,7 +25,7 @@ func (s *Server) language(c *gin.Context) {
 	if q := c.Query("lang"); i18n.Supported(q) {
 		code = q
 		http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+			HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 	} else if ck, err := c.Cookie(langCookie); err == nil && i18n.Supported(ck) {
 		code = ck
 	}
@@ -127,10 +127,10 @@ func (s *Server) requireRole(need store.Role) gin.HandlerFunc {
 // until the browser closes; the server decides when the session expires.
 func (s *Server) setSessionCookie(c *gin.Context, id string) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: id, Path: "/",
-		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) clearCookie(c *gin.Context, name, path string) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1,
-		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,23 +38,48 @@ const (
 	langCookie      = "sg_lang"
 )
 
+// Options tune a Server. The zero value suits plain HTTP on loopback.
+type Options struct {
+	// SecureCookies says that browsers reach admin over HTTPS, whether admin
+	// serves TLS itself or a TLS proxy stands in front of it. Cookies are
+	// then marked Secure, so a browser never sends them over plain HTTP,
+	// and every answer carries Strict-Transport-Security, so a browser that
+	// has seen the site once keeps to HTTPS. Browsers ignore that header on
+	// plain HTTP, so sending it behind a proxy that terminates TLS is right.
+	SecureCookies bool
+	// SessionCheck is how often an open event stream checks that its
+	// session is still valid (not logged out, expired or disabled); 0 means
+	// DefaultSessionCheck.
+	SessionCheck time.Duration
+}
+
+// DefaultSessionCheck is how often an event stream rechecks its session
+// unless Options say otherwise.
+const DefaultSessionCheck = 5 * time.Second
+
+// hsts is the Strict-Transport-Security value: one year, for admin's own
+// host only, since other hosts of the site's domain may not speak HTTPS.
+const hsts = "max-age=31536000"
+
 // Server serves the UI. Create it with New; it is safe for concurrent use.
 type Server struct {
-	svc    *service.Service
-	hub    *live.Hub
-	log    *slog.Logger
-	secure bool
-	pages  map[string]*template.Template
+	svc   *service.Service
+	hub   *live.Hub
+	log   *slog.Logger
+	opts  Options
+	pages map[string]*template.Template
 
 	done     chan struct{} // closed by Shutdown: ends event streams
 	doneOnce sync.Once
 }
 
 // New parses the templates (panicking on a broken one, so it fails at
-// start) and returns the server. secure marks cookies Secure; set it when
-// serving over TLS.
-func New(svc *service.Service, hub *live.Hub, log *slog.Logger, secure bool) *Server {
-	s := &Server{svc: svc, hub: hub, log: log, secure: secure, done: make(chan struct{})}
+// start) and returns the server.
+func New(svc *service.Service, hub *live.Hub, log *slog.Logger, opts Options) *Server {
+	if opts.SessionCheck <= 0 {
+		opts.SessionCheck = DefaultSessionCheck
+	}
+	s := &Server{svc: svc, hub: hub, log: log, opts: opts, done: make(chan struct{})}
 	s.pages = parsePages(s.funcs())
 	return s
 }
@@ -67,7 +93,7 @@ func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.SetTrustedProxies(nil) // the client address is the peer's, never a header's
-	r.Use(s.recover, securityHeaders, s.language, s.loadSession)
+	r.Use(s.recover, s.securityHeaders, s.language, s.loadSession)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, store.ErrNotFound) })
 
 	static, _ := fs.Sub(staticFS, "static")
@@ -108,8 +134,11 @@ func (s *Server) Handler() http.Handler {
 	return r
 }
 
-func securityHeaders(c *gin.Context) {
+func (s *Server) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
+	if s.opts.SecureCookies {
+		h.Set("Strict-Transport-Security", hsts)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")

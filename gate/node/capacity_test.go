@@ -31,7 +31,7 @@ func TestCapacityFullWhenTheSiteEnforcesIt(t *testing.T) {
 	if err := sitecfg.SaveOccupancy(ctx, kv, sitecfg.Occupancy{Day: today, AdmittedToday: 100, InPark: 5, At: time.Now()}, s.admin); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "site values reach the gate", func() bool {
+	eventually(t, waitLimit, "site values reach the gate", func() bool {
 		return g.node.site.Occupancy().AdmittedToday == 100 && g.node.site.Settings().DailyCapacity == 100
 	})
 	decide := func() Outcome {
@@ -46,13 +46,13 @@ func TestCapacityFullWhenTheSiteEnforcesIt(t *testing.T) {
 	}
 	settings.EnforceCapacity = true
 	sitecfg.SaveSettings(ctx, kv, settings, s.admin)
-	eventually(t, 5*time.Second, "enforcement reaches the gate", func() bool { return g.node.site.Settings().EnforceCapacity })
+	eventually(t, waitLimit, "enforcement reaches the gate", func() bool { return g.node.site.Settings().EnforceCapacity })
 	if out := decide(); out.Allow || out.Reason != rules.CapacityFull {
 		t.Fatalf("daily capacity reached and enforced: %+v; want deny capacity_full", out)
 	}
 	// Yesterday's count does not close today's gates.
 	sitecfg.SaveOccupancy(ctx, kv, sitecfg.Occupancy{Day: "2000-01-01", AdmittedToday: 1000, InPark: 1000}, s.admin)
-	eventually(t, 5*time.Second, "new occupancy reaches the gate", func() bool { return g.node.site.Occupancy().Day == "2000-01-01" })
+	eventually(t, waitLimit, "new occupancy reaches the gate", func() bool { return g.node.site.Occupancy().Day == "2000-01-01" })
 	if out := decide(); !out.Allow {
 		t.Fatalf("an old day's occupancy: %+v; want allow", out)
 	}

@@ -92,7 +92,7 @@ func show(t testing.TB, l *Lane, photo string, n int) *Outcome {
 
 func waitInGallery(t testing.TB, l *lane, id string) {
 	t.Helper()
-	eventually(t, 10*time.Second, "ticket "+id+" reaches the gate's gallery", func() bool { return searched(l.node, id) })
+	eventually(t, waitLimit, "ticket "+id+" reaches the gate's gallery", func() bool { return searched(l.node, id) })
 }
 
 // held reports whether the gate's mirror holds ticket id.
@@ -128,7 +128,7 @@ func admissions(t testing.TB, s *site) func(n int) []*sgpb.Admission {
 	return func(n int) []*sgpb.Admission {
 		t.Helper()
 		var out []*sgpb.Admission
-		deadline := time.Now().Add(15 * time.Second)
+		deadline := time.Now().Add(waitLimit)
 		for len(out) < n && time.Now().Before(deadline) {
 			msgs, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(time.Second))
 			if err != nil {
@@ -173,9 +173,8 @@ func TestFaceAdmitsEnrolledVisitorAndPulsesRelay(t *testing.T) {
 	if out == nil || out.Allow || out.Reason != rules.Unknown {
 		t.Fatalf("a stranger: %+v; want deny unknown", out)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if n := len(g.sim.Events()) - g.base; n != 2 {
-		t.Errorf("relay received %d commands after the stranger; want still 2", n)
+	if n := relayPulses(g); n != 1 {
+		t.Errorf("the relay gave %d pulses after the stranger; want still 1", n)
 	}
 	if got = next(1); len(got) != 1 || got[0].Reason != "unknown" {
 		t.Errorf("ADMISSIONS got %v; want the stranger's deny", got)
@@ -200,16 +199,15 @@ func TestRevokeAndSingleUseAcrossGates(t *testing.T) {
 		t.Fatalf("gate B after A admitted the single-use ticket: %+v; want deny already_used", out)
 	}
 
-	// A revoke leaves the gate within a second.
+	// A revoke reaches the gate and takes the face out of its gallery. How
+	// fast is measured by the sync benchmark; here it only has to arrive.
 	day, _ := enrollTicket(t, s, "o-day", "biden.jpg", "day_pass")
 	waitInGallery(t, a, day)
-	start := time.Now()
 	revoke(t, s, day)
-	eventually(t, time.Second, "revoked ticket leaves gate A", func() bool {
+	eventually(t, waitLimit, "revoked ticket leaves gate A", func() bool {
 		e := entitlement(t, a.node, day)
 		return e != nil && e.Revoked && !searched(a.node, day)
 	})
-	t.Logf("revoke reached the gate in %v", time.Since(start))
 	if out := show(t, la, "biden.jpg", 5); out == nil || out.Allow {
 		t.Fatalf("revoked ticket: %+v; want deny", out)
 	}
@@ -222,7 +220,7 @@ func TestOfflineAdmissionsArriveOnceAfterOutage(t *testing.T) {
 	waitInGallery(t, g, id)
 
 	s.nats.Stop()
-	eventually(t, 5*time.Second, "gate notices NATS is gone", func() bool { return !g.node.online() })
+	eventually(t, waitLimit, "gate notices NATS is gone", func() bool { return !g.node.online() })
 	ctx := context.Background()
 	for i := 0; i < 20; i++ {
 		out, err := g.node.Decide(ctx, Identified{TicketID: id, Method: sgpb.Method_METHOD_FACE, Distance: 0.3, Frames: 2})
@@ -249,7 +247,7 @@ func TestOfflineAdmissionsArriveOnceAfterOutage(t *testing.T) {
 		}
 		seen[a.EventId] = true
 	}
-	eventually(t, 5*time.Second, "outbox empties", func() bool {
+	eventually(t, waitLimit, "outbox empties", func() bool {
 		d, _ := g.node.store.OutboxDepth(ctx)
 		return d == 0
 	})
@@ -262,7 +260,7 @@ func TestRelayPortRemovedAndReturned(t *testing.T) {
 	if err := g.sim.Unplug(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "relay fault reported in the status", func() bool {
+	eventually(t, waitLimit, "relay fault reported in the status", func() bool {
 		st := g.node.Status(ctx)
 		return !st.RelayOk && hasFault(st, "relay")
 	})
@@ -272,7 +270,7 @@ func TestRelayPortRemovedAndReturned(t *testing.T) {
 	if err := g.sim.Plug(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "relay recovers", func() bool { return g.node.Status(ctx).RelayOk })
+	eventually(t, waitLimit, "relay recovers", func() bool { return g.node.Status(ctx).RelayOk })
 	before := len(g.sim.Events())
 	if err := g.node.ManualOpen(ctx, "staff", "wheelchair"); err != nil {
 		t.Fatalf("manual open after recovery: %v", err)
@@ -297,7 +295,7 @@ func TestManualOpenCommandOverNATS(t *testing.T) {
 	nc, _ := s.nats.ConnectAs(t, bus.Admin())
 	cmd := s.command(t, &sgpb.GateCommand{CommandId: "c1", Kind: sgpb.CommandKind_COMMAND_KIND_OPEN, Operator: "王五", Reason: "轮椅",
 		GateId: "west-1"}, time.Now())
-	msg, err := nc.Request(bus.CommandSubject("west-1"), cmd, 5*time.Second)
+	msg, err := nc.Request(bus.CommandSubject("west-1"), cmd, waitLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +311,7 @@ func TestManualOpenCommandOverNATS(t *testing.T) {
 	}
 	// Heartbeats arrive.
 	sub, _ := nc.SubscribeSync(bus.StatusSubject("west-1"))
-	m, err := sub.NextMsg(3 * time.Second)
+	m, err := sub.NextMsg(waitLimit)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,11 +115,18 @@ func startGate(t testing.TB, s *site, id string, mutate func(*Config)) *lane {
 	return l
 }
 
+// waitLimit bounds every wait for something a test expects to happen: a
+// ticket reaching a gate, a relay command, an admission in the stream. It is
+// far above what these take under the race detector on a busy 2-core
+// machine, so reaching it means something hangs; the time taken is logged,
+// and how fast it should be belongs in the benchmarks.
+const waitLimit = 60 * time.Second
+
 // pulses waits for n more relay commands than the lane had at start and
 // returns them.
 func (l *lane) pulses(t testing.TB, n int) []relaysim.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	events, err := l.sim.WaitEvents(ctx, l.base+n)
 	if err != nil {
@@ -153,7 +160,8 @@ func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate f
 	return n
 }
 
-// eventually polls cond every 20 ms until it holds or d passes.
+// eventually polls cond every 20 ms until it holds or d passes, and logs
+// how long it took.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -163,5 +171,16 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) ti
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	t.Logf("%s: after %v", what, took.Round(time.Millisecond))
+	return took
+}
+
+// relayPulses waits for the pulses the node started to finish and returns
+// how many pulses the relay driver completed since it was opened. It counts
+// on the driver's side, so a pulse cannot be missed because the simulator
+// has not read it yet.
+func relayPulses(l *lane) uint64 {
+	l.node.pulses.Wait()
+	return l.node.relay.State().Pulses
 }

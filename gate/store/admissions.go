@@ -96,3 +96,23 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// EventIDs returns the event ids of the admissions the gate holds, published
+// or not, in the order they were recorded. After Prune only the recent ones
+// are left.
+func (s *Store) EventIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT event_id FROM admissions ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: event ids: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: event ids: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

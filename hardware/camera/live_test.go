@@ -9,11 +9,14 @@ import (
 	"time"
 )
 
-// fastWatch makes the watchdog act within a test's patience. A 500 ms read
-// timeout is fifty frame intervals of the test server.
+// fastWatch makes the watchdog act within a test's patience. A 2 s read
+// timeout is two hundred frame intervals of the test server: long enough
+// that a healthy stream on a loaded machine (the race detector, another
+// build) is never taken for a stalled one, short enough that a stall is
+// seen in seconds.
 var fastWatch = Options{
-	ReadTimeout:  500 * time.Millisecond,
-	OpenTimeout:  time.Second,
+	ReadTimeout:  2 * time.Second,
+	OpenTimeout:  3 * time.Second,
 	Backoff:      Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
 	CloseTimeout: 5 * time.Second,
 }
@@ -69,7 +72,7 @@ func TestStreamStallIsDetectedAndRecovered(t *testing.T) {
 	f.Close()
 
 	srv.pause()
-	eventually(t, 10*time.Second, "watchdog reopens the stalled stream twice", func() bool {
+	eventually(t, waitLimit, "watchdog reopens the stalled stream twice", func() bool {
 		st := src.Stats()
 		return st.Reopens >= 2 && !st.Healthy && st.Stuck >= 1
 	})
@@ -94,7 +97,7 @@ func TestStreamStallIsDetectedAndRecovered(t *testing.T) {
 		t.Errorf("frame after recovery: size %v", frameSize(f))
 	}
 	f.Close()
-	eventually(t, 10*time.Second, "abandoned captures return", func() bool {
+	eventually(t, waitLimit, "abandoned captures return", func() bool {
 		st := src.Stats()
 		return st.Healthy && st.Stuck == 0
 	})
@@ -137,7 +140,7 @@ func TestLiveSourceThatNeverOpens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open = %v; want a source that keeps trying", err)
 			}
-			eventually(t, 10*time.Second, "reopens", func() bool { return src.Stats().Reopens >= 3 })
+			eventually(t, waitLimit, "reopens", func() bool { return src.Stats().Reopens >= 3 })
 			st := src.Stats()
 			if st.Healthy || st.Kind != tt.kind || !strings.Contains(st.LastError, "open") || st.Frames != 0 {
 				t.Errorf("Stats = %+v; want unhealthy %s, an open error, no frame", st, tt.kind)
@@ -166,7 +169,7 @@ func TestLiveClose(t *testing.T) {
 		}
 		f := readFrame(t, src, 10*time.Second)
 		f.Close()
-		eventually(t, 10*time.Second, "a frame waiting in the source", func() bool {
+		eventually(t, waitLimit, "a frame waiting in the source", func() bool {
 			s := src.(*liveSource)
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -233,12 +236,15 @@ func TestLiveClose(t *testing.T) {
 		if !errors.Is(err, ErrStuck) {
 			t.Errorf("Close = %v; want ErrStuck", err)
 		}
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("Close took %v; want about CloseTimeout", took)
+		// Close returned while the capture is still blocked: it gave up
+		// rather than waited.
+		if idle(src) {
+			t.Error("Close returned after the capture came back; want it to give up while the capture is stuck")
 		}
+		t.Logf("Close gave up after %v (CloseTimeout 200ms)", time.Since(start).Round(time.Millisecond))
 		// The capture still cleans up when OpenCV returns.
 		srv.resume()
-		eventually(t, 10*time.Second, "the stuck capture returns", func() bool { return idle(src) })
+		eventually(t, waitLimit, "the stuck capture returns", func() bool { return idle(src) })
 	})
 }
 

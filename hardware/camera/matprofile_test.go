@@ -65,11 +65,11 @@ func TestNoMatLeaks(t *testing.T) {
 			f := readFrame(t, src, 10*time.Second)
 			f.Close()
 			srv.pause()
-			eventually(t, 10*time.Second, "reopens", func() bool { return src.Stats().Reopens >= 2 })
+			eventually(t, waitLimit, "reopens", func() bool { return src.Stats().Reopens >= 2 })
 			srv.resume()
 			f = readFrame(t, src, 10*time.Second)
 			f.Close()
-			eventually(t, 10*time.Second, "stuck captures return", func() bool { return src.Stats().Stuck == 0 })
+			eventually(t, waitLimit, "stuck captures return", func() bool { return src.Stats().Stuck == 0 })
 		}},
 	}
 	for _, tt := range tests {

@@ -41,7 +41,7 @@ func TestPulse(t *testing.T) {
 			if tt.modbus {
 				driver = "modbus:"
 			}
-			r := openRelay(t, driver+sim.Path()+tt.params, fastOptions(t))
+			r, rec := openTimed(t, driver+sim.Path()+tt.params, fastOptions(t))
 			// Open first drives the relay off, to a known state.
 			if ev := waitEvents(t, sim, 1); !bytes.Equal(ev[0].Raw, tt.off) {
 				t.Fatalf("first command = [% X]; want off [% X]", ev[0].Raw, tt.off)
@@ -50,7 +50,8 @@ func TestPulse(t *testing.T) {
 			if err := r.Pulse(context.Background(), d); err != nil {
 				t.Fatalf("Pulse: %v", err)
 			}
-			checkPulse(t, waitEvents(t, sim, 3), tt.on, tt.off, d)
+			checkPulse(t, waitEvents(t, sim, 3), tt.on, tt.off)
+			checkHeld(t, rec, 1, d)
 			noMoreEvents(t, sim, 3)
 			if junk := sim.Undecoded(); len(junk) != 0 {
 				t.Errorf("simulator could not decode % X", junk)
@@ -79,7 +80,7 @@ func TestModbusBoardFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := startSim(t)
-			r := openRelay(t, "modbus:"+sim.Path()+"?timeout=200ms", fastOptions(t))
+			r, rec := openTimed(t, "modbus:"+sim.Path()+"?timeout=200ms", fastOptions(t))
 			waitStatus(t, r, relay.Ready)
 
 			sim.SetModbusAnswer(tt.answer)
@@ -100,7 +101,8 @@ func TestModbusBoardFaults(t *testing.T) {
 			if err := r.Pulse(context.Background(), relay.MinPulse); err != nil {
 				t.Fatalf("Pulse after recovery: %v", err)
 			}
-			checkPulse(t, waitEvents(t, sim, len(sim.Events())), modbusOn, modbusOff, relay.MinPulse)
+			checkPulse(t, waitEvents(t, sim, len(sim.Events())), modbusOn, modbusOff)
+			checkHeld(t, rec, 1, relay.MinPulse)
 		})
 	}
 }
@@ -109,7 +111,7 @@ func TestModbusBoardFaults(t *testing.T) {
 // fault, and plugs it back in.
 func TestUnplugged(t *testing.T) {
 	sim := startSim(t)
-	r := openRelay(t, "lcus:"+sim.Path(), fastOptions(t))
+	r, rec := openTimed(t, "lcus:"+sim.Path(), fastOptions(t))
 	waitEvents(t, sim, 1)
 	if err := sim.Unplug(); err != nil {
 		t.Fatal(err)
@@ -136,7 +138,8 @@ func TestUnplugged(t *testing.T) {
 	if err := r.Pulse(context.Background(), relay.MinPulse); err != nil {
 		t.Fatalf("Pulse after plugging back in: %v", err)
 	}
-	checkPulse(t, waitEvents(t, sim, n+2), lcus1On, lcus1Off, relay.MinPulse)
+	checkPulse(t, waitEvents(t, sim, n+2), lcus1On, lcus1Off)
+	checkHeld(t, rec, 1, relay.MinPulse)
 }
 
 // TestStalePort unplugs and replugs the port faster than the supervisor
@@ -146,7 +149,7 @@ func TestStalePort(t *testing.T) {
 	sim := startSim(t)
 	opts := fastOptions(t)
 	opts.CheckEvery = time.Hour
-	r := openRelay(t, "lcus:"+sim.Path(), opts)
+	r, rec := openTimed(t, "lcus:"+sim.Path(), opts)
 	waitEvents(t, sim, 1)
 	if err := sim.Unplug(); err != nil {
 		t.Fatal(err)
@@ -158,7 +161,8 @@ func TestStalePort(t *testing.T) {
 		t.Fatalf("Pulse on a replugged port: %v", err)
 	}
 	ev := waitEvents(t, sim, 3)
-	checkPulse(t, ev, lcus1On, lcus1Off, relay.MinPulse)
+	checkPulse(t, ev, lcus1On, lcus1Off)
+	checkHeld(t, rec, 1, relay.MinPulse)
 	if st := r.State(); st.Status != relay.Ready || st.Failures != 0 {
 		t.Errorf("State() = %+v; want Ready with no failures", st)
 	}
@@ -205,7 +209,7 @@ func TestCancelMidPulse(t *testing.T) {
 			defer cancel()
 			go func() {
 				// Cancel once the contact is closed.
-				ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+				ctx, stop := context.WithTimeout(context.Background(), waitLimit)
 				defer stop()
 				sim.WaitEvents(ctx, 2)
 				cancel()
@@ -249,7 +253,7 @@ func TestQueuedPulseGivesUp(t *testing.T) {
 
 func TestConcurrentPulses(t *testing.T) {
 	sim := startSim(t)
-	r := openRelay(t, "lcus:"+sim.Path(), fastOptions(t))
+	r, rec := openTimed(t, "lcus:"+sim.Path(), fastOptions(t))
 	waitEvents(t, sim, 1)
 	const n = 4
 	var wg sync.WaitGroup
@@ -267,11 +271,13 @@ func TestConcurrentPulses(t *testing.T) {
 	ev := waitEvents(t, sim, 1+2*n)
 	noMoreEvents(t, sim, 1+2*n)
 	for i := 1; i < len(ev); i += 2 {
-		checkPulse(t, ev[i:i+2], lcus1On, lcus1Off, relay.MinPulse)
-		if i > 1 {
-			if gap := ev[i].At.Sub(ev[i-1].At); gap < relay.DefaultGap-readSlack {
-				t.Errorf("pulse %d began %v after the previous one ended; want at least %v", i/2, gap, relay.DefaultGap)
-			}
+		checkPulse(t, ev[i:i+2], lcus1On, lcus1Off)
+	}
+	ps := checkHeld(t, rec, n, relay.MinPulse)
+	for i := 1; i < len(ps); i++ {
+		// The relay waits the gap from the end of the previous "off".
+		if gap := ps[i].on.Start.Sub(ps[i-1].off.End); gap < relay.DefaultGap {
+			t.Errorf("pulse %d began %v after the previous one ended; want at least %v", i+1, gap, relay.DefaultGap)
 		}
 	}
 	if junk := sim.Undecoded(); len(junk) != 0 {

@@ -104,6 +104,13 @@
       state.textContent = state.dataset.idle;
       state.classList.remove("on");
     };
+    // The session was logged out (perhaps in another tab), expired or its
+    // account disabled: the server ends the stream; stop reconnecting and
+    // go to the login page, which brings the visitor back here.
+    es.addEventListener("session_ended", function (e) {
+      es.close();
+      location.assign(JSON.parse(e.data).login + "?next=" + encodeURIComponent(location.pathname + location.search));
+    });
     es.addEventListener("admission", function (e) {
       var r = JSON.parse(e.data);
       if (feed.querySelector('tr[data-event="' + CSS.escape(r.event_id) + '"]')) { return; }

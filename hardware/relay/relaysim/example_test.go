@@ -31,7 +31,7 @@ func Example() {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The relay drives the board off when it opens, then pulses it.
 	events, err := sim.WaitEvents(ctx, 3)

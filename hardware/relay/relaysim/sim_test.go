@@ -37,7 +37,8 @@ func openPort(t *testing.T, s *Sim) *serial.Port {
 
 func waitEvents(t *testing.T, s *Sim, n int) []Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Far above what a loaded machine takes: reaching it means a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ev, err := s.WaitEvents(ctx, n)
 	if err != nil {
