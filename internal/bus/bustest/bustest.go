@@ -36,19 +36,31 @@ import (
 type Server struct {
 	URL  string
 	Kind string // "embedded" or "standalone"
+	// Name is the node's server name: "scenicgate-test" alone, n1, n2, …
+	// in a Cluster.
+	Name string
 
-	t        testing.TB
-	addr     string
-	store    string
+	t       testing.TB
+	addr    string
+	store   string
+	cluster *bus.ClusterConfig // nil for a server alone
+	users   *users             // shared by the nodes of a cluster
+	emb     *bus.Embedded
+	cmd     *exec.Cmd
+	logs    logBuffer
+}
+
+// users are the credentials the servers of a test accept: the registry of
+// issued users and the test's observer. The nodes of a cluster share them.
+type users struct {
 	dir      string // configuration and credentials files
 	registry *bus.Registry
 	observer bus.User
-	emb      *bus.Embedded
-	cmd      *exec.Cmd
-	logs     logBuffer
+	// reload makes every server that shares them take the registry's users.
+	reload func()
 
-	mu    sync.Mutex
-	creds map[bus.Identity]string
+	mu     sync.Mutex
+	issued map[bus.Identity]string
 }
 
 // Embedded starts an embedded server on a free loopback port with its store
@@ -73,14 +85,20 @@ func Standalone(t testing.TB) *Server {
 }
 
 func newServer(t testing.TB, kind string) *Server {
-	s := &Server{Kind: kind, t: t, addr: freeAddr(t), store: t.TempDir(), dir: t.TempDir(), creds: map[bus.Identity]string{}}
-	s.registry = bus.OpenRegistry(filepath.Join(s.dir, "nats-users.json"))
+	s := &Server{Kind: kind, Name: "scenicgate-test", t: t, addr: freeAddr(t), store: t.TempDir(), users: newUsers(t)}
+	s.users.reload = s.Reload
+	return s
+}
+
+func newUsers(t testing.TB) *users {
+	u := &users{dir: t.TempDir(), issued: map[bus.Identity]string{}}
+	u.registry = bus.OpenRegistry(filepath.Join(u.dir, "nats-users.json"))
 	pub, seed, err := bus.NewUserKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.observer = bus.User{Name: "test observer", Key: pub, Permissions: bus.AllowAll}
-	f, err := os.OpenFile(filepath.Join(s.dir, "observer.creds"), os.O_CREATE|os.O_WRONLY, 0o600)
+	u.observer = bus.User{Name: "test observer", Key: pub, Permissions: bus.AllowAll}
+	f, err := os.OpenFile(u.observerCreds(), os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +106,46 @@ func newServer(t testing.TB, kind string) *Server {
 	if err := bus.WriteCredentials(f, bus.Identity{}, pub, seed, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return u
+}
+
+func (u *users) observerCreds() string { return filepath.Join(u.dir, "observer.creds") }
+
+func (u *users) list(t testing.TB) []bus.User {
+	list, err := u.registry.Users()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(list, u.observer)
+}
+
+// creds returns the credentials file of id, issuing it and reloading the
+// servers on first use.
+func (u *users) creds(t testing.TB, id bus.Identity) string {
+	t.Helper()
+	u.mu.Lock()
+	path, ok := u.issued[id]
+	u.mu.Unlock()
+	if ok {
+		return path
+	}
+	_, creds, err := u.registry.Issue(id, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.CreateTemp(u.dir, "*.creds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(creds)
+	if err = errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	u.mu.Lock()
+	u.issued[id] = f.Name()
+	u.mu.Unlock()
+	u.reload()
+	return f.Name()
 }
 
 // Each runs fn as a subtest against an embedded and a standalone server.
@@ -108,19 +165,11 @@ func Each(t *testing.T, fn func(t *testing.T, s *Server)) {
 
 // Registry is the list of issued credentials the server accepts. After
 // changing it directly, call Reload.
-func (s *Server) Registry() *bus.Registry { return s.registry }
-
-func (s *Server) users() []bus.User {
-	users, err := s.registry.Users()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return append(users, s.observer)
-}
+func (s *Server) Registry() *bus.Registry { return s.users.registry }
 
 // Config returns the configuration a standalone server runs with.
 func (s *Server) Config() bus.ServerConfig {
-	return bus.ServerConfig{Users: s.users(), ServerName: "scenicgate-test", Listen: s.addr, StoreDir: s.store}
+	return bus.ServerConfig{Users: s.users.list(s.t), ServerName: s.Name, Listen: s.addr, StoreDir: s.store, Cluster: s.cluster}
 }
 
 // Start starts the server (again). It returns once it accepts connections.
@@ -128,7 +177,7 @@ func (s *Server) Start() {
 	s.t.Helper()
 	s.URL = "nats://" + s.addr
 	if s.Kind == "embedded" {
-		e, err := bus.StartEmbedded(bus.EmbeddedConfig{Dir: s.store, Listen: s.addr, Users: s.users()}, nil)
+		e, err := bus.StartEmbedded(bus.EmbeddedConfig{Dir: s.store, Listen: s.addr, Users: s.users.list(s.t)}, nil)
 		if err != nil {
 			s.t.Fatal(err)
 		}
@@ -156,7 +205,7 @@ func (s *Server) Start() {
 }
 
 func (s *Server) writeConfig() string {
-	conf := filepath.Join(s.dir, "nats.conf")
+	conf := filepath.Join(s.users.dir, s.Name+".conf")
 	if err := os.WriteFile(conf, []byte(s.Config().Text()), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
@@ -170,7 +219,7 @@ func (s *Server) Reload() {
 	s.t.Helper()
 	switch {
 	case s.emb != nil:
-		if err := s.emb.SetUsers(s.users()); err != nil {
+		if err := s.emb.SetUsers(s.users.list(s.t)); err != nil {
 			s.t.Fatal(err)
 		}
 	case s.cmd != nil:
@@ -221,29 +270,7 @@ func (l *logBuffer) String() string {
 // file.
 func (s *Server) Creds(t testing.TB, id bus.Identity) string {
 	t.Helper()
-	s.mu.Lock()
-	path, ok := s.creds[id]
-	s.mu.Unlock()
-	if ok {
-		return path
-	}
-	_, creds, err := s.registry.Issue(id, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.CreateTemp(s.dir, "*.creds")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.Write(creds)
-	if err = errors.Join(err, f.Close()); err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	s.creds[id] = f.Name()
-	s.mu.Unlock()
-	s.Reload()
-	return f.Name()
+	return s.users.creds(t, id)
 }
 
 // Options returns the connection options of the program id: the server's
@@ -261,6 +288,7 @@ func (s *Server) Stop() {
 		s.emb = nil
 	}
 	if s.cmd != nil {
+		s.cmd.Process.Signal(syscall.SIGCONT) // a frozen server must run to stop
 		s.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { s.cmd.Wait(); close(done) }()
@@ -274,15 +302,48 @@ func (s *Server) Stop() {
 	}
 }
 
+// Kill ends a standalone server at once, as a crash or a power cut does;
+// its store stays for a later Start.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Freeze stops a standalone server's process without ending it (SIGSTOP):
+// its connections stay open but nothing answers, as with a hung machine.
+// Thaw lets it go on.
+func (s *Server) Freeze() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Thaw lets a frozen server go on (SIGCONT).
+func (s *Server) Thaw() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Logs returns what a standalone server logged.
+func (s *Server) Logs() string { return s.logs.String() }
+
 // StoreDir is where the server keeps JetStream data.
 func (s *Server) StoreDir() string { return filepath.Clean(s.store) }
 
 // Connect returns a connection of the test's observer, which may do
 // everything, closed when the test ends, and a JetStream context on it with
-// ScenicGate's assets provisioned.
+// ScenicGate's assets provisioned. The connection is to this server alone,
+// even when it is a node of a cluster.
 func (s *Server) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := bus.Connect(bus.Options{URL: s.URL, CredsFile: filepath.Join(s.dir, "observer.creds")}, bus.Identity{}, nil)
+	nc, err := bus.Connect(bus.Options{URL: s.URL, CredsFile: s.users.observerCreds()}, bus.Identity{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,12 +352,31 @@ func (s *Server) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := bus.Provision(ctx, js, 1); err != nil {
-		t.Fatal(err)
+	replicas := 1
+	if s.cluster != nil {
+		replicas = len(s.cluster.Routes)
 	}
+	provision(t, js, replicas)
 	return nc, js
+}
+
+// provision provisions ScenicGate's assets, trying again for up to a minute
+// while a cluster forms or elects its leaders.
+func provision(t testing.TB, js jetstream.JetStream, replicas int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := bus.Provision(ctx, js, replicas)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("provisioning with %d replicas: %v", replicas, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // ConnectAs returns a connection logged in as id, closed when the test
