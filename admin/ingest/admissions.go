@@ -56,15 +56,29 @@ func (i *Ingester) consumeAdmissions(ctx context.Context) error {
 	}
 	defer it.Stop()
 	i.log.Info("following admissions", "from_seq", last+1)
+	p := newProgress(last)
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The iterator may be busy remaking its consumer, which only Stop ends.
+	go func() { <-wctx.Done(); it.Stop() }()
+	go i.watchStall(wctx, cancel, "admissions", p, func(ctx context.Context) (uint64, error) {
+		info, err := stream.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return info.State.LastSeq, nil
+	})
 	for {
-		batch, err := nextBatch(ctx, it)
+		batch, err := nextBatch(wctx, it)
 		if len(batch) > 0 {
-			if perr := i.storeAdmissions(ctx, batch); perr != nil {
+			seq, perr := i.storeAdmissions(ctx, batch)
+			if perr != nil {
 				return perr
 			}
+			p.advance(seq)
 		}
 		if err != nil {
-			return err
+			return stalled(wctx, err)
 		}
 	}
 }
@@ -93,14 +107,14 @@ func nextBatch(ctx context.Context, it jetstream.MessagesContext) ([]jetstream.M
 }
 
 // storeAdmissions decodes and commits a batch, then tells the hub about the
-// admissions that were new.
-func (i *Ingester) storeAdmissions(ctx context.Context, msgs []jetstream.Msg) error {
+// admissions that were new. It returns the stream sequence it stored up to.
+func (i *Ingester) storeAdmissions(ctx context.Context, msgs []jetstream.Msg) (uint64, error) {
 	var batch []store.Admission
 	var lastSeq uint64
 	for _, m := range msgs {
 		meta, err := m.Metadata()
 		if err != nil {
-			return fmt.Errorf("admission metadata: %w", err)
+			return 0, fmt.Errorf("admission metadata: %w", err)
 		}
 		lastSeq = meta.Sequence.Stream
 		var pb sgpb.Admission
@@ -119,13 +133,13 @@ func (i *Ingester) storeAdmissions(ctx context.Context, msgs []jetstream.Msg) er
 	}
 	res, err := i.store.InsertAdmissions(ctx, batch, lastSeq, i.opts.Now())
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, c := range res.Conflicts {
 		i.log.Warn("entry admitted more than once", "ticket", c.TicketID, "entry", c.EntryNumber, "admissions", c.Admissions)
 	}
 	if len(res.Inserted) == 0 {
-		return nil
+		return lastSeq, nil
 	}
 	for _, a := range res.Inserted {
 		if a.TicketID != "" {
@@ -136,7 +150,7 @@ func (i *Ingester) storeAdmissions(ctx context.Context, msgs []jetstream.Msg) er
 		i.hub.Publish(live.Event{Admission: &a})
 	}
 	i.nudge()
-	return nil
+	return lastSeq, nil
 }
 
 // AdmissionFromProto copies an admission received with stream sequence seq.

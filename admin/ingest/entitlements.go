@@ -44,23 +44,36 @@ func (i *Ingester) watchEntitlements(ctx context.Context) error {
 	}
 	defer w.Stop()
 	i.log.Info("following entitlements", "from_revision", rev+1)
+	p := newProgress(rev)
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go i.watchStall(wctx, cancel, "entitlements", p, func(ctx context.Context) (uint64, error) {
+		st, err := kv.Status(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return st.(*jetstream.KeyValueBucketStatus).StreamInfo().State.LastSeq, nil
+	})
 	for {
 		var first jetstream.KeyValueEntry
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-wctx.Done():
+			return stalled(wctx, ctx.Err())
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errors.New("watch ended")
 			}
+			p.touch()
 			if e == nil { // the initial values are all in
 				continue
 			}
 			first = e
 		}
-		if err := i.applyEntitlements(ctx, drain(first, w.Updates())); err != nil {
+		batch := drain(first, w.Updates())
+		if err := i.applyEntitlements(ctx, batch); err != nil {
 			return err
 		}
+		p.advance(batch[len(batch)-1].Revision())
 	}
 }
 

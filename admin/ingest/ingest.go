@@ -14,8 +14,11 @@
 // writes it to the SITE bucket for the gates, and feeds the live hub.
 //
 // Every loop survives NATS outages: it waits and starts again from the
-// position it stored, so nothing is lost or counted twice. enroll creates
-// the streams and buckets; until it has, the loops wait.
+// position it stored, so nothing is lost or counted twice. A consumer that
+// stops delivering while its stream holds more, or whose server stops
+// answering, is noticed within Options.StallAfter and made anew (on
+// another server of the cluster when its own hangs), without a restart.
+// enroll creates the streams and buckets; until they exist, the loops wait.
 package ingest
 
 import (
@@ -47,6 +50,11 @@ type Options struct {
 	// Signer is admin's key: it signs the occupancy written to SITE, and
 	// only settings it signed are taken in. Required.
 	Signer *signed.Signer
+	// StallAfter is how long a consumer may deliver nothing while its
+	// stream holds more before it is made anew (default 10 s); the gates'
+	// heartbeats, how long none may arrive before the connection is
+	// checked.
+	StallAfter time.Duration
 }
 
 // Ingester runs the materialising loops. Create it with New and start it
@@ -77,6 +85,9 @@ func New(st *store.Store, nc *nats.Conn, js jetstream.JetStream, hub *live.Hub, 
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = 10 * time.Second
 	}
 	i := &Ingester{store: st, nc: nc, js: js, hub: hub, log: log, opts: opts, wake: make(chan struct{}, 1)}
 	i.trusted, _ = signed.NewKeys(opts.Signer.PublicKey())

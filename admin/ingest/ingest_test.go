@@ -48,7 +48,7 @@ func entitlement(e *sgpb.Entitlement) []byte {
 
 // running starts an Ingester over st against server s and returns a
 // function that stops it and waits until it has.
-func running(t *testing.T, s *bustest.Server, st *store.Store, hub *live.Hub) (*ingest.Ingester, func()) {
+func running(t *testing.T, s bustest.Bus, st *store.Store, hub *live.Hub) (*ingest.Ingester, func()) {
 	t.Helper()
 	return runningWithLog(t, s, st, hub, quiet())
 }
@@ -71,7 +71,7 @@ func (l *logLines) count(s string) int {
 	return strings.Count(l.buf.String(), s)
 }
 
-func runningWithLog(t *testing.T, s *bustest.Server, st *store.Store, hub *live.Hub, log *slog.Logger) (*ingest.Ingester, func()) {
+func runningWithLog(t *testing.T, s bustest.Bus, st *store.Store, hub *live.Hub, log *slog.Logger) (*ingest.Ingester, func()) {
 	t.Helper()
 	nc, err := bus.Connect(s.Options(t, bus.Admin()), bus.Admin(), bustest.Log(t))
 	if err != nil {

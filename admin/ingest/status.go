@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
@@ -16,15 +17,35 @@ import (
 
 // subscribeStatus keeps each gate's latest heartbeat until ctx ends. Core
 // NATS subscriptions survive reconnects by themselves; heartbeats sent
-// while admin is away are simply missed, the next one replaces them.
+// while admin is away are simply missed, the next one replaces them. When
+// no heartbeat has come for StallAfter, it checks that the server still
+// answers — one that hangs delivers nothing and says nothing — and
+// subscribes again once the connection is made anew.
 func (i *Ingester) subscribeStatus(ctx context.Context) error {
-	sub, err := i.nc.Subscribe(bus.StatusSubjects, func(m *nats.Msg) { i.storeStatus(ctx, m) })
+	p := newProgress(0)
+	sub, err := i.nc.Subscribe(bus.StatusSubjects, func(m *nats.Msg) {
+		p.touch()
+		i.storeStatus(ctx, m)
+	})
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", bus.StatusSubjects, err)
 	}
 	defer sub.Unsubscribe()
-	<-ctx.Done()
-	return ctx.Err()
+	t := time.NewTicker(i.opts.StallAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if p.idle() < i.opts.StallAfter {
+			continue
+		}
+		if err := bus.CheckConnection(i.nc, 2*time.Second, i.log); err != nil {
+			return fmt.Errorf("%w: gate heartbeats: %w", errStalled, err)
+		}
+	}
 }
 
 func (i *Ingester) storeStatus(ctx context.Context, m *nats.Msg) {

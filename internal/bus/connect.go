@@ -40,6 +40,10 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet, natsUsage string) {
 	fs.IntVar(&o.Replicas, "nats-replicas", o.Replicas, "replicas of the JetStream streams and buckets (3 on a cluster)")
 }
 
+// PingInterval is how often a program's connection checks that its server
+// still answers.
+const PingInterval = 5 * time.Second
+
 // Connect connects to o.URL as the program id. The connection reconnects
 // forever and, when the server is down at start, keeps trying in the
 // background, so a gate can start and work while NATS is away; the returned
@@ -67,6 +71,11 @@ func connect(o Options, id Identity, log *slog.Logger, extra ...nats.Option) (*n
 		nats.ReconnectWait(time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.IgnoreAuthErrorAbort(),
+		// A server that hangs (a frozen machine) keeps its connections
+		// open: without an answer to two pings the client moves on to
+		// another server of the cluster, within about PingInterval×3.
+		nats.PingInterval(PingInterval),
+		nats.MaxPingsOutstanding(2),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if log != nil && err != nil { // nil: the program closed the connection
 				log.Warn("NATS disconnected", "err", err)
@@ -134,4 +143,25 @@ func credentialsOption(path string, id Identity) (nats.Option, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadCredentials, path, err)
 	}
 	return opt, nil
+}
+
+// CheckConnection asks nc's server for an answer within timeout. When none
+// comes on a connection that counts as up — the server hangs, or the
+// network dropped it silently — it makes nc reconnect at once, to another
+// server of the cluster if there is one, and returns the error.
+func CheckConnection(nc *nats.Conn, timeout time.Duration, log *slog.Logger) error {
+	if nc.Status() != nats.CONNECTED {
+		return nil // the client is already reconnecting
+	}
+	err := nc.FlushTimeout(timeout)
+	if err == nil || nc.Status() != nats.CONNECTED {
+		return nil
+	}
+	if log != nil {
+		log.Warn("NATS server not answering; reconnecting", "server", nc.ConnectedUrlRedacted(), "err", err)
+	}
+	if rerr := nc.ForceReconnect(); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
 }
