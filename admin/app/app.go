@@ -85,6 +85,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Service.LoginWindow, "login-window", c.Service.LoginWindow, "window of --login-attempts")
 	fs.DurationVar(&c.Service.GateOfflineAfter, "gate-offline-after", c.Service.GateOfflineAfter, "a gate without a heartbeat for this long is shown offline (3 heartbeat intervals)")
 	fs.DurationVar(&c.Service.CommandTimeout, "command-timeout", c.Service.CommandTimeout, "how long to wait for a gate to answer a command")
+	fs.DurationVar(&c.Service.AdmissionsRetention, "admissions-retention", c.Service.AdmissionsRetention, "how long admin keeps each gate decision (dashboard, ticket pages, exports) and resolved conflicts")
 }
 
 // Validate reports a configuration admin cannot run with.
@@ -94,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.Service.AdmissionsRetention < 48*time.Hour {
+		return fmt.Errorf("--admissions-retention %v: at least 48h, so today's and yesterday's figures are whole", c.Service.AdmissionsRetention)
 	}
 	return nil
 }
