@@ -38,7 +38,10 @@ func TestInputLimits(t *testing.T) {
 		code        string
 	}{
 		{"valid_from in year 9999", "application/json", visitor(func(v map[string]any) { v["valid_from"] = "9999-12-31" }), 400, "validity_out_of_range"},
-		{"last day 401 days ahead", "application/json", visitor(func(v map[string]any) { v["valid_to"] = daysFromToday(401) }), 400, "validity_out_of_range"},
+		{"last day 401 days ahead", "application/json", visitor(func(v map[string]any) {
+			v["valid_from"], v["valid_to"] = daysFromToday(1), daysFromToday(401)
+		}), 400, "validity_out_of_range"},
+		{"valid 401 days", "application/json", visitor(func(v map[string]any) { v["valid_to"] = daysFromToday(401) }), 400, "invalid_request"},
 		{"annual ticket starting in a year", "application/json", visitor(func(v map[string]any) {
 			v["ticket_type"], v["valid_from"] = "annual", daysFromToday(100)
 		}), 400, "validity_out_of_range"},

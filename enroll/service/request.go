@@ -161,7 +161,7 @@ func (s *Service) validateVisitor(v VisitorRequest) (store.Ticket, error) {
 		return store.Ticket{}, invalid("valid_to %s is before valid_from %s", to, from)
 	}
 	if from.AddDays(MaxValidityDays).Before(to) {
-		return store.Ticket{}, refuse(CodeValidityOutOfRange, "a ticket may be valid for at most %d days", MaxValidityDays)
+		return store.Ticket{}, invalid("a ticket may be valid for at most %d days", MaxValidityDays)
 	}
 	if last := site.Day(s.now()).AddDays(s.cfg.MaxDaysAhead); last.Before(to) {
 		return store.Ticket{}, refuse(CodeValidityOutOfRange, "a ticket's last day may be at most %d days from today, %s (got %s)",
