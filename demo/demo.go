@@ -86,11 +86,11 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	enrollData := filepath.Join(c.data, "enroll")
 	adminData := filepath.Join(c.data, "admin")
-	key, err := d.output(ctx, "enroll", "apikey", "create", "--name", "demo-shop", "--data", enrollData)
+	key, err := d.output(ctx, "enroll", "apikey", "create", "--name", "demo-shop", "--scope", "shop", "--data", enrollData)
 	if err != nil {
 		return err
 	}
-	adminKey, err := d.output(ctx, "enroll", "apikey", "create", "--name", "admin", "--data", enrollData)
+	adminKey, err := d.output(ctx, "enroll", "apikey", "create", "--name", "admin", "--scope", "staff", "--data", enrollData)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,12 @@
 // the resulting entitlements to every gate over NATS.
 //
 //	enroll [options]                      serve the API (see --help)
-//	enroll apikey create --name NAME      print a new API key once
+//	enroll apikey create --name NAME --scope shop|staff
+//	                                      print a new API key once
 //	enroll apikey list                    list API keys
 //	enroll apikey revoke --name NAME      stop a key from working
+//	enroll apikey rotate --name NAME      print a new key for NAME; the old one stops
+//	enroll apikey set-scope --name NAME --scope shop|staff
 //	enroll credentials create --role enroll|admin|gate [--id GATE]
 //	                                      print a program's NATS credentials once
 //	enroll credentials list               list the issued NATS credentials
@@ -75,14 +78,48 @@ func run(args []string) error {
 
 func apikey(args []string) error {
 	if len(args) == 0 {
-		return config.UsageError{Msg: "apikey needs a command: create, list or revoke"}
+		return config.UsageError{Msg: "apikey needs a command: create, list, revoke, rotate or set-scope"}
 	}
 	cmd := args[0]
-	fs := config.NewFlagSet("enroll apikey " + cmd + " [--name NAME] [--data DIR]")
+	fs := config.NewFlagSet("enroll apikey " + cmd + " [--name NAME] [--scope shop|staff] [--data DIR]")
 	data := fs.String("data", app.DefaultConfig().Data, "enroll's data folder")
-	name := fs.String("name", "", "the key's name, e.g. the ticket shop it is for")
+	name := fs.String("name", "", "the key's name, e.g. the ticket shop it is for; a shop's orders belong to it")
+	scope := fs.String("scope", "", "shop: a ticket shop, sees only its own orders; staff: the key admin uses, sees every ticket but no QR token")
 	if err := config.Parse(fs, args[1:], os.Getenv); err != nil {
 		return err
+	}
+	needName := func() error {
+		if *name == "" {
+			return config.UsageError{Msg: "apikey " + cmd + " needs --name"}
+		}
+		return nil
+	}
+	needScope := func() (store.Scope, error) {
+		if *scope == "" {
+			return "", config.UsageError{Msg: "apikey " + cmd + " needs --scope shop (a ticket shop) or --scope staff (admin's key)"}
+		}
+		sc, err := store.ParseScope(*scope)
+		if err != nil {
+			return "", config.UsageError{Msg: "--scope: " + err.Error()}
+		}
+		return sc, nil
+	}
+	switch cmd {
+	case "create", "list", "revoke", "rotate", "set-scope":
+	default:
+		return config.UsageError{Msg: fmt.Sprintf("unknown apikey command %q", cmd)}
+	}
+	if cmd != "list" {
+		if err := needName(); err != nil {
+			return err
+		}
+	}
+	var sc store.Scope
+	if cmd == "create" || cmd == "set-scope" {
+		var err error
+		if sc, err = needScope(); err != nil {
+			return err
+		}
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, *data)
@@ -91,11 +128,13 @@ func apikey(args []string) error {
 	}
 	defer st.Close()
 	switch cmd {
-	case "create":
-		if *name == "" {
-			return config.UsageError{Msg: "apikey create needs --name"}
+	case "create", "rotate":
+		var key string
+		if cmd == "create" {
+			key, err = st.CreateAPIKey(ctx, *name, sc)
+		} else {
+			key, err = st.RotateAPIKey(ctx, *name)
 		}
-		key, err := st.CreateAPIKey(ctx, *name)
 		if err != nil {
 			return err
 		}
@@ -107,18 +146,15 @@ func apikey(args []string) error {
 			return err
 		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+		fmt.Fprintln(w, "NAME\tSCOPE\tPREFIX\tCREATED\tLAST USED\tREVOKED")
 		for _, k := range keys {
-			fmt.Fprintf(w, "%s\tsgk_%s\t%s\t%s\t%s\n", k.Name, k.Prefix, stamp(k.CreatedAt), stamp(k.LastUsed), stamp(k.RevokedAt))
+			fmt.Fprintf(w, "%s\t%s\tsgk_%s\t%s\t%s\t%s\n", k.Name, k.Scope, k.Prefix, stamp(k.CreatedAt), stamp(k.LastUsed), stamp(k.RevokedAt))
 		}
 		return w.Flush()
 	case "revoke":
-		if *name == "" {
-			return config.UsageError{Msg: "apikey revoke needs --name"}
-		}
 		return st.RevokeAPIKey(ctx, *name)
-	default:
-		return config.UsageError{Msg: fmt.Sprintf("unknown apikey command %q", cmd)}
+	case "set-scope":
+		return st.SetAPIKeyScope(ctx, *name, sc)
 	}
 	return nil
 }

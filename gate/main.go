@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -52,11 +53,20 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go httpserve.Serve(ctx, srv, l, "", "", 3*time.Second)
-		log.Info("gate status listening", "addr", l.Addr().String())
+		srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		tls := cfg.TLSCert != ""
+		httpserve.WarnIfPlain(log, l, tls)
+		go func() {
+			if err := httpserve.Serve(ctx, srv, l, cfg.TLSCert, cfg.TLSKey, 3*time.Second); err != nil {
+				log.Error("gate status server stopped", "err", err)
+			}
+		}()
+		log.Info("gate status listening", "addr", l.Addr().String(), "tls", tls)
 	}
-	log.Info("gate running", "id", cfg.ID, "zone", cfg.Zone, "mode", cfg.Mode, "camera", cfg.Camera, "relay", cfg.Relay)
+	// The camera as the source names itself: a stream URL's password is
+	// never logged.
+	log.Info("gate running", "id", cfg.ID, "zone", cfg.Zone, "mode", cfg.Mode, "camera", cam.String(), "relay", cfg.Relay)
 	if err := n.Run(ctx, cam); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

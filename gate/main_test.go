@@ -78,7 +78,7 @@ func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer enroll.Close()
-	_, err = enroll.Service().CreateOrder(context.Background(), "test", service.OrderRequest{
+	_, err = enroll.Service().CreateOrder(context.Background(), service.System("test"), service.OrderRequest{
 		OrderID: "term-1", Consent: true,
 		Visitors: []service.VisitorRequest{{Name: "v", TicketType: "day_pass", ValidFrom: rules.Site{}.Day(time.Now()).String(),
 			Photos: [][]byte{testenv.Photo(t, "obama.jpg")}}},
@@ -221,7 +221,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	}
 	defer enroll.Close()
 	today := rules.Site{}.Day(time.Now()).String()
-	res, err := enroll.Service().CreateOrder(context.Background(), "test", service.OrderRequest{
+	res, err := enroll.Service().CreateOrder(context.Background(), service.System("test"), service.OrderRequest{
 		OrderID: "kill-1", Consent: true,
 		Visitors: []service.VisitorRequest{{Name: "v", TicketType: "day_pass", ValidFrom: today,
 			Photos: [][]byte{testenv.Photo(t, "obama.jpg")}}},

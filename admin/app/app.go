@@ -52,6 +52,10 @@ type Config struct {
 	// is still valid.
 	SessionCheck time.Duration
 	Service      service.Config
+
+	// EnrollCA is the CA certificate enroll's TLS certificate must chain
+	// to; empty trusts the system's authorities.
+	EnrollCA string
 }
 
 // DefaultConfig returns the defaults printed by --help.
@@ -73,7 +77,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	// admin never embeds a server, so --nats always names one.
 	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated (required: admin does not embed a server)")
 	fs.StringVar(&c.EnrollURL, "enroll-url", c.EnrollURL, "base URL of the enroll API, for ticket search, revoke and erase")
-	fs.StringVar(&c.EnrollKey, "enroll-key", c.EnrollKey, "enroll API key (create one with `enroll apikey create --name admin`)")
+	fs.StringVar(&c.EnrollKey, "enroll-key", c.EnrollKey, "enroll API key with the staff scope (create one with `enroll apikey create --name admin --scope staff`)")
+	fs.StringVar(&c.EnrollCA, "enroll-ca", c.EnrollCA, "CA certificate (PEM) that enroll's TLS certificate is issued by, for an https --enroll-url (empty: the system's)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serve HTTPS with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "browsers reach admin over HTTPS through a TLS proxy: mark cookies Secure and send HSTS (implied by --tls-cert)")
@@ -85,6 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Service.LoginWindow, "login-window", c.Service.LoginWindow, "window of --login-attempts")
 	fs.DurationVar(&c.Service.GateOfflineAfter, "gate-offline-after", c.Service.GateOfflineAfter, "a gate without a heartbeat for this long is shown offline (3 heartbeat intervals)")
 	fs.DurationVar(&c.Service.CommandTimeout, "command-timeout", c.Service.CommandTimeout, "how long to wait for a gate to answer a command")
+	fs.DurationVar(&c.Service.AdmissionsRetention, "admissions-retention", c.Service.AdmissionsRetention, "how long admin keeps each gate decision (dashboard, ticket pages, exports) and resolved conflicts")
 }
 
 // Validate reports a configuration admin cannot run with.
@@ -94,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.Service.AdmissionsRetention < 48*time.Hour {
+		return fmt.Errorf("--admissions-retention %v: at least 48h, so today's and yesterday's figures are whole", c.Service.AdmissionsRetention)
 	}
 	return nil
 }
@@ -150,8 +159,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 	}
 	a.ingest = ingest.New(a.store, a.nc, a.js, a.hub, log, ingest.Options{Now: a.now, Signer: a.signer})
 	enroll := enrollclient.New(cfg.EnrollURL, cfg.EnrollKey)
+	if cfg.EnrollCA != "" {
+		if enroll, err = enrollclient.NewWithCA(cfg.EnrollURL, cfg.EnrollKey, cfg.EnrollCA); err != nil {
+			return nil, err
+		}
+	}
 	if !enroll.Configured() {
 		log.Warn("no --enroll-url or --enroll-key: ticket search, revoke and erase are unavailable")
+	}
+	if enroll.Plain() {
+		log.Warn("--enroll-url is plain HTTP to another machine: the API key and visitors' data cross the network unencrypted; serve enroll with --tls-cert and use https",
+			"enroll_url", cfg.EnrollURL)
 	}
 	a.svc = service.New(cfg.Service, a.store, enroll, a.nc, a.signer, a.ingest, log, a.now)
 	a.web = web.New(a.svc, a.hub, log, web.Options{SecureCookies: cfg.https(), SessionCheck: cfg.SessionCheck})

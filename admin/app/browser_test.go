@@ -18,6 +18,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/enrollclient"
 	"github.com/scenicgate/scenicgate/admin/store"
+	enrollstore "github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/site"
@@ -188,7 +189,7 @@ func seedDay(t *testing.T, js jetstream.JetStream, tickets []string) {
 func TestBrowser(t *testing.T) {
 	e := newEnv(t, envOptions{enroll: true, tune: func(c *Config) { c.SessionCheck = 200 * time.Millisecond }})
 	e.addUser("wang", store.Admin, "gate-admin-1")
-	key, err := e.enroll.Store().CreateAPIKey(context.Background(), "shop")
+	key, err := e.enroll.Store().CreateAPIKey(context.Background(), "shop", enrollstore.ScopeShop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/scenicgate/scenicgate/admin/service"
 	"github.com/scenicgate/scenicgate/admin/store"
 	enrollapp "github.com/scenicgate/scenicgate/enroll/app"
+	enrollstore "github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/signed"
@@ -94,7 +95,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ea.Close() })
-		key, err := ea.Store().CreateAPIKey(context.Background(), "admin-ui")
+		key, err := ea.Store().CreateAPIKey(context.Background(), "admin-ui", enrollstore.ScopeStaff)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/admin/store"
+	enrollstore "github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -19,7 +20,7 @@ import (
 func TestPagesShowFaceModels(t *testing.T) {
 	e := newEnv(t, envOptions{enroll: true})
 	e.addUser("viewer1", store.Viewer, "viewer-pass")
-	key, err := e.enroll.Store().CreateAPIKey(context.Background(), "shop")
+	key, err := e.enroll.Store().CreateAPIKey(context.Background(), "shop", enrollstore.ScopeShop)
 	if err != nil {
 		t.Fatal(err)
 	}

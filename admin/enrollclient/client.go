@@ -7,12 +7,16 @@ package enrollclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +59,8 @@ func (e *APIError) Unwrap() error {
 	return nil
 }
 
-// Ticket is a ticket as enroll returns it. Descriptors never leave enroll.
+// Ticket is a ticket as enroll returns it to a staff key: descriptors never
+// leave enroll, and QR tokens are only for the shop that sold the ticket.
 type Ticket struct {
 	TicketID       string     `json:"ticket_id"`
 	OrderID        string     `json:"order_id"`
@@ -106,10 +111,42 @@ type Client struct {
 	http *http.Client
 }
 
-// New returns a client of the enroll at baseURL authenticating with key.
-// Either empty makes every call fail with ErrNotConfigured.
+// New returns a client of the enroll at baseURL authenticating with key,
+// trusting the system's certificate authorities for an https URL. Either
+// empty makes every call fail with ErrNotConfigured.
 func New(baseURL, key string) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/"), key: key, http: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// NewWithCA is New for an enroll whose certificate is issued by the
+// certificate authority in the PEM file caFile (a site's own CA, or the
+// self-signed certificate itself), and by no other.
+func NewWithCA(baseURL, key, caFile string) (*Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: CA certificate: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("enroll: CA certificate %s: no PEM certificate in it", caFile)
+	}
+	c := New(baseURL, key)
+	c.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	return c, nil
+}
+
+// Plain reports whether the client sends its API key unencrypted to
+// another machine: an http URL whose host is not loopback.
+func (c *Client) Plain() bool {
+	u, err := url.Parse(c.base)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip == nil || !ip.IsLoopback()
 }
 
 // Configured reports whether the client has a URL and a key.

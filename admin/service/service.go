@@ -33,6 +33,9 @@ type Config struct {
 	CommandTimeout time.Duration
 	// GateOfflineAfter: a gate is offline when its last heartbeat is older.
 	GateOfflineAfter time.Duration
+	// AdmissionsRetention is how long admin keeps each gate decision (and
+	// resolved conflicts) for the dashboard, ticket pages and exports.
+	AdmissionsRetention time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -45,6 +48,8 @@ func DefaultConfig() Config {
 		LoginWindow:      5 * time.Minute,
 		CommandTimeout:   5 * time.Second,
 		GateOfflineAfter: 15 * time.Second,
+
+		AdmissionsRetention: 90 * 24 * time.Hour,
 	}
 }
 
@@ -137,7 +142,19 @@ func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 	return s.store.Audit(ctx, f)
 }
 
-// RunHousekeeping deletes expired sessions every interval until ctx ends.
+// PruneAdmissions deletes the admissions older than AdmissionsRetention
+// and the resolved conflicts as old; it returns how many admissions went.
+func (s *Service) PruneAdmissions(ctx context.Context) (int64, error) {
+	admissions, conflicts, err := s.store.PruneAdmissions(ctx, s.now().Add(-s.cfg.AdmissionsRetention))
+	if admissions > 0 || conflicts > 0 {
+		s.log.Info("pruned old admissions", "admissions", admissions, "resolved_conflicts", conflicts,
+			"retention", s.cfg.AdmissionsRetention.String())
+	}
+	return admissions, err
+}
+
+// RunHousekeeping deletes expired sessions and prunes old admissions every
+// interval until ctx ends.
 func (s *Service) RunHousekeeping(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -146,6 +163,9 @@ func (s *Service) RunHousekeeping(ctx context.Context, interval time.Duration) {
 			s.log.Error("delete expired sessions", "err", err)
 		} else if n > 0 {
 			s.log.Info("expired sessions deleted", "count", n)
+		}
+		if _, err := s.PruneAdmissions(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("prune admissions", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -232,3 +232,33 @@ func (s *Store) Hourly(ctx context.Context, from time.Time, n int) (entries, den
 	}
 	return entries, denials, rows.Err()
 }
+
+// pruneBatch bounds one DELETE, so the single writer connection is not held
+// from ingest for long.
+const pruneBatch = 5000
+
+// PruneAdmissions deletes the admissions decided before before, however
+// many, and the resolved conflicts whose last admission is that old; open
+// conflicts stay until staff resolve them. It returns how many admissions
+// and conflicts it deleted.
+func (s *Store) PruneAdmissions(ctx context.Context, before time.Time) (admissions, conflicts int64, err error) {
+	cut := sqlitedb.Millis(before)
+	for {
+		res, err := s.db.Write.ExecContext(ctx,
+			`DELETE FROM admissions WHERE rowid IN (SELECT rowid FROM admissions WHERE at_ms < ? LIMIT ?)`, cut, pruneBatch)
+		if err != nil {
+			return admissions, 0, fmt.Errorf("store: prune admissions: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		admissions += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM conflicts WHERE resolved_at_ms != 0 AND last_at_ms < ?`, cut)
+	if err != nil {
+		return admissions, 0, fmt.Errorf("store: prune conflicts: %w", err)
+	}
+	conflicts, _ = res.RowsAffected()
+	return admissions, conflicts, nil
+}

@@ -226,3 +226,49 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneAdmissions deletes every admission older than the cut, more than
+// one batch of them, and the resolved conflicts as old; open conflicts and
+// newer admissions stay.
+func TestPruneAdmissions(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	cut := t0.Add(-90 * 24 * time.Hour)
+	var batch []Admission
+	for i := 0; i < 2*pruneBatch+10; i++ {
+		a := entry(fmt.Sprintf("old-%d", i), fmt.Sprintf("T%d", i), "north", 1, false)
+		a.At = cut.Add(-time.Duration(i+1) * time.Second)
+		batch = append(batch, a)
+	}
+	for i := 0; i < 5; i++ {
+		a := entry(fmt.Sprintf("new-%d", i), fmt.Sprintf("N%d", i), "north", 1, false)
+		a.At = cut.Add(time.Duration(i) * time.Second)
+		batch = append(batch, a)
+	}
+	// Two conflicts from long ago: staff resolved one.
+	for _, id := range []string{"c1", "c22", "d1", "d22"} {
+		a := entry(id, "C-"+id[:1], "north", 1, true)
+		a.At = cut.Add(-time.Hour)
+		batch = append(batch, a)
+	}
+	res, err := s.InsertAdmissions(ctx, batch, uint64(len(batch)), t0)
+	if err != nil || len(res.Conflicts) != 2 {
+		t.Fatalf("InsertAdmissions: %d conflicts, %v; want 2", len(res.Conflicts), err)
+	}
+	s.ResolveConflict(ctx, res.Conflicts[0].ID, "alice", "same visitor", t0)
+
+	admissions, conflicts, err := s.PruneAdmissions(ctx, cut)
+	if err != nil || admissions != 2*pruneBatch+14 || conflicts != 1 {
+		t.Fatalf("PruneAdmissions = %d admissions, %d conflicts, %v; want %d and 1", admissions, conflicts, err, 2*pruneBatch+14)
+	}
+	left, _ := s.RecentAdmissions(ctx, 100)
+	if len(left) != 5 {
+		t.Errorf("%d admissions left; want the 5 newer ones", len(left))
+	}
+	if n, _ := s.OpenConflicts(ctx); n != 1 {
+		t.Errorf("%d open conflicts left; want the one staff have not resolved", n)
+	}
+	if _, err := s.Conflict(ctx, res.Conflicts[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the old resolved conflict: %v; want ErrNotFound", err)
+	}
+}

@@ -67,11 +67,13 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/api/v1/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPI) })
 
 	v1 := r.Group("/api/v1", s.limitBody, s.authenticate)
-	v1.POST("/tickets", s.createTickets)
+	jsonOrMultipart, jsonOnly, jsonIfAny := requireJSON(true, true), requireJSON(false, true), requireJSON(false, false)
+	v1.POST("/tickets", jsonOrMultipart, s.createTickets)
 	v1.GET("/tickets", s.listTickets)
 	v1.GET("/tickets/:id", s.getTicket)
-	v1.POST("/tickets/:id/faces", s.addFaces)
-	v1.POST("/tickets/:id/revoke", s.revoke)
+	v1.POST("/tickets/:id/faces", jsonOrMultipart, s.addFaces)
+	v1.POST("/tickets/:id/revoke", jsonOnly, s.revoke)
+	v1.POST("/tickets/:id/qr", jsonIfAny, s.reissueQR)
 	v1.DELETE("/tickets/:id/biometrics", s.eraseBiometrics)
 	v1.GET("/tickets/:id/audit", s.ticketAudit)
 	return r

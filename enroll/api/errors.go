@@ -24,18 +24,24 @@ func abort(c *gin.Context, status int, code, message string) {
 
 // statusOf maps the service's error codes to HTTP statuses.
 var statusOf = map[string]int{
-	service.CodeInvalidRequest:   http.StatusBadRequest,
-	service.CodeConsentRequired:  http.StatusUnprocessableEntity,
-	service.CodeNoFace:           http.StatusUnprocessableEntity,
-	service.CodeManyFaces:        http.StatusUnprocessableEntity,
-	service.CodeFaceTooSmall:     http.StatusUnprocessableEntity,
-	service.CodeCorruptImage:     http.StatusUnprocessableEntity,
-	service.CodeImageTooLarge:    http.StatusUnprocessableEntity,
-	service.CodeUnsupportedImage: http.StatusUnsupportedMediaType,
-	service.CodeDuplicateFace:    http.StatusConflict,
-	service.CodeOrderConflict:    http.StatusConflict,
-	service.CodeTicketRevoked:    http.StatusConflict,
-	service.CodeNotFound:         http.StatusNotFound,
+	service.CodeInvalidRequest:     http.StatusBadRequest,
+	service.CodeValidityOutOfRange: http.StatusBadRequest,
+	service.CodeTooManyZones:       http.StatusBadRequest,
+	service.CodeTooManyGates:       http.StatusBadRequest,
+	service.CodeFieldTooLong:       http.StatusBadRequest,
+	service.CodeForbidden:          http.StatusForbidden,
+	service.CodeTicketEnded:        http.StatusConflict,
+	service.CodeConsentRequired:    http.StatusUnprocessableEntity,
+	service.CodeNoFace:             http.StatusUnprocessableEntity,
+	service.CodeManyFaces:          http.StatusUnprocessableEntity,
+	service.CodeFaceTooSmall:       http.StatusUnprocessableEntity,
+	service.CodeCorruptImage:       http.StatusUnprocessableEntity,
+	service.CodeImageTooLarge:      http.StatusUnprocessableEntity,
+	service.CodeUnsupportedImage:   http.StatusUnsupportedMediaType,
+	service.CodeDuplicateFace:      http.StatusConflict,
+	service.CodeOrderConflict:      http.StatusConflict,
+	service.CodeTicketRevoked:      http.StatusConflict,
+	service.CodeNotFound:           http.StatusNotFound,
 }
 
 // fail answers with the service error's code, or 500 for anything else

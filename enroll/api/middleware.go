@@ -2,6 +2,8 @@ package api
 
 import (
 	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,13 +12,14 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/enroll/store"
 )
 
-const actorKey = "actor"
+const callerKey = "caller"
 
 // authenticate requires "Authorization: Bearer <key>" with a valid key and
-// records "apikey:<name>" as the actor of whatever follows.
+// records the key, with its scope, as the caller of whatever follows.
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	key, ok := strings.CutPrefix(h, "Bearer ")
@@ -25,7 +28,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <API key>")
 		return
 	}
-	name, err := s.keys.AuthenticateAPIKey(c.Request.Context(), strings.TrimSpace(key))
+	k, err := s.keys.AuthenticateAPIKey(c.Request.Context(), strings.TrimSpace(key))
 	if errors.Is(err, store.ErrBadAPIKey) {
 		c.Header("WWW-Authenticate", `Bearer realm="scenicgate", error="invalid_token"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "the API key is invalid or revoked")
@@ -35,11 +38,50 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Set(actorKey, "apikey:"+name)
+	c.Set(callerKey, service.KeyCaller(k))
 	c.Next()
 }
 
-func actor(c *gin.Context) string { return c.GetString(actorKey) }
+// caller is the authenticated caller; the zero Caller, which may do
+// nothing, if authenticate did not run.
+func caller(c *gin.Context) service.Caller {
+	v, _ := c.Get(callerKey)
+	k, _ := v.(service.Caller)
+	return k
+}
+
+// CodeUnsupportedMediaType answers a body sent without a Content-Type the
+// endpoint reads.
+const CodeUnsupportedMediaType = "unsupported_media_type"
+
+// requireJSON refuses, with 415, a request body that is not
+// application/json (or, where multipart is true, multipart/form-data).
+// Bodies are read by their declared type only: a JSON body sent as text or
+// form data is a client error worth pointing out, not guessing around.
+// Without bodyRequired a request with no body passes.
+func requireJSON(multipart, bodyRequired bool) gin.HandlerFunc {
+	want := "application/json"
+	if multipart {
+		want += " or multipart/form-data"
+	}
+	return func(c *gin.Context) {
+		if !bodyRequired && c.Request.ContentLength == 0 && c.GetHeader("Content-Type") == "" {
+			c.Next()
+			return
+		}
+		mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		if err != nil || !(mt == "application/json" || multipart && mt == "multipart/form-data") {
+			got := c.GetHeader("Content-Type")
+			if got == "" {
+				got = "none"
+			}
+			abort(c, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+				fmt.Sprintf("send the body as %s (Content-Type: %s)", want, got))
+			return
+		}
+		c.Next()
+	}
+}
 
 // limitBody refuses bodies over the limit: at once when Content-Length says
 // so, and while reading otherwise.

@@ -35,7 +35,7 @@ func (s *Server) createTickets(c *gin.Context) {
 		s.badBody(c, err)
 		return
 	}
-	res, err := s.svc.CreateOrder(c.Request.Context(), actor(c), req)
+	res, err := s.svc.CreateOrder(c.Request.Context(), caller(c), req)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) createTickets(c *gin.Context) {
 }
 
 func (s *Server) getTicket(c *gin.Context) {
-	t, err := s.svc.Ticket(c.Request.Context(), c.Param("id"))
+	t, err := s.svc.Ticket(c.Request.Context(), caller(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) listTickets(c *gin.Context) {
 			*dst = n
 		}
 	}
-	tickets, total, err := s.svc.Search(c.Request.Context(), q)
+	tickets, total, err := s.svc.Search(c.Request.Context(), caller(c), q)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -114,7 +114,7 @@ func (s *Server) addFaces(c *gin.Context) {
 		s.badBody(c, err)
 		return
 	}
-	t, warnings, err := s.svc.AddFaces(c.Request.Context(), actor(c), c.Param("id"), req.Photos, req.Replace, req.Consent)
+	t, warnings, err := s.svc.AddFaces(c.Request.Context(), caller(c), c.Param("id"), req.Photos, req.Replace, req.Consent)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -134,7 +134,27 @@ func (s *Server) revoke(c *gin.Context) {
 		s.badBody(c, err)
 		return
 	}
-	t, err := s.svc.Revoke(c.Request.Context(), actor(c), c.Param("id"), req.Reason)
+	t, err := s.svc.Revoke(c.Request.Context(), caller(c), c.Param("id"), req.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewIssued(t))
+}
+
+type reissueRequest struct {
+	Reason string `json:"reason"`
+}
+
+// reissueQR: POST /api/v1/tickets/:id/qr, with an optional JSON body
+// {"reason": "..."}.
+func (s *Server) reissueQR(c *gin.Context) {
+	var req reissueRequest
+	if err := decodeJSON(c.Request.Body, &req); err != nil && !errors.Is(err, errEmptyBody) {
+		s.badBody(c, err)
+		return
+	}
+	t, err := s.svc.ReissueQR(c.Request.Context(), caller(c), c.Param("id"), req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -143,7 +163,7 @@ func (s *Server) revoke(c *gin.Context) {
 }
 
 func (s *Server) eraseBiometrics(c *gin.Context) {
-	t, err := s.svc.EraseBiometrics(c.Request.Context(), actor(c), c.Param("id"), c.Query("reason"))
+	t, err := s.svc.EraseBiometrics(c.Request.Context(), caller(c), c.Param("id"), c.Query("reason"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -161,11 +181,7 @@ type auditView struct {
 
 func (s *Server) ticketAudit(c *gin.Context) {
 	id := c.Param("id")
-	if _, err := s.svc.Ticket(c.Request.Context(), id); err != nil {
-		s.fail(c, err)
-		return
-	}
-	entries, err := s.svc.Audit(c.Request.Context(), id, 200)
+	entries, err := s.svc.TicketAudit(c.Request.Context(), caller(c), id, 200)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -181,13 +197,16 @@ func (s *Server) ticketAudit(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"ticket_id": id, "audit": out})
 }
 
-// decodeJSON decodes exactly one JSON value with no unknown fields.
+var errEmptyBody = errors.New("empty body; send a JSON object")
+
+// decodeJSON decodes exactly one JSON value with no unknown fields; an
+// empty body gives errEmptyBody.
 func decodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return errors.New("empty body; send a JSON object")
+			return errEmptyBody
 		}
 		return err
 	}

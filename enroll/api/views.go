@@ -48,6 +48,8 @@ type faceView struct {
 	Models    []string  `json:"models"`
 	Size      int       `json:"size"`
 	CreatedAt time.Time `json:"created_at"`
+	// ConsentAt is when the visitor consented to this face's processing.
+	ConsentAt time.Time `json:"consent_at"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -71,7 +73,7 @@ func viewTicket(t store.Ticket) ticketView {
 		Faces: []faceView{},
 	}
 	for _, f := range t.Faces {
-		v.Faces = append(v.Faces, faceView{FaceID: f.ID, Models: nonNil(f.Models()), Size: f.Size, CreatedAt: f.CreatedAt})
+		v.Faces = append(v.Faces, faceView{FaceID: f.ID, Models: nonNil(f.Models()), Size: f.Size, CreatedAt: f.CreatedAt, ConsentAt: f.ConsentAt})
 	}
 	return v
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/rules"
@@ -537,7 +538,7 @@ func TestDuplicateFaceIsReportedOrRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer strict.Close()
-	skey, _ := strict.Store().CreateAPIKey(context.Background(), "shop")
+	skey, _ := strict.Store().CreateAPIKey(context.Background(), "shop", store.ScopeShop)
 	sc := newClient(t, strict, skey)
 	sc.postJSON("/api/v1/tickets", orderJSON("s-1", testenv.Photo(t, "obama2.jpg")))
 	status, refused := sc.postJSON("/api/v1/tickets", orderJSON("s-2", testenv.Photo(t, "32bit.png")))
@@ -558,7 +559,7 @@ func TestPhotosAreKeptOnlyWhenConfigured(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, _ := a.Store().CreateAPIKey(context.Background(), "shop")
+		key, _ := a.Store().CreateAPIKey(context.Background(), "shop", store.ScopeShop)
 		c := newClient(t, a, key)
 		_, body := c.postJSON("/api/v1/tickets", orderJSON("p-1", testenv.Photo(t, "obama.jpg")))
 		faceID := tickets(body)[0]["faces"].([]any)[0].(map[string]any)["face_id"].(string)

@@ -40,9 +40,13 @@ import (
 
 // Config is everything enroll can be told on its command line.
 type Config struct {
-	Data       string
-	Listen     string
-	NATS       bus.Options
+	Data   string
+	Listen string
+	// TLSCert and TLSKey, when set, make the API speak HTTPS.
+	TLSCert, TLSKey string
+	NATS            bus.Options
+	// Retention bounds how long NATS keeps admissions and entry claims.
+	Retention  bus.Retention
 	NATSListen string // the embedded server's address, when NATS.URL is empty
 	Models     string
 	// FaceModels are the embedding models every face is described with,
@@ -69,14 +73,40 @@ func DefaultConfig() Config {
 		TimeZone:      "Asia/Shanghai",
 		MaxBody:       api.DefaultMaxBody,
 		PurgeInterval: time.Hour,
+		Retention:     bus.DefaultRetention(),
 		Service:       service.DefaultConfig(),
 	}
+}
+
+// Validate reports a configuration enroll cannot run with.
+func (c Config) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.Retention.Admissions < 24*time.Hour {
+		return fmt.Errorf("--admissions-max-age %v: at least 24h, so admin can take in a day's admissions after an outage", c.Retention.Admissions)
+	}
+	if c.Retention.Redemptions < 48*time.Hour {
+		return fmt.Errorf("--redemptions-max-age %v: at least 48h, so a claim outlives a ticket sold for today", c.Retention.Redemptions)
+	}
+	return nil
+}
+
+// maxDaysAhead is how many days after today a ticket's last day may be:
+// the service's limit, lowered so that an entry claim made today outlives
+// the ticket by the REDEMPTIONS retention. A ticket ends at most
+// days+1 days (and an hour of daylight saving) after it is sold.
+func (c Config) maxDaysAhead() int {
+	days := int((c.Retention.Redemptions-time.Hour)/(24*time.Hour)) - 1
+	return min(c.Service.MaxDaysAhead, days)
 }
 
 // RegisterFlags binds the serving flags to c.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", c.Data, "folder for enroll.db, the signing keys, the NATS users and the embedded NATS store")
-	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the API (any address but loopback needs --tls-cert)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (PEM, with its chain); serve HTTPS with --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (PEM)")
 	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated; empty starts an embedded server")
 	// With no --nats, the TLS certificate and key are the embedded server's.
 	fs.Lookup("nats-tls-cert").Usage = "client certificate for NATS over TLS; with no --nats, the embedded server's certificate"
@@ -88,6 +118,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TimeZone, "site-tz", c.TimeZone, "the site's time zone: ticket days start at its midnight")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest accepted request body in bytes")
 	fs.DurationVar(&c.PurgeInterval, "purge-interval", c.PurgeInterval, "how often ended tickets are purged")
+	fs.DurationVar(&c.Retention.Admissions, "admissions-max-age", c.Retention.Admissions, "how long NATS keeps gate decisions in the ADMISSIONS stream (admin keeps its own copy)")
+	fs.DurationVar(&c.Retention.Redemptions, "redemptions-max-age", c.Retention.Redemptions, "how long NATS keeps entry claims in REDEMPTIONS; tickets may end at most this long (less a day) after they are sold")
 	fs.BoolVar(&c.Service.KeepPhotos, "keep-photos", c.Service.KeepPhotos, "keep enrollment photos (default: descriptors only)")
 	fs.DurationVar(&c.Service.Retention, "retention", c.Service.Retention, "keep face data this long after a ticket ends (0: purge at once)")
 	fs.BoolVar(&c.Service.EraseOnRevoke, "erase-on-revoke", c.Service.EraseOnRevoke, "erase a ticket's faces when it is revoked")
@@ -119,6 +151,10 @@ type App struct {
 // New opens everything enroll needs and starts its background work (the
 // publisher and the purge job). Close stops it.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Service.MaxDaysAhead = cfg.maxDaysAhead()
 	loc, err := time.LoadLocation(cfg.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("site time zone %q: %w", cfg.TimeZone, err)
@@ -237,7 +273,7 @@ func (a *App) connect(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := bus.Provision(pctx, a.js, opts.Replicas); err != nil {
+	if err := bus.ProvisionWith(pctx, a.js, opts.Replicas, a.cfg.Retention); err != nil {
 		a.log.Warn("NATS not ready; changes wait in the outbox", "err", err)
 	}
 	return nil
@@ -357,7 +393,7 @@ func (a *App) putQRKeys(ctx context.Context, payload []byte) error {
 	kv, err := a.js.KeyValue(ctx, bus.BucketSite)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		// NATS was down at start, so provisioning has not happened.
-		if err = bus.Provision(ctx, a.js, a.cfg.NATS.Replicas); err == nil {
+		if err = bus.ProvisionWith(ctx, a.js, a.cfg.NATS.Replicas, a.cfg.Retention); err == nil {
 			kv, err = a.js.KeyValue(ctx, bus.BucketSite)
 		}
 	}
@@ -412,12 +448,17 @@ func (a *App) Keys() *keys.Keys { return a.keys }
 // Publisher returns the outbox publisher.
 func (a *App) Publisher() *publish.Publisher { return a.publisher }
 
-// Serve answers HTTP on l until ctx ends, then shuts down gracefully, giving
-// requests in flight up to 10 seconds.
+// Serve answers HTTP (HTTPS with --tls-cert) on l until ctx ends, then
+// shuts down gracefully, giving requests in flight up to 10 seconds. Plain
+// HTTP on an address other machines reach is served with a warning: API
+// keys and face photos would cross the network in clear text.
 func (a *App) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	a.log.Info("enroll API listening", "addr", l.Addr().String())
-	return httpserve.Serve(ctx, srv, l, "", "", 10*time.Second)
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)} // TLS handshake failures, among others
+	tls := a.cfg.TLSCert != ""
+	httpserve.WarnIfPlain(a.log, l, tls)
+	a.log.Info("enroll API listening", "addr", l.Addr().String(), "tls", tls)
+	return httpserve.Serve(ctx, srv, l, a.cfg.TLSCert, a.cfg.TLSKey, 10*time.Second)
 }
 
 // Close stops the background work and closes everything, the embedded NATS

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	enrollstore "github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/gate/mirror"
 	"github.com/scenicgate/scenicgate/gate/store"
@@ -166,7 +167,7 @@ func TestNATSConfigRunsAStandaloneServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	key, err := a.Store().CreateAPIKey(context.Background(), "shop")
+	key, err := a.Store().CreateAPIKey(context.Background(), "shop", enrollstore.ScopeShop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/testenv"
@@ -52,7 +53,7 @@ func startApp(t testing.TB, dir string, s *bustest.Server) (*App, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	key, err := a.Store().CreateAPIKey(context.Background(), fmt.Sprintf("shop-%p", a))
+	key, err := a.Store().CreateAPIKey(context.Background(), fmt.Sprintf("shop-%p", a), store.ScopeShop)
 	if err != nil {
 		t.Fatal(err)
 	}

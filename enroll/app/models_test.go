@@ -9,6 +9,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -47,7 +48,7 @@ func TestFaceModelsAndRecompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := old.Store().CreateAPIKey(context.Background(), "shop")
+	key, _ := old.Store().CreateAPIKey(context.Background(), "shop", store.ScopeShop)
 	c := newClient(t, old, key)
 	_, kept := c.postJSON("/api/v1/tickets", orderJSON("m-1", testenv.Photo(t, "obama.jpg")))
 	if got := faceModels(t, tickets(kept)[0]); !slices.Equal(got, []string{"dlib"}) {

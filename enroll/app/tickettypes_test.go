@@ -10,10 +10,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
-	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/rules"
+	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -32,7 +33,7 @@ func TestTicketTypesThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	key, err := a.Store().CreateAPIKey(context.Background(), "shop")
+	key, err := a.Store().CreateAPIKey(context.Background(), "shop", store.ScopeShop)
 	if err != nil {
 		t.Fatal(err)
 	}

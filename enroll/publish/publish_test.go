@@ -29,7 +29,7 @@ func fill(tb testing.TB, st *store.Store, n int) {
 				Ticket: store.Ticket{ID: fmt.Sprintf("T%06d", i), Type: "single", VisitorName: "v",
 					ValidFrom: "2026-11-26", ValidTo: "2026-11-26", ValidStart: day, ValidUntil: day.Add(24 * time.Hour),
 					QRTokenID: "q", QRIssuedAt: day, ConsentAt: day},
-				Faces: []store.NewFace{{ID: fmt.Sprintf("F%06d", i), Size: 100, Descriptors: []store.Descriptor{{Model: "m", Values: face}}}},
+				Faces: []store.NewFace{{ID: fmt.Sprintf("F%06d", i), Size: 100, ConsentAt: day, Descriptors: []store.Descriptor{{Model: "m", Values: face}}}},
 			}},
 		})
 		if err != nil {

@@ -20,6 +20,7 @@ type dupIndex struct {
 
 type dupEntry struct {
 	orderID string
+	source  string // who created the order, see store.Ticket.Source
 	until   time.Time
 	faces   [][]float32
 }
@@ -32,7 +33,7 @@ func loadDupIndex(ctx context.Context, st *store.Store, model faces.Model, now t
 	idx := &dupIndex{model: model, tickets: map[string]dupEntry{}}
 	for _, a := range active {
 		e := idx.tickets[a.TicketID]
-		e.orderID = a.OrderID
+		e.orderID, e.source = a.OrderID, a.Source
 		e.until = time.UnixMilli(a.ValidUntilMs)
 		e.faces = append(e.faces, a.Descriptor)
 		idx.tickets[a.TicketID] = e
@@ -44,7 +45,7 @@ func loadDupIndex(ctx context.Context, st *store.Store, model faces.Model, now t
 func (x *dupIndex) set(t store.Ticket) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	e := dupEntry{orderID: t.OrderID, until: t.ValidUntil}
+	e := dupEntry{orderID: t.OrderID, source: t.Source, until: t.ValidUntil}
 	if !t.Revoked {
 		for _, f := range t.Faces {
 			if d := f.Descriptor(x.model.Name); d != nil {
@@ -69,27 +70,31 @@ func (x *dupIndex) dropEnded(before time.Time) {
 	}
 }
 
-// nearest returns the closest face of another order's active ticket.
-func (x *dupIndex) nearest(d []float32, orderID, exceptTicket string, now time.Time) (string, float32) {
+// nearest returns the closest face of another order's active ticket: the
+// ticket's id, its order's source and the distance.
+func (x *dupIndex) nearest(d []float32, orderID, exceptTicket string, now time.Time) (string, string, float32) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	best, bestID := float32(-1), ""
+	best, bestID, bestSource := float32(-1), "", ""
 	for id, e := range x.tickets {
 		if id == exceptTicket || e.orderID == orderID || !e.until.After(now) {
 			continue
 		}
 		for _, f := range e.faces {
 			if dist := x.model.Distance(d, f); best < 0 || dist < best {
-				best, bestID = dist, id
+				best, bestID, bestSource = dist, id, e.source
 			}
 		}
 	}
-	return bestID, best
+	return bestID, bestSource, best
 }
 
 // checkDuplicates warns about, or with RejectDuplicates refuses, faces that
 // match another order's active ticket closer than the duplicate distance.
-func (s *Service) checkDuplicates(found []store.NewFace, orderID, ticketID string) ([]Warning, error) {
+// The other ticket is named only when c may see it: a shop learns that a
+// face matches some other shop's ticket, never which one, so no key can
+// look a face up.
+func (s *Service) checkDuplicates(found []store.NewFace, c Caller, orderID, ticketID string) ([]Warning, error) {
 	warnings := []Warning{}
 	if s.dupDistance < 0 {
 		return warnings, nil
@@ -104,15 +109,21 @@ func (s *Service) checkDuplicates(found []store.NewFace, orderID, ticketID strin
 		if d == nil {
 			continue
 		}
-		other, dist := s.dups.nearest(d, orderID, ticketID, s.now())
+		other, source, dist := s.dups.nearest(d, orderID, ticketID, s.now())
 		if other == "" || dist >= s.dupDistance {
 			continue
 		}
-		msg := fmt.Sprintf("this face matches active ticket %s of another order (%s distance %.3f)", other, s.dupModel.Name, dist)
-		if s.cfg.RejectDuplicates {
-			return nil, &Error{Code: CodeDuplicateFace, Message: msg}
+		w := Warning{Code: CodeDuplicateFace}
+		if c.sees(store.Ticket{ID: other, Source: source}) {
+			w.TicketID = other
+			w.Message = fmt.Sprintf("this face matches active ticket %s of another order (%s distance %.3f)", other, s.dupModel.Name, dist)
+		} else {
+			w.Message = fmt.Sprintf("this face matches an active ticket of another shop (%s distance %.3f)", s.dupModel.Name, dist)
 		}
-		warnings = append(warnings, Warning{Code: CodeDuplicateFace, Message: msg, TicketID: other})
+		if s.cfg.RejectDuplicates {
+			return nil, &Error{Code: CodeDuplicateFace, Message: w.Message}
+		}
+		warnings = append(warnings, w)
 	}
 	return warnings, nil
 }

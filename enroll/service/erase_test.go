@@ -30,7 +30,7 @@ func TestKeptPhotosAreErasedWithTheFaces(t *testing.T) {
 		before, act func(t *testing.T, svc *service.Service, id string) store.Ticket
 	}{
 		{"erase on request", nil, nil, func(t *testing.T, svc *service.Service, id string) store.Ticket {
-			tk, err := svc.EraseBiometrics(ctx, "test", id, "visitor asked")
+			tk, err := svc.EraseBiometrics(ctx, service.System("test"), id, "visitor asked")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +40,7 @@ func TestKeptPhotosAreErasedWithTheFaces(t *testing.T) {
 			return tk.Ticket
 		}},
 		{"revoke (--erase-on-revoke, the default)", nil, nil, func(t *testing.T, svc *service.Service, id string) store.Ticket {
-			tk, err := svc.Revoke(ctx, "test", id, "refund")
+			tk, err := svc.Revoke(ctx, service.System("test"), id, "refund")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestKeptPhotosAreErasedWithTheFaces(t *testing.T) {
 		{"revoke with --erase-on-revoke=false, then erase",
 			func(c *service.Config) { c.EraseOnRevoke = false },
 			func(t *testing.T, svc *service.Service, id string) store.Ticket {
-				tk, err := svc.Revoke(ctx, "test", id, "refund")
+				tk, err := svc.Revoke(ctx, service.System("test"), id, "refund")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -59,7 +59,7 @@ func TestKeptPhotosAreErasedWithTheFaces(t *testing.T) {
 				return tk.Ticket
 			},
 			func(t *testing.T, svc *service.Service, id string) store.Ticket {
-				tk, err := svc.EraseBiometrics(ctx, "test", id, "visitor asked")
+				tk, err := svc.EraseBiometrics(ctx, service.System("test"), id, "visitor asked")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -90,7 +90,7 @@ func TestKeptPhotosAreErasedWithTheFaces(t *testing.T) {
 					tc.tune(c)
 				}
 			})
-			res, err := svc.CreateOrder(ctx, "test", service.OrderRequest{OrderID: "o-1", Consent: true,
+			res, err := svc.CreateOrder(ctx, service.System("test"), service.OrderRequest{OrderID: "o-1", Consent: true,
 				Visitors: []service.VisitorRequest{{Name: "游客", TicketType: "single", ValidFrom: today.String(),
 					Photos: [][]byte{testenv.Photo(t, "obama.jpg"), testenv.Photo(t, "obama2.jpg")}}}})
 			if err != nil {
@@ -139,7 +139,7 @@ func purgeAt(t *testing.T, svc *service.Service, id string, at time.Time, want i
 	if err != nil || n != want {
 		t.Fatalf("PurgeEnded at %v = %d, %v; want %d", at, n, err, want)
 	}
-	tk, err := svc.Ticket(context.Background(), id)
+	tk, err := svc.Ticket(context.Background(), service.System("test"), id)
 	if err != nil {
 		t.Fatal(err)
 	}

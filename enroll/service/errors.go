@@ -22,6 +22,16 @@ const (
 	CodeOrderConflict    = "order_conflict"
 	CodeNotFound         = "not_found"
 	CodeTicketRevoked    = "ticket_revoked"
+	// CodeTicketEnded: the ticket's validity is over, or it was purged;
+	// it takes no new faces and no new QR code.
+	CodeTicketEnded = "ticket_ended"
+	// CodeForbidden: the API key's scope does not allow the operation.
+	CodeForbidden = "forbidden"
+	// Input limits, each a 400.
+	CodeValidityOutOfRange = "validity_out_of_range"
+	CodeTooManyZones       = "too_many_zones"
+	CodeTooManyGates       = "too_many_gates"
+	CodeFieldTooLong       = "field_too_long"
 	// Warnings, not errors.
 	CodeFaceAtEdge = "face_at_edge"
 	// CodeImageRepaired: the photo file was damaged (a JPEG without its
@@ -42,6 +52,16 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func invalid(format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+func refuse(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// notFound is the answer for a ticket that does not exist and for one the
+// caller may not see alike, so that a key cannot tell them apart.
+func notFound() *Error {
+	return &Error{Code: CodeNotFound, Message: "no such ticket", Err: store.ErrNotFound}
 }
 
 // photoError names the photo that failed and why, with the face engine's
@@ -76,6 +96,8 @@ func storeError(err error) error {
 		return &Error{Code: CodeOrderConflict, Message: "this order id was already used for different content", Err: err}
 	case errors.Is(err, store.ErrRevoked):
 		return &Error{Code: CodeTicketRevoked, Message: "the ticket is revoked", Err: err}
+	case errors.Is(err, store.ErrEnded):
+		return &Error{Code: CodeTicketEnded, Message: "the ticket has ended", Err: err}
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
@@ -21,7 +22,8 @@ type Warning struct {
 	TicketID string `json:"ticket_id,omitempty"`
 }
 
-// IssuedTicket is a ticket as returned to the caller who created it.
+// IssuedTicket is a ticket as shown to a caller. QRToken is empty when the
+// caller may not see it (a staff key, unless it re-issued the code).
 type IssuedTicket struct {
 	store.Ticket
 	QRToken  string
@@ -37,18 +39,23 @@ type OrderResult struct {
 }
 
 // CreateOrder turns an order into tickets, one per visitor, each with the
-// faces found in its photos. It is idempotent by order id: a replay of the
-// same content returns the same tickets with Created false; the same order id
-// with other content fails with code order_conflict. Nothing is stored unless
-// every photo of every visitor is accepted.
-func (s *Service) CreateOrder(ctx context.Context, actor string, r OrderRequest) (OrderResult, error) {
+// faces found in its photos; the caller owns the order. It is idempotent by
+// order id: a replay of the same content by the same caller returns the same
+// tickets with Created false; the same order id with other content, or
+// from another caller, fails with code order_conflict, which says no more
+// about the other order. Nothing is stored unless every photo of every
+// visitor is accepted. Staff keys create no orders.
+func (s *Service) CreateOrder(ctx context.Context, c Caller, r OrderRequest) (OrderResult, error) {
+	if !c.sells() {
+		return OrderResult{}, forbidden("create orders")
+	}
 	hash := r.Hash()
 	// A replay is answered without looking at a single photo.
-	if stored, err := s.store.OrderHash(ctx, r.OrderID); err == nil {
-		if stored != hash {
+	if stored, err := s.store.Order(ctx, r.OrderID); err == nil {
+		if stored.Hash != hash || stored.Source != c.Actor() {
 			return OrderResult{}, storeError(store.ErrOrderConflict)
 		}
-		return s.existingOrder(ctx, r.OrderID)
+		return s.existingOrder(ctx, c, r.OrderID)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return OrderResult{}, err
 	}
@@ -57,18 +64,20 @@ func (s *Service) CreateOrder(ctx context.Context, actor string, r OrderRequest)
 		return OrderResult{}, err
 	}
 	now := s.now()
-	order := store.NewOrder{OrderID: r.OrderID, RequestHash: hash, Source: actor}
+	order := store.NewOrder{OrderID: r.OrderID, RequestHash: hash, Source: c.Actor()}
 	warnings := make([][]Warning, len(tickets))
 	for i, t := range tickets {
 		t.ID = newID("T")
 		t.QRTokenID = qrtoken.NewTokenID()
 		t.QRIssuedAt = now
-		t.ConsentAt = now
-		found, edge, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos)
+		if r.consents(i) {
+			t.ConsentAt = now
+		}
+		found, edge, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos, now)
 		if err != nil {
 			return OrderResult{}, err
 		}
-		dups, err := s.checkDuplicates(found, r.OrderID, "")
+		dups, err := s.checkDuplicates(found, c, r.OrderID, "")
 		if err != nil {
 			return OrderResult{}, err
 		}
@@ -81,37 +90,50 @@ func (s *Service) CreateOrder(ctx context.Context, actor string, r OrderRequest)
 	}
 	if !created {
 		// Another request with the same content won the race; it is a replay.
-		return s.existingOrder(ctx, r.OrderID)
+		return s.existingOrder(ctx, c, r.OrderID)
 	}
 	s.changed()
 	res := OrderResult{OrderID: r.OrderID, Created: true}
 	for i, t := range stored {
 		s.dups.set(t)
-		issued, err := s.issue(t)
+		issued, err := s.issueFor(c, t)
 		if err != nil {
 			return OrderResult{}, err
 		}
 		issued.Warnings = warnings[i]
 		res.Tickets = append(res.Tickets, issued)
 	}
-	s.log.Info("order enrolled", "order", r.OrderID, "tickets", len(stored), "actor", actor)
+	s.log.Info("order enrolled", "order", r.OrderID, "tickets", len(stored), "actor", c.Actor())
 	return res, nil
 }
 
-func (s *Service) existingOrder(ctx context.Context, orderID string) (OrderResult, error) {
+// existingOrder answers a replay with the order's tickets as they are now.
+// They are shown again, QR tokens and all, so the reading is audited.
+func (s *Service) existingOrder(ctx context.Context, c Caller, orderID string) (OrderResult, error) {
 	stored, err := s.store.OrderTickets(ctx, orderID)
 	if err != nil {
 		return OrderResult{}, err
 	}
 	res := OrderResult{OrderID: orderID}
 	for _, t := range stored {
-		issued, err := s.issue(t)
+		issued, err := s.issueFor(c, t)
 		if err != nil {
 			return OrderResult{}, err
 		}
 		res.Tickets = append(res.Tickets, issued)
 	}
+	if err := s.store.AuditReads(ctx, c.Actor(), "ticket.read", stored, map[string]any{"via": "order replay", "qr_token": true}); err != nil {
+		return OrderResult{}, err
+	}
 	return res, nil
+}
+
+// issueFor shows a ticket to c: with its QR token when c may see it.
+func (s *Service) issueFor(c Caller, t store.Ticket) (IssuedTicket, error) {
+	if !c.seesQR(t) {
+		return IssuedTicket{Ticket: t, Warnings: []Warning{}}, nil
+	}
+	return s.issue(t)
 }
 
 // issue attaches the ticket's QR token. Ed25519 signatures are deterministic,
@@ -129,7 +151,8 @@ func (s *Service) issue(t store.Ticket) (IssuedTicket, error) {
 // readFaces runs every photo through the face engine; the first refused
 // photo refuses the request. A face cut by the photo's edge is accepted with
 // a warning: it matches less reliably, and a better photo can replace it.
-func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) ([]store.NewFace, []Warning, error) {
+// Every face is stored with consent, given at consentAt.
+func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte, consentAt time.Time) ([]store.NewFace, []Warning, error) {
 	out := make([]store.NewFace, 0, len(photos))
 	warnings := []Warning{}
 	for j, photo := range photos {
@@ -146,7 +169,7 @@ func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte) 
 			warnings = append(warnings, Warning{Code: CodeImageRepaired,
 				Message: at + ": the image file is damaged but could be read (" + f.ImageWarning + "); a clean copy is better"})
 		}
-		nf := store.NewFace{ID: newID("F"), Size: f.Size}
+		nf := store.NewFace{ID: newID("F"), Size: f.Size, ConsentAt: consentAt}
 		for _, d := range f.Descriptors {
 			nf.Descriptors = append(nf.Descriptors, store.Descriptor{Model: d.Model, Values: d.Values})
 		}

@@ -14,11 +14,25 @@ import (
 	"github.com/scenicgate/scenicgate/internal/rules"
 )
 
+// Limits of a request's fields; a longer value is refused with
+// CodeFieldTooLong, more zones or gates with CodeTooManyZones or
+// CodeTooManyGates.
+const (
+	MaxNameLength     = 64  // characters of a visitor's name
+	MaxPhoneLength    = 20  // characters of a phone number: digits, +, -, spaces
+	MaxIDNumberLength = 32  // characters of an identity document number
+	MaxReasonLength   = 200 // characters of a revoke, erase or re-issue reason
+	MaxQueryLength    = 100 // characters of a search text
+	MaxZones          = 64  // zones per ticket
+	MaxGates          = 64  // gates per ticket
+	MaxValidityDays   = 400 // days from a ticket's first to its last day
+)
+
 // OrderRequest is a paid order to turn into tickets.
 type OrderRequest struct {
 	OrderID string `json:"order_id"`
 	// Consent records that every visitor in the order explicitly agreed to
-	// the processing of their face. Required when any photo is sent.
+	// the processing of their face.
 	Consent  bool             `json:"consent"`
 	Visitors []VisitorRequest `json:"visitors"`
 }
@@ -28,6 +42,10 @@ type VisitorRequest struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone,omitempty"`
 	IDNumber string `json:"id_number,omitempty"` // stored masked only
+	// Consent records that this visitor explicitly agreed to the processing
+	// of their face, when the order's Consent does not say so for all.
+	// Photos need one or the other; consent is recorded only when given.
+	Consent bool `json:"consent,omitempty"`
 	// TicketType is single, multi, day_pass, multi_day, annual or timed.
 	TicketType    string `json:"ticket_type"`
 	Entries       int    `json:"entries,omitempty"`         // multi: entries in all
@@ -76,9 +94,9 @@ func (s *Service) validate(r OrderRequest) ([]store.Ticket, error) {
 			}
 			return nil, err
 		}
-		if len(v.Photos) > 0 && !r.Consent {
+		if len(v.Photos) > 0 && !r.consents(i) {
 			return nil, &Error{Code: CodeConsentRequired,
-				Message: "visitors[" + strconv.Itoa(i) + "] has photos but the order lacks \"consent\": true; face data needs the visitor's explicit consent"}
+				Message: "visitors[" + strconv.Itoa(i) + "] has photos but neither the order nor the visitor has \"consent\": true; face data needs the visitor's explicit consent"}
 		}
 		t.VisitorIndex = i
 		tickets[i] = t
@@ -86,10 +104,19 @@ func (s *Service) validate(r OrderRequest) ([]store.Ticket, error) {
 	return tickets, nil
 }
 
+// consents reports whether visitor i consented to face processing.
+func (r OrderRequest) consents(i int) bool { return r.Consent || r.Visitors[i].Consent }
+
 func (s *Service) validateVisitor(v VisitorRequest) (store.Ticket, error) {
 	name := strings.TrimSpace(v.Name)
-	if name == "" || utf8.RuneCountInString(name) > 64 {
-		return store.Ticket{}, invalid("name is required, at most 64 characters")
+	if name == "" {
+		return store.Ticket{}, invalid("name is required")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameLength {
+		return store.Ticket{}, refuse(CodeFieldTooLong, "name has %d characters; at most %d", n, MaxNameLength)
+	}
+	if n := utf8.RuneCountInString(v.IDNumber); n > MaxIDNumberLength {
+		return store.Ticket{}, refuse(CodeFieldTooLong, "id_number has %d characters; at most %d", n, MaxIDNumberLength)
 	}
 	if _, ok := store.TicketTypes[v.TicketType]; !ok {
 		return store.Ticket{}, invalid("ticket_type must be one of single, multi, day_pass, multi_day, annual, timed (got %q)", v.TicketType)
@@ -97,8 +124,17 @@ func (s *Service) validateVisitor(v VisitorRequest) (store.Ticket, error) {
 	if len(v.Photos) > s.cfg.MaxPhotos {
 		return store.Ticket{}, invalid("at most %d photos per visitor", s.cfg.MaxPhotos)
 	}
-	if len(v.Phone) > 20 || strings.Trim(v.Phone, "+0123456789 -") != "" {
-		return store.Ticket{}, invalid("phone must be digits, at most 20 characters")
+	if n := utf8.RuneCountInString(v.Phone); n > MaxPhoneLength {
+		return store.Ticket{}, refuse(CodeFieldTooLong, "phone has %d characters; at most %d", n, MaxPhoneLength)
+	}
+	if strings.Trim(v.Phone, "+0123456789 -") != "" {
+		return store.Ticket{}, invalid("phone must be digits (with + - or spaces)")
+	}
+	if len(v.Zones) > MaxZones {
+		return store.Ticket{}, refuse(CodeTooManyZones, "%d zones; a ticket may name at most %d", len(v.Zones), MaxZones)
+	}
+	if len(v.Gates) > MaxGates {
+		return store.Ticket{}, refuse(CodeTooManyGates, "%d gates; a ticket may name at most %d", len(v.Gates), MaxGates)
 	}
 	for _, list := range [][]string{v.Zones, v.Gates} {
 		for _, z := range list {
@@ -124,8 +160,12 @@ func (s *Service) validateVisitor(v VisitorRequest) (store.Ticket, error) {
 	if to.Before(from) {
 		return store.Ticket{}, invalid("valid_to %s is before valid_from %s", to, from)
 	}
-	if from.AddDays(400).Before(to) {
-		return store.Ticket{}, invalid("a ticket may be valid for at most 400 days")
+	if from.AddDays(MaxValidityDays).Before(to) {
+		return store.Ticket{}, invalid("a ticket may be valid for at most %d days", MaxValidityDays)
+	}
+	if last := site.Day(s.now()).AddDays(s.cfg.MaxDaysAhead); last.Before(to) {
+		return store.Ticket{}, refuse(CodeValidityOutOfRange, "a ticket's last day may be at most %d days from today, %s (got %s)",
+			s.cfg.MaxDaysAhead, last, to)
 	}
 	start, until, err := site.ValidityWindow(from, to)
 	if err != nil {

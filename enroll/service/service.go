@@ -46,6 +46,10 @@ type Config struct {
 	// the purge job erases them and removes the ticket from the gates.
 	Retention              time.Duration
 	MaxVisitors, MaxPhotos int
+	// MaxDaysAhead bounds a ticket's last day: at most this many days
+	// after today (site-local). Claims in REDEMPTIONS must outlive every
+	// ticket, so enroll lowers it when REDEMPTIONS keeps claims for less.
+	MaxDaysAhead int
 }
 
 // DefaultConfig returns the defaults the enroll program starts with.
@@ -56,6 +60,7 @@ func DefaultConfig() Config {
 		EraseOnRevoke:     true,
 		MaxVisitors:       50,
 		MaxPhotos:         5,
+		MaxDaysAhead:      400,
 	}
 }
 

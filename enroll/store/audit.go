@@ -36,6 +36,30 @@ func audit(ctx context.Context, tx *sql.Tx, now int64, actor, action, ticketID, 
 	return err
 }
 
+// AuditReads records that actor was shown the personal data of tickets:
+// one row per ticket, with action (such as "ticket.read" or
+// "ticket.search") and detail, so each ticket's audit log tells who saw it.
+// With no tickets it records one row without a ticket id, so that a search
+// that found nothing is on record too.
+func (s *Store) AuditReads(ctx context.Context, actor, action string, tickets []Ticket, detail any) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		now := s.now().UnixMilli()
+		if len(tickets) == 0 {
+			return audit(ctx, tx, now, actor, action, "", "", detail)
+		}
+		for _, t := range tickets {
+			if err := audit(ctx, tx, now, actor, action, t.ID, t.OrderID, detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: audit %s: %w", action, err)
+	}
+	return nil
+}
+
 // Audit returns the audit rows of a ticket (all rows when ticketID is
 // empty), newest first, at most limit of them.
 func (s *Store) Audit(ctx context.Context, ticketID string, limit int) ([]AuditEntry, error) {

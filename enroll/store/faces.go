@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
@@ -16,12 +17,13 @@ type NewFace struct {
 	ID          string
 	Descriptors []Descriptor
 	Size        int
-	Photo       *Photo // nil unless the site keeps photos
+	ConsentAt   time.Time // when the visitor consented; a face is stored only with consent
+	Photo       *Photo    // nil unless the site keeps photos
 }
 
 func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT f.face_id, f.face_size, f.created_ms, d.model, d.descriptor
+		`SELECT f.face_id, f.face_size, f.created_ms, f.consent_ms, d.model, d.descriptor
 		 FROM faces f LEFT JOIN descriptors d USING (face_id)
 		 WHERE f.ticket_id = ? ORDER BY f.created_ms, f.face_id, d.model`,
 		ticketID)
@@ -32,14 +34,14 @@ func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 	faces := []Face{}
 	for rows.Next() {
 		var f Face
-		var created int64
+		var created, consent int64
 		var model sql.NullString
 		var blob []byte
-		if err := rows.Scan(&f.ID, &f.Size, &created, &model, &blob); err != nil {
+		if err := rows.Scan(&f.ID, &f.Size, &created, &consent, &model, &blob); err != nil {
 			return nil, fmt.Errorf("store: faces of %q: %w", ticketID, err)
 		}
 		if n := len(faces); n == 0 || faces[n-1].ID != f.ID {
-			f.TicketID, f.CreatedAt = ticketID, sqlitedb.Time(created)
+			f.TicketID, f.CreatedAt, f.ConsentAt = ticketID, sqlitedb.Time(created), sqlitedb.Time(consent)
 			faces = append(faces, f)
 		}
 		if !model.Valid {
@@ -69,9 +71,12 @@ func insertDescriptors(ctx context.Context, tx *sql.Tx, faceID string, ds []Desc
 
 func insertFaces(ctx context.Context, tx *sql.Tx, ticketID string, faces []NewFace, now int64) error {
 	for _, f := range faces {
+		if f.ConsentAt.IsZero() {
+			return fmt.Errorf("insert face %s: no consent recorded", f.ID)
+		}
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO faces (face_id, ticket_id, face_size, created_ms) VALUES (?, ?, ?, ?)`,
-			f.ID, ticketID, f.Size, now); err != nil {
+			`INSERT INTO faces (face_id, ticket_id, face_size, created_ms, consent_ms) VALUES (?, ?, ?, ?, ?)`,
+			f.ID, ticketID, f.Size, now, sqlitedb.Millis(f.ConsentAt)); err != nil {
 			return fmt.Errorf("insert face: %w", err)
 		}
 		if err := insertDescriptors(ctx, tx, f.ID, f.Descriptors); err != nil {
@@ -88,12 +93,17 @@ func insertFaces(ctx context.Context, tx *sql.Tx, ticketID string, faces []NewFa
 }
 
 // SetFaces adds faces to a ticket, or with replace deletes its faces first.
-// A revoked ticket keeps no faces, so adding to one is refused with
-// ErrRevoked.
+// Each face carries its own consent time, and the ticket records the first
+// consent it ever got. A revoked ticket keeps no faces, so adding to one is
+// refused with ErrRevoked; a purged one would keep them past its purge, so
+// it gives ErrEnded.
 func (s *Store) SetFaces(ctx context.Context, id string, faces []NewFace, replace bool, actor string) (Ticket, error) {
 	return s.change(ctx, id, func(tx *sql.Tx, t Ticket, now int64) (bool, error) {
 		if t.Revoked {
 			return false, fmt.Errorf("store: ticket %q: %w", id, ErrRevoked)
+		}
+		if !t.PurgedAt.IsZero() {
+			return false, fmt.Errorf("store: ticket %q: %w", id, ErrEnded)
 		}
 		if replace {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM faces WHERE ticket_id = ?`, id); err != nil {
@@ -105,6 +115,12 @@ func (s *Store) SetFaces(ctx context.Context, id string, faces []NewFace, replac
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET erased_ms = 0 WHERE ticket_id = ?`, id); err != nil {
 			return false, err
+		}
+		if len(faces) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET consent_ms = ? WHERE ticket_id = ? AND consent_ms = 0`,
+				sqlitedb.Millis(faces[0].ConsentAt), id); err != nil {
+				return false, err
+			}
 		}
 		return true, audit(ctx, tx, now, actor, "ticket.faces", id, t.OrderID,
 			map[string]any{"added": len(faces), "replace": replace, "before": len(t.Faces)})
@@ -194,6 +210,7 @@ func (s *Store) Photo(ctx context.Context, faceID string) (Photo, error) {
 type ActiveFace struct {
 	TicketID     string
 	OrderID      string
+	Source       string // the order's creator, see Ticket.Source
 	ValidUntilMs int64
 	Descriptor   []float32
 }
@@ -202,8 +219,8 @@ type ActiveFace struct {
 // are not revoked and have not ended before after.
 func (s *Store) ActiveFaces(ctx context.Context, model string, after int64) ([]ActiveFace, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
-		`SELECT f.ticket_id, t.order_id, t.valid_until_ms, d.descriptor
-		 FROM faces f JOIN tickets t USING (ticket_id) JOIN descriptors d USING (face_id)
+		`SELECT f.ticket_id, t.order_id, o.source, t.valid_until_ms, d.descriptor
+		 FROM faces f JOIN tickets t USING (ticket_id) JOIN orders o USING (order_id) JOIN descriptors d USING (face_id)
 		 WHERE t.revoked = 0 AND t.valid_until_ms > ? AND d.model = ?`, after, model)
 	if err != nil {
 		return nil, fmt.Errorf("store: active faces: %w", err)
@@ -213,7 +230,7 @@ func (s *Store) ActiveFaces(ctx context.Context, model string, after int64) ([]A
 	for rows.Next() {
 		var a ActiveFace
 		var blob []byte
-		if err := rows.Scan(&a.TicketID, &a.OrderID, &a.ValidUntilMs, &blob); err != nil {
+		if err := rows.Scan(&a.TicketID, &a.OrderID, &a.Source, &a.ValidUntilMs, &blob); err != nil {
 			return nil, fmt.Errorf("store: active faces: %w", err)
 		}
 		if a.Descriptor, err = decodeDescriptor(blob); err != nil {

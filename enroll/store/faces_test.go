@@ -87,3 +87,62 @@ func TestRecomputeDescriptors(t *testing.T) {
 		t.Errorf("AddDescriptor(a face that is gone) = %v; want ErrNotFound", err)
 	}
 }
+
+// TestMigrateScopesAndConsent opens a database written before key scopes
+// and per-face consent: its keys become shop keys owning their orders, its
+// faces keep the consent they were stored with, and a ticket that never had
+// a face loses the consent time every ticket used to get.
+func TestMigrateScopesAndConsent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old, err := sqlitedb.Open(ctx, filepath.Join(dir, "enroll.db"), migrations[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket := `INSERT INTO tickets (ticket_id, order_id, visitor_index, visitor_name, ticket_type, valid_from, valid_to,
+		valid_from_ms, valid_until_ms, qr_token_id, qr_issued_ms, consent_ms, created_ms, updated_ms)
+		VALUES (?, 'O1', ?, 'v', 'single', '2026-11-26', '2026-11-26', 0, 9999999999999, 'q', 0, 1000, 1000, 1000)`
+	for _, q := range [][]any{
+		{`INSERT INTO api_keys (name, prefix, hash, created_ms) VALUES ('shop', 'abcdefgh', 'x', 0)`},
+		{`INSERT INTO orders VALUES ('O1', 'h', 'apikey:shop', 0)`},
+		{ticket, "T-face", 0},
+		{ticket, "T-erased", 1},
+		{ticket, "T-none", 2},
+		{`INSERT INTO faces VALUES ('F1', 'T-face', 200, 5000)`},
+		{`INSERT INTO audit (at_ms, actor, action, ticket_id, order_id, detail) VALUES
+			(1000, 'apikey:shop', 'ticket.create', 'T-face', 'O1', '{"faces":1}'),
+			(1000, 'apikey:shop', 'ticket.create', 'T-erased', 'O1', '{"faces":1}'),
+			(1000, 'apikey:shop', 'ticket.create', 'T-none', 'O1', '{"faces":0}')`},
+	} {
+		if _, err := old.Write.ExecContext(ctx, q[0].(string), q[1:]...); err != nil {
+			t.Fatalf("%s: %v", q[0], err)
+		}
+	}
+	old.Close()
+
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open after the schema change: %v", err)
+	}
+	defer s.Close()
+	keys, _ := s.APIKeys(ctx)
+	if len(keys) != 1 || keys[0].Scope != ScopeShop {
+		t.Errorf("migrated keys = %+v; want one shop key", keys)
+	}
+	got, total, _ := s.SearchTickets(ctx, TicketQuery{Source: "apikey:shop"})
+	if total != 3 || len(got) != 3 {
+		t.Errorf("the shop key's tickets after the migration: %d; want 3", total)
+	}
+	for id, consent := range map[string]int64{"T-face": 1000, "T-erased": 1000, "T-none": 0} {
+		tk, err := s.Ticket(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sqlitedb.Millis(tk.ConsentAt) != consent {
+			t.Errorf("%s: consent at %d; want %d", id, sqlitedb.Millis(tk.ConsentAt), consent)
+		}
+		if id == "T-face" && (len(tk.Faces) != 1 || sqlitedb.Millis(tk.Faces[0].ConsentAt) != 5000) {
+			t.Errorf("T-face's face: %+v; want consent at its creation (5000)", tk.Faces)
+		}
+	}
+}

@@ -27,15 +27,16 @@ type NewTicket struct {
 }
 
 // CreateOrder stores an order and its tickets in one transaction. When the
-// order id exists already it stores nothing: with the same RequestHash it
-// returns the existing tickets and created=false (a replay); with a
-// different one it returns ErrOrderConflict.
+// order id exists already it stores nothing: from the same source with the
+// same RequestHash it returns the existing tickets and created=false (a
+// replay); with a different hash, or from another source, it returns
+// ErrOrderConflict.
 func (s *Store) CreateOrder(ctx context.Context, o NewOrder) (tickets []Ticket, created bool, err error) {
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var hash string
-		err := tx.QueryRowContext(ctx, `SELECT request_hash FROM orders WHERE order_id = ?`, o.OrderID).Scan(&hash)
+		var hash, source string
+		err := tx.QueryRowContext(ctx, `SELECT request_hash, source FROM orders WHERE order_id = ?`, o.OrderID).Scan(&hash, &source)
 		switch {
-		case err == nil && hash == o.RequestHash:
+		case err == nil && hash == o.RequestHash && source == o.Source:
 			tickets, err = orderTickets(ctx, tx, o.OrderID)
 			return err
 		case err == nil:
@@ -68,15 +69,27 @@ func (s *Store) CreateOrder(ctx context.Context, o NewOrder) (tickets []Ticket, 
 	return tickets, created, nil
 }
 
-// OrderHash returns the stored content hash of an order, or ErrNotFound. It
-// lets a replay be answered before any photo is looked at.
-func (s *Store) OrderHash(ctx context.Context, orderID string) (string, error) {
-	var hash string
-	err := s.db.Read.QueryRowContext(ctx, `SELECT request_hash FROM orders WHERE order_id = ?`, orderID).Scan(&hash)
+// StoredOrder is what the store keeps of an order itself.
+type StoredOrder struct {
+	Hash   string // identifies the order's content
+	Source string // who created it: "apikey:<name>" for an API key
+}
+
+// Order returns a stored order, or ErrNotFound. It lets a replay be
+// answered before any photo is looked at.
+func (s *Store) Order(ctx context.Context, orderID string) (StoredOrder, error) {
+	var o StoredOrder
+	err := s.db.Read.QueryRowContext(ctx, `SELECT request_hash, source FROM orders WHERE order_id = ?`, orderID).Scan(&o.Hash, &o.Source)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: order %q: %w", orderID, ErrNotFound)
+		return StoredOrder{}, fmt.Errorf("store: order %q: %w", orderID, ErrNotFound)
 	}
-	return hash, err
+	return o, err
+}
+
+// OrderHash returns the stored content hash of an order, or ErrNotFound.
+func (s *Store) OrderHash(ctx context.Context, orderID string) (string, error) {
+	o, err := s.Order(ctx, orderID)
+	return o.Hash, err
 }
 
 // OrderTickets returns an order's tickets with their faces, by visitor index.

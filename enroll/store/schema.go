@@ -105,4 +105,21 @@ var migrations = []sqlitedb.Migration{
 		`ALTER TABLE faces DROP COLUMN model`,
 		`ALTER TABLE faces DROP COLUMN descriptor`,
 	),
+	// API keys get a scope. Keys from before scopes were all ticket
+	// shops' keys (admin's among them, which `enroll apikey set-scope`
+	// turns into a staff key); a shop key owns the orders whose source
+	// names it. Consent is recorded per face, when it was given: a face
+	// was stored only with consent, at its creation; a ticket keeps its
+	// consent time only if the visitor ever had a face enrolled, which the
+	// audit log tells.
+	sqlitedb.Exec(
+		`ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'shop' CHECK (scope IN ('shop', 'staff'))`,
+		`CREATE INDEX orders_source ON orders (source)`,
+		`ALTER TABLE faces ADD COLUMN consent_ms INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE faces SET consent_ms = created_ms`,
+		`UPDATE tickets SET consent_ms = 0
+		 WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.ticket_id = tickets.ticket_id)
+		   AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.ticket_id = tickets.ticket_id
+		       AND (a.action = 'ticket.faces' OR (a.action = 'ticket.create' AND json_extract(a.detail, '$.faces') > 0)))`,
+	),
 }

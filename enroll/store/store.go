@@ -24,6 +24,9 @@ var (
 	ErrOrderConflict = errors.New("order exists with different content")
 	ErrDuplicateName = errors.New("name already in use")
 	ErrRevoked       = errors.New("ticket is revoked")
+	// ErrEnded: the ticket's validity is over or it was purged, so it
+	// takes no new faces and no new QR code.
+	ErrEnded = errors.New("ticket has ended")
 )
 
 // Store is enroll's database. It is safe for concurrent use.
@@ -40,6 +43,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	return &Store{db: db, now: time.Now}, nil
 }
+
+// Scrub empties the write-ahead log into the database after an erase or a
+// purge: with secure_delete the erased rows are zeros in the database, and
+// afterwards no older log frame holds them either. It fails with
+// sqlitedb.ErrCheckpointBusy while readers hold the log; the next Scrub
+// catches up.
+func (s *Store) Scrub(ctx context.Context) error { return s.db.Checkpoint(ctx) }
 
 // Close closes the database; safe to call twice.
 func (s *Store) Close() error { return s.db.Close() }

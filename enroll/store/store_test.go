@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -37,7 +42,7 @@ func order(id string, visitors int) NewOrder {
 				ValidStart: day, ValidUntil: day.Add(24 * time.Hour), Zones: []string{"main"},
 				QRTokenID: fmt.Sprintf("q%d", i), QRIssuedAt: day, ConsentAt: day,
 			},
-			Faces: []NewFace{{ID: fmt.Sprintf("F-%s-%d", id, i), Size: 200, Descriptors: []Descriptor{
+			Faces: []NewFace{{ID: fmt.Sprintf("F-%s-%d", id, i), Size: 200, ConsentAt: day, Descriptors: []Descriptor{
 				{Model: "m", Values: descriptor(float32(i))}, {Model: "n", Values: descriptor(float32(i + 10))[:3]},
 			}}},
 		})
@@ -196,15 +201,18 @@ func TestSearchTickets(t *testing.T) {
 func TestAPIKeys(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	key, err := s.CreateAPIKey(ctx, "shop1")
+	key, err := s.CreateAPIKey(ctx, "shop1", ScopeShop)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAPIKey(ctx, "shop1"); !errors.Is(err, ErrDuplicateName) {
+	if _, err := s.CreateAPIKey(ctx, "shop1", ScopeStaff); !errors.Is(err, ErrDuplicateName) {
 		t.Errorf("second key named shop1: %v; want ErrDuplicateName", err)
 	}
-	if name, err := s.AuthenticateAPIKey(ctx, key); err != nil || name != "shop1" {
-		t.Errorf("AuthenticateAPIKey = %q, %v; want shop1", name, err)
+	if _, err := s.CreateAPIKey(ctx, "shop2", Scope("root")); err == nil {
+		t.Error("a key with scope root was created")
+	}
+	if k, err := s.AuthenticateAPIKey(ctx, key); err != nil || k.Name != "shop1" || k.Scope != ScopeShop || k.Source() != "apikey:shop1" {
+		t.Errorf("AuthenticateAPIKey = %+v, %v; want shop1, a shop key", k, err)
 	}
 	flipped := key[:len(key)-1] + map[bool]string{true: "b", false: "a"}[key[len(key)-1] == 'a']
 	for _, bad := range []string{"", "sgk_", key + "x", flipped, "Bearer " + key} {
@@ -218,4 +226,198 @@ func TestAPIKeys(t *testing.T) {
 	if _, err := s.AuthenticateAPIKey(ctx, key); !errors.Is(err, ErrBadAPIKey) {
 		t.Errorf("revoked key authenticates: %v", err)
 	}
+
+	// A shop that lost its key gets a new one under the same name, so it
+	// keeps its orders; the old key stays dead.
+	fresh, err := s.RotateAPIKey(ctx, "shop1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.AuthenticateAPIKey(ctx, fresh); err != nil || k.Name != "shop1" || k.Scope != ScopeShop {
+		t.Errorf("rotated key = %+v, %v; want shop1, a shop key", k, err)
+	}
+	if _, err := s.AuthenticateAPIKey(ctx, key); !errors.Is(err, ErrBadAPIKey) {
+		t.Errorf("the key before the rotation authenticates: %v", err)
+	}
+	if _, err := s.RotateAPIKey(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RotateAPIKey(nobody) = %v; want ErrNotFound", err)
+	}
+	if err := s.SetAPIKeyScope(ctx, "shop1", ScopeStaff); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := s.AuthenticateAPIKey(ctx, fresh); k.Scope != ScopeStaff {
+		t.Errorf("after SetAPIKeyScope(staff): scope %q", k.Scope)
+	}
+	keys, _ := s.APIKeys(ctx)
+	if len(keys) != 1 || keys[0].Scope != ScopeStaff || !keys[0].RevokedAt.IsZero() {
+		t.Errorf("APIKeys = %+v; want shop1, staff, not revoked", keys)
+	}
+}
+
+func TestOrdersBelongToTheirSource(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	tickets, _, err := s.CreateOrder(ctx, order("o8", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tickets[0].Source != "apikey:shop1" {
+		t.Errorf("ticket source = %q; want apikey:shop1", tickets[0].Source)
+	}
+	// The same order id and content from another shop is not a replay.
+	theirs := order("o8", 1)
+	theirs.Source = "apikey:shop2"
+	if _, _, err := s.CreateOrder(ctx, theirs); !errors.Is(err, ErrOrderConflict) {
+		t.Errorf("the same order from another source = %v; want ErrOrderConflict", err)
+	}
+	other := order("o9", 2)
+	other.Source = "apikey:shop2"
+	s.CreateOrder(ctx, other)
+	for source, want := range map[string]int{"apikey:shop1": 1, "apikey:shop2": 2, "": 3, "apikey:shop3": 0} {
+		got, total, err := s.SearchTickets(ctx, TicketQuery{Source: source})
+		if err != nil || total != want || len(got) != want {
+			t.Errorf("SearchTickets(source %q) = %d (total %d), %v; want %d", source, len(got), total, err, want)
+		}
+		for _, tk := range got {
+			if source != "" && tk.Source != source {
+				t.Errorf("SearchTickets(source %q) returned a ticket of %q", source, tk.Source)
+			}
+		}
+	}
+}
+
+func TestReissueQR(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	s.SetClock(func() time.Time { return time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) })
+	tickets, _, _ := s.CreateOrder(ctx, order("o10", 2))
+	got, err := s.ReissueQR(ctx, tickets[0].ID, "q-new", "apikey:shop1", "lost phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.QRTokenID != "q-new" || got.Version != 2 || !got.QRIssuedAt.Equal(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("after ReissueQR: token %q version %d issued %v; want q-new, 2, now", got.QRTokenID, got.Version, got.QRIssuedAt)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 3 {
+		t.Errorf("outbox depth = %d; want 3 (two creates, the re-issue)", n)
+	}
+	s.Revoke(ctx, tickets[1].ID, "refund", "x", true)
+	if _, err := s.ReissueQR(ctx, tickets[1].ID, "q", "x", ""); !errors.Is(err, ErrRevoked) {
+		t.Errorf("ReissueQR of a revoked ticket = %v; want ErrRevoked", err)
+	}
+	s.SetClock(func() time.Time { return tickets[0].ValidUntil })
+	if _, err := s.ReissueQR(ctx, tickets[0].ID, "q", "x", ""); !errors.Is(err, ErrEnded) {
+		t.Errorf("ReissueQR of an ended ticket = %v; want ErrEnded", err)
+	}
+}
+
+func TestNoFacesForAPurgedTicket(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	tickets, _, _ := s.CreateOrder(ctx, order("o11", 1))
+	s.PurgeEnded(ctx, tickets[0].ValidUntil, "system")
+	face := NewFace{ID: "F-late", ConsentAt: time.Now(), Descriptors: []Descriptor{{Model: "m", Values: descriptor(3)}}}
+	if _, err := s.SetFaces(ctx, tickets[0].ID, []NewFace{face}, false, "x"); !errors.Is(err, ErrEnded) {
+		t.Errorf("SetFaces on a purged ticket = %v; want ErrEnded", err)
+	}
+	if got, _ := s.Ticket(ctx, tickets[0].ID); len(got.Faces) != 0 {
+		t.Errorf("the purged ticket has %d faces; want 0", len(got.Faces))
+	}
+}
+
+func TestConsentIsPerFace(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	o := order("o12", 1)
+	o.Tickets[0].ConsentAt = time.Time{}
+	o.Tickets[0].Faces = nil // a visitor who sent no photo and gave no consent
+	tickets, _, err := s.CreateOrder(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tickets[0].ConsentAt.IsZero() {
+		t.Errorf("a ticket without consent has ConsentAt %v; want zero", tickets[0].ConsentAt)
+	}
+	later := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	face := NewFace{ID: "F-later", ConsentAt: later, Descriptors: []Descriptor{{Model: "m", Values: descriptor(4)}}}
+	got, err := s.SetFaces(ctx, tickets[0].ID, []NewFace{face}, false, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ConsentAt.Equal(later) || len(got.Faces) != 1 || !got.Faces[0].ConsentAt.Equal(later) {
+		t.Errorf("after a face added with consent: ticket consent %v, faces %+v; want %v on both", got.ConsentAt, got.Faces, later)
+	}
+	unconsented := NewFace{ID: "F-none", Descriptors: []Descriptor{{Model: "m", Values: descriptor(5)}}}
+	if _, err := s.SetFaces(ctx, tickets[0].ID, []NewFace{unconsented}, false, "x"); err == nil {
+		t.Error("a face without a consent time was stored")
+	}
+}
+
+// TestPurgeRunsUntilNothingIsDue purges 3,000 ended tickets in one call and
+// checks that their descriptors are gone from the database file and its
+// write-ahead log afterwards.
+func TestPurgeRunsUntilNothingIsDue(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const orders, visitors = 60, 50
+	var end time.Time
+	for i := 0; i < orders; i++ {
+		tickets, _, err := s.CreateOrder(ctx, order(fmt.Sprintf("p%d", i), visitors))
+		if err != nil {
+			t.Fatal(err)
+		}
+		end = tickets[0].ValidUntil
+	}
+	// One descriptor to look for in the files: visitor 7's, of every order.
+	needle := descriptorBytes(descriptor(7))
+	s.Scrub(ctx)
+	if !fileHolds(t, filepath.Join(dir, "enroll.db"), needle) {
+		t.Fatal("the descriptor is not in enroll.db before the purge; the test would prove nothing")
+	}
+	n, err := s.PurgeEnded(ctx, end, "system:purge")
+	if err != nil || n != orders*visitors {
+		t.Fatalf("PurgeEnded = %d, %v; want %d in one run", n, err, orders*visitors)
+	}
+	if again, _ := s.PurgeEnded(ctx, end, "system:purge"); again != 0 {
+		t.Errorf("second PurgeEnded = %d; want 0", again)
+	}
+	var faces, descriptors, outbox int
+	s.db.Read.QueryRow(`SELECT (SELECT count(*) FROM faces), (SELECT count(*) FROM descriptors), (SELECT count(*) FROM outbox WHERE op = 'purge')`).
+		Scan(&faces, &descriptors, &outbox)
+	if faces != 0 || descriptors != 0 || outbox != orders*visitors {
+		t.Errorf("after the purge: %d faces, %d descriptors, %d purges queued; want 0, 0, %d", faces, descriptors, outbox, orders*visitors)
+	}
+	if err := s.Scrub(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"enroll.db", "enroll.db-wal"} {
+		if fileHolds(t, filepath.Join(dir, f), needle) {
+			t.Errorf("%s still holds a purged descriptor", f)
+		}
+	}
+}
+
+func descriptorBytes(d []float32) []byte {
+	b := make([]byte, 4*len(d))
+	for i, v := range d {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+func fileHolds(t *testing.T, path string, b []byte) bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Contains(data, b)
 }

@@ -14,8 +14,11 @@ import (
 
 // Ticket is one visitor's entitlement as enroll keeps it.
 type Ticket struct {
-	ID             string
-	OrderID        string
+	ID      string
+	OrderID string
+	// Source is who created the order: "apikey:<name>" for an API key,
+	// which as a shop key owns the ticket. Read only.
+	Source         string
 	VisitorIndex   int
 	VisitorName    string
 	Phone          string
@@ -36,7 +39,7 @@ type Ticket struct {
 	RevokedAt      time.Time
 	QRTokenID      string
 	QRIssuedAt     time.Time
-	ConsentAt      time.Time
+	ConsentAt      time.Time // when the visitor first consented to face processing; zero if never
 	ErasedAt       time.Time // biometrics erased; zero while faces are held
 	PurgedAt       time.Time // removed from the gates after it ended
 	CreatedAt      time.Time
@@ -53,7 +56,8 @@ type Face struct {
 	Descriptors []Descriptor // by model name, in name order
 	Size        int          // face side in pixels in the enrollment photo
 	CreatedAt   time.Time
-	Photo       *Photo // only set when the site keeps photos and it was asked for
+	ConsentAt   time.Time // when the visitor consented to this face's processing
+	Photo       *Photo    // only set when the site keeps photos and it was asked for
 }
 
 // Descriptor is a face's embedding by one model.
@@ -87,7 +91,8 @@ type Photo struct {
 	Data []byte
 }
 
-const ticketColumns = `ticket_id, order_id, visitor_index, visitor_name, phone, id_number_masked,
+const ticketColumns = `ticket_id, order_id,
+	(SELECT o.source FROM orders o WHERE o.order_id = tickets.order_id), visitor_index, visitor_name, phone, id_number_masked,
 	ticket_type, entries_allowed, entries_per_day, valid_from, valid_to, valid_from_ms, valid_until_ms,
 	slot_start_ms, slot_end_ms, zones, gates, revoked, revoke_reason, revoked_ms, qr_token_id,
 	qr_issued_ms, consent_ms, erased_ms, purged_ms, created_ms, updated_ms, version`
@@ -98,7 +103,7 @@ func scanTicket(row scanner) (Ticket, error) {
 	var t Ticket
 	var zones, gates string
 	var validStart, validUntil, slotStart, slotEnd, revoked, qrIssued, consent, erased, purged, created, updated int64
-	err := row.Scan(&t.ID, &t.OrderID, &t.VisitorIndex, &t.VisitorName, &t.Phone, &t.IDNumberMasked,
+	err := row.Scan(&t.ID, &t.OrderID, &t.Source, &t.VisitorIndex, &t.VisitorName, &t.Phone, &t.IDNumberMasked,
 		&t.Type, &t.EntriesAllowed, &t.EntriesPerDay, &t.ValidFrom, &t.ValidTo, &validStart, &validUntil,
 		&slotStart, &slotEnd, &zones, &gates, &t.Revoked, &t.RevokeReason, &revoked, &t.QRTokenID,
 		&qrIssued, &consent, &erased, &purged, &created, &updated, &t.Version)
@@ -154,6 +159,9 @@ func ticketWithFaces(ctx context.Context, q querier, id string) (Ticket, error) 
 
 // TicketQuery filters SearchTickets. Empty fields do not filter.
 type TicketQuery struct {
+	// Source keeps the tickets of orders created by this source (a shop
+	// key's "apikey:<name>").
+	Source  string
 	OrderID string
 	// Text matches a ticket id or order id exactly, a name by prefix, or
 	// a phone number by its last digits.
@@ -169,6 +177,10 @@ type TicketQuery struct {
 func (s *Store) SearchTickets(ctx context.Context, q TicketQuery) ([]Ticket, int, error) {
 	var where []string
 	var args []any
+	if q.Source != "" {
+		where = append(where, `order_id IN (SELECT order_id FROM orders WHERE source = ?)`)
+		args = append(args, q.Source)
+	}
 	if q.OrderID != "" {
 		where = append(where, `order_id = ?`)
 		args = append(args, q.OrderID)
@@ -251,6 +263,27 @@ func (s *Store) EraseBiometrics(ctx context.Context, id, actor, why string) (Tic
 		}
 		return true, audit(ctx, tx, now, actor, "ticket.erase_biometrics", id, t.OrderID,
 			map[string]any{"faces": len(t.Faces), "why": why})
+	})
+}
+
+// ReissueQR gives a ticket a new QR token id, which retires its printed QR
+// code everywhere once published: gates refuse a token whose id is not the
+// ticket's. A revoked ticket gives ErrRevoked, an ended or purged one
+// ErrEnded.
+func (s *Store) ReissueQR(ctx context.Context, id, tokenID, actor, why string) (Ticket, error) {
+	return s.change(ctx, id, func(tx *sql.Tx, t Ticket, now int64) (bool, error) {
+		switch {
+		case t.Revoked:
+			return false, fmt.Errorf("store: ticket %q: %w", id, ErrRevoked)
+		case !t.PurgedAt.IsZero() || sqlitedb.Millis(t.ValidUntil) <= now:
+			return false, fmt.Errorf("store: ticket %q: %w", id, ErrEnded)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE tickets SET qr_token_id = ?, qr_issued_ms = ? WHERE ticket_id = ?`, tokenID, now, id); err != nil {
+			return false, err
+		}
+		return true, audit(ctx, tx, now, actor, "ticket.qr_reissue", id, t.OrderID,
+			map[string]any{"old_token": t.QRTokenID, "new_token": tokenID, "why": why})
 	})
 }
 

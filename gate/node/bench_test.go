@@ -154,7 +154,7 @@ func BenchmarkSync(b *testing.B) {
 	var lat []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := s.enroll.Service().CreateOrder(ctx, "bench", service.OrderRequest{
+		res, err := s.enroll.Service().CreateOrder(ctx, service.System("bench"), service.OrderRequest{
 			OrderID:  fmt.Sprintf("sync-%d", i),
 			Visitors: []service.VisitorRequest{{Name: "v", TicketType: "day_pass", ValidFrom: today}},
 		})

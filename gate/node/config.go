@@ -40,7 +40,9 @@ type Config struct {
 	Pulse                     time.Duration
 	Data                      string
 	Listen                    string
-	NATS                      bus.Options
+	// TLSCert and TLSKey, when set, make /healthz and /metrics HTTPS.
+	TLSCert, TLSKey string
+	NATS            bus.Options
 	// TrustEnroll and TrustAdmin name the public keys the gate checks
 	// entitlements and QR keys (enroll's), and settings and commands
 	// (admin's) against: the keys themselves, comma-separated, or a file
@@ -63,6 +65,10 @@ type Config struct {
 	QRHold time.Duration
 	// StatusEvery is the heartbeat interval.
 	StatusEvery time.Duration
+	// AdmissionsRetention is how long the gate keeps its own record of a
+	// decision once NATS has it; entries of tickets still mirrored stay,
+	// since they count the ticket's use.
+	AdmissionsRetention time.Duration
 }
 
 // DefaultConfig returns the defaults printed by --help.
@@ -89,6 +95,8 @@ func DefaultConfig() Config {
 		ClaimTimeout:  400 * time.Millisecond,
 		QRHold:        8 * time.Second,
 		StatusEvery:   5 * time.Second,
+
+		AdmissionsRetention: 7 * 24 * time.Hour,
 	}
 }
 
@@ -105,7 +113,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Relay, "relay", c.Relay, "relay: lcus:/dev/ttyUSB0, modbus:/dev/ttyUSB0?addr=1&coil=0, or log")
 	fs.DurationVar(&c.Pulse, "pulse", c.Pulse, "relay pulse length (turnstiles need at least 100ms)")
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
-	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none)")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none; any address but loopback wants --tls-cert)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (PEM); serve /healthz and /metrics over HTTPS with --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (PEM)")
 	c.NATS.RegisterFlags(fs, "NATS server URL(s), comma-separated: enroll's embedded server, or the cluster")
 	fs.StringVar(&c.TrustEnroll, "trust-enroll", c.TrustEnroll, "enroll's public key (`enroll public-key`), or a file holding it: entitlements and QR keys must be signed with it")
 	fs.StringVar(&c.TrustAdmin, "trust-admin", c.TrustAdmin, "admin's public key (`admin public-key`), or a file holding it: settings and commands must be signed with it")
@@ -122,6 +132,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "longest wait for NATS when claiming an entry")
 	fs.DurationVar(&c.QRHold, "qr-hold", c.QRHold, "verify mode: how long a read QR code waits for the face")
 	fs.DurationVar(&c.StatusEvery, "status-every", c.StatusEvery, "heartbeat interval")
+	fs.DurationVar(&c.AdmissionsRetention, "admissions-retention", c.AdmissionsRetention, "how long the gate keeps its own record of a decision after NATS has it (the entries of tickets it still holds stay until enroll purges them)")
 }
 
 // modelDefaults lists a measured default of every model for --help.
@@ -187,6 +198,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--margin %v: want a %v distance from 0 to %v (0: the model's default)", c.Policy.Margin, m.Metric, maxDistance)
 	case c.Policy.Agree < 1 || c.Policy.Window < c.Policy.Agree:
 		return fmt.Errorf("--agree %d of --window %d: want 1 <= agree <= window", c.Policy.Agree, c.Policy.Window)
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	case c.AdmissionsRetention < 24*time.Hour:
+		return fmt.Errorf("--admissions-retention %v: at least 24h, so a day's decisions can be looked into on the gate", c.AdmissionsRetention)
 	}
 	return nil
 }

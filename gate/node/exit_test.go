@@ -18,7 +18,7 @@ func TestExitLetsOutAVisitorWhoseTicketEnded(t *testing.T) {
 	// The ticket was sold yesterday, for yesterday.
 	yesterday := time.Now().Add(-24 * time.Hour)
 	s.enroll.Service().SetClock(func() time.Time { return yesterday })
-	res, err := s.enroll.Service().CreateOrder(context.Background(), "test", orderFor(t, "o-exit", rules.Site{}.Day(yesterday).String()))
+	res, err := s.enroll.Service().CreateOrder(context.Background(), service.System("test"), orderFor(t, "o-exit", rules.Site{}.Day(yesterday).String()))
 	s.enroll.Service().SetClock(time.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/testenv"
@@ -58,7 +59,7 @@ func enrollTicket(t testing.TB, s *site, order, photo, ticketType string) (strin
 
 func revoke(t testing.TB, s *site, id string) {
 	t.Helper()
-	if _, err := s.enroll.Service().Revoke(context.Background(), "test", id, "refund"); err != nil {
+	if _, err := s.enroll.Service().Revoke(context.Background(), service.System("test"), id, "refund"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scenicgate/scenicgate/enroll/app"
+	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/hardware/relay"
 	"github.com/scenicgate/scenicgate/hardware/relay/relaysim"
 	"github.com/scenicgate/scenicgate/internal/bus"
@@ -83,7 +84,7 @@ func startSiteWith(t testing.TB, srv *bustest.Server, e *faces.Engine) *site {
 	}
 	t.Cleanup(func() { a.Close() })
 	s.enroll = a
-	if s.key, err = a.Store().CreateAPIKey(context.Background(), "test"); err != nil {
+	if s.key, err = a.Store().CreateAPIKey(context.Background(), "test", store.ScopeShop); err != nil {
 		t.Fatal(err)
 	}
 	return s

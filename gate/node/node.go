@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	n.goBackground(func() { n.publisher.run(bg) })
 	n.goBackground(func() { n.refreshLoop(bg) })
 	n.goBackground(func() { n.statusLoop(bg) })
+	n.goBackground(func() { n.retentionLoop(bg) })
 	if err := n.listenCommands(); err != nil {
 		return nil, err
 	}

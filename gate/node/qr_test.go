@@ -9,6 +9,7 @@ import (
 	"github.com/skip2/go-qrcode"
 	"gocv.io/x/gocv"
 
+	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -104,7 +105,7 @@ func TestVerifyModeComparesTheFaceWithTheQRTicket(t *testing.T) {
 	}
 
 	// After the visitor erased their face data, the QR code alone admits.
-	if _, err := s.enroll.Service().EraseBiometrics(ctx, "test", id, "visitor asked"); err != nil {
+	if _, err := s.enroll.Service().EraseBiometrics(ctx, service.System("test"), id, "visitor asked"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, waitLimit, "erasure reaches the gate", func() bool {

@@ -60,7 +60,7 @@ func TestSiteSettingsWidenTimedSlots(t *testing.T) {
 			ValidFrom: today.AddDays(-1).String(), ValidTo: today.AddDays(1).String(),
 			SlotStart: now.Add(tc.start).Format(time.RFC3339), SlotEnd: now.Add(tc.end).Format(time.RFC3339)})
 	}
-	res, err := s.enroll.Service().CreateOrder(ctx, "test", service.OrderRequest{OrderID: "o-slots", Visitors: visitors})
+	res, err := s.enroll.Service().CreateOrder(ctx, service.System("test"), service.OrderRequest{OrderID: "o-slots", Visitors: visitors})
 	if err != nil {
 		t.Fatal(err)
 	}

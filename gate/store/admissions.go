@@ -86,13 +86,16 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Prune deletes published admissions older than before; a gate keeps only
-// what it needs to count entries.
+// Prune deletes the published admissions decided before before, but keeps
+// the allowed entries of tickets still in the mirror: Usage counts them, and
+// they go once enroll purges the ticket and it leaves the mirror.
+// Admissions not yet published are never pruned.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.Write.ExecContext(ctx,
-		`DELETE FROM admissions WHERE published_ms != 0 AND at_ms < ?`, before.UnixMilli())
+		`DELETE FROM admissions WHERE published_ms != 0 AND at_ms < ?
+		   AND NOT (allowed = 1 AND entry = 1 AND ticket_id IN (SELECT ticket_id FROM entitlements))`, before.UnixMilli())
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("store: prune admissions: %w", err)
 	}
 	return res.RowsAffected()
 }

@@ -26,13 +26,24 @@ type Change struct {
 }
 
 // Apply stores a batch of changes and the revision they bring the mirror to,
-// in one transaction, so the mirror and its revision never disagree.
+// in one transaction, so the mirror and its revision never disagree. When
+// the batch removed or replaced an entitlement — whose faces may have been
+// erased or purged — it then empties the database's write-ahead log, so the
+// old descriptors survive nowhere on the gate's disk; if readers hold the
+// log up, the change stands and the next Scrub catches up.
 func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	var replaced bool
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		replaced = false
 		for _, c := range changes {
 			var err error
 			if c.Data == nil {
-				_, err = tx.ExecContext(ctx, `DELETE FROM entitlements WHERE ticket_id = ?`, c.TicketID)
+				var res sql.Result
+				res, err = tx.ExecContext(ctx, `DELETE FROM entitlements WHERE ticket_id = ?`, c.TicketID)
+				if err == nil {
+					n, _ := res.RowsAffected()
+					replaced = replaced || n > 0
+				}
 				if err == nil && c.Version > 0 {
 					_, err = tx.ExecContext(ctx,
 						`INSERT INTO removed (ticket_id, version, until_ms) VALUES (?, ?, ?)
@@ -40,10 +51,15 @@ func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) er
 						c.TicketID, c.Version, sqlitedb.Millis(c.Until))
 				}
 			} else {
-				_, err = tx.ExecContext(ctx,
-					`INSERT INTO entitlements (ticket_id, data, revision) VALUES (?, ?, ?)
-					 ON CONFLICT (ticket_id) DO UPDATE SET data = excluded.data, revision = excluded.revision`,
-					c.TicketID, c.Data, c.Revision)
+				var held int
+				err = tx.QueryRowContext(ctx, `SELECT count(*) FROM entitlements WHERE ticket_id = ?`, c.TicketID).Scan(&held)
+				replaced = replaced || held > 0
+				if err == nil {
+					_, err = tx.ExecContext(ctx,
+						`INSERT INTO entitlements (ticket_id, data, revision) VALUES (?, ?, ?)
+						 ON CONFLICT (ticket_id) DO UPDATE SET data = excluded.data, revision = excluded.revision`,
+						c.TicketID, c.Data, c.Revision)
+				}
 				if err == nil {
 					_, err = tx.ExecContext(ctx, `DELETE FROM removed WHERE ticket_id = ?`, c.TicketID)
 				}
@@ -57,10 +73,21 @@ func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) er
 			keyRevision, []byte(strconv.FormatUint(revision, 10)))
 		return err
 	})
+	if err == nil && replaced {
+		s.Scrub(ctx)
+	}
+	return err
 }
+
+// Scrub empties the write-ahead log into the database. With secure_delete,
+// removed entitlements are zeros in the database, and afterwards no older
+// log frame holds them either. It fails with sqlitedb.ErrCheckpointBusy
+// while readers hold the log; a later Scrub catches up.
+func (s *Store) Scrub(ctx context.Context) error { return s.db.Checkpoint(ctx) }
 
 // Reset empties the mirror, for a full resynchronisation.
 func (s *Store) Reset(ctx context.Context) error {
+	defer s.Scrub(ctx)
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM entitlements`); err != nil {
 			return err

@@ -13,12 +13,43 @@ import (
 // any outage a site would sit through without noticing.
 const AdmissionsDedupWindow = 24 * time.Hour
 
+// Retention bounds how long NATS keeps what gates write. Personal data is
+// kept no longer than it serves: admissions until admin has materialised
+// them, entry claims until every ticket they could concern has ended.
+type Retention struct {
+	// Admissions is the ADMISSIONS stream's max age: admin reads the
+	// stream within seconds and keeps its own copy for its own period.
+	Admissions time.Duration
+	// Redemptions is the REDEMPTIONS bucket's max age. A claim must outlive
+	// its ticket, or the entry it claimed could be claimed again: enroll
+	// refuses tickets that end later than a claim made today would live.
+	Redemptions time.Duration
+}
+
+// DefaultRetention is what Provision sets.
+func DefaultRetention() Retention {
+	return Retention{Admissions: 30 * 24 * time.Hour, Redemptions: 402 * 24 * time.Hour}
+}
+
 // Provision creates or updates the JetStream assets ScenicGate uses, with
-// the given number of replicas (1 on a single server). It is idempotent.
-// Of the programs, only enroll may run it.
+// the given number of replicas (1 on a single server) and DefaultRetention.
+// It is idempotent. Of the programs, only enroll may run it.
 func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	return ProvisionWith(ctx, js, replicas, DefaultRetention())
+}
+
+// ProvisionWith is Provision with the given retention; a zero period
+// takes the default.
+func ProvisionWith(ctx context.Context, js jetstream.JetStream, replicas int, ret Retention) error {
 	if replicas < 1 {
 		replicas = 1
+	}
+	def := DefaultRetention()
+	if ret.Admissions <= 0 {
+		ret.Admissions = def.Admissions
+	}
+	if ret.Redemptions <= 0 {
+		ret.Redemptions = def.Redemptions
 	}
 	buckets := []jetstream.KeyValueConfig{
 		{
@@ -43,7 +74,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 			return fmt.Errorf("bus: provision bucket %s: %w", cfg.Bucket, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, redemptionsStream(replicas)); err != nil {
+	if _, err := js.CreateOrUpdateStream(ctx, redemptionsStream(replicas, ret.Redemptions)); err != nil {
 		return fmt.Errorf("bus: provision bucket %s: %w", BucketRedemptions, err)
 	}
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -52,7 +83,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 		Subjects:    []string{AdmissionSubjects},
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
-		Duplicates:  AdmissionsDedupWindow,
+		MaxAge:      ret.Admissions,
+		// The server refuses a dedup window longer than the max age.
+		Duplicates: min(AdmissionsDedupWindow, ret.Admissions),
 	})
 	if err != nil {
 		return fmt.Errorf("bus: provision stream %s: %w", StreamAdmissions, err)
@@ -65,10 +98,11 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 // on a key. A gate may Create a claim, but neither a Put nor a Delete nor a
 // Purge — which are all messages on the key's subject — can take it back, so
 // even a gate's stolen credentials cannot free a used single-use ticket.
-func redemptionsStream(replicas int) jetstream.StreamConfig {
+// Claims go after maxAge, when every ticket they could concern has ended.
+func redemptionsStream(replicas int, maxAge time.Duration) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:                 streamOf(BucketRedemptions),
-		Description:          "claims of single-use entries; first write wins, for good",
+		Description:          "claims of single-use entries; first write wins, until the claim's ticket has ended",
 		Subjects:             []string{kvPrefix + BucketRedemptions + ".>"},
 		MaxMsgsPerSubject:    1,
 		MaxMsgs:              -1,
@@ -77,7 +111,8 @@ func redemptionsStream(replicas int) jetstream.StreamConfig {
 		MaxConsumers:         -1,
 		Storage:              jetstream.FileStorage,
 		Replicas:             replicas,
-		Duplicates:           2 * time.Minute,
+		MaxAge:               maxAge,
+		Duplicates:           min(2*time.Minute, maxAge),
 		AllowDirect:          true,
 		Discard:              jetstream.DiscardNew,
 		DiscardNewPerSubject: true,

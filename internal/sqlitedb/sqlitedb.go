@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +24,14 @@ import (
 // ErrSchemaTooNew means the database was written by a newer release; the
 // program refuses to run against it rather than misread it.
 var ErrSchemaTooNew = errors.New("database schema is newer than this program")
+
+// ErrCheckpointBusy means Checkpoint could not empty the write-ahead log
+// because readers kept using it; the erased content is gone from the
+// database but may still sit in the log until the next checkpoint.
+var ErrCheckpointBusy = errors.New("write-ahead log still in use by readers")
+
+// FileMode is the mode of every database file: owner only.
+const FileMode os.FileMode = 0o600
 
 // Migration changes the schema from one version to the next. It runs in its
 // own transaction, together with the bump of the version number.
@@ -42,6 +51,9 @@ type DB struct {
 // higher than len(migrations).
 func Open(ctx context.Context, path string, migrations []Migration) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlitedb: %w", err)
+	}
+	if err := restrictFiles(path); err != nil {
 		return nil, fmt.Errorf("sqlitedb: %w", err)
 	}
 	w, err := sql.Open("sqlite3", dsn(path, false))
@@ -73,9 +85,37 @@ func (db *DB) Close() error {
 	return errors.Join(db.Read.Close(), db.Write.Close())
 }
 
+// restrictFiles creates the database file with FileMode before SQLite opens
+// it — SQLite gives the -wal and -shm files the database file's mode — and
+// takes group and other permissions away from files an older release
+// created 0644.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&^FileMode != 0 {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
+	q.Set("_secure_delete", "on")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
@@ -100,6 +140,35 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// Checkpoint copies the write-ahead log into the database and truncates the
+// log to zero bytes, so that content deleted (with secure_delete, zeroed in
+// the database) no longer survives in older log frames. Readers still on an
+// older snapshot hold it up: SQLite waits for them up to the busy timeout,
+// and after three such waits it gives up with ErrCheckpointBusy; the next
+// checkpoint catches up. It uses the writer connection, so writes wait
+// meanwhile.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	const attempts = 3
+	for i := 0; ; i++ {
+		var busy, logFrames, checkpointed int
+		err := db.Write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed)
+		if err != nil {
+			return fmt.Errorf("sqlitedb: checkpoint %s: %w", db.path, err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if i == attempts-1 {
+			return fmt.Errorf("sqlitedb: checkpoint %s: %w", db.path, ErrCheckpointBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Millis stores an instant as Unix milliseconds, the zero time as 0.

