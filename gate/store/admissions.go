@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 // Admission is a decision to record. Payload is the encoded sgpb.Admission
@@ -18,15 +21,29 @@ type Admission struct {
 	At          time.Time
 	Offline     bool
 	Payload     []byte
+	// Published is when NATS acknowledged the admission, for one sent
+	// before it could be written (a full disk); zero otherwise.
+	Published time.Time
 }
 
-// AddAdmission records a decision in the outbox. It is durable when it
-// returns: the publisher sends it later, however long NATS is away.
+// AddAdmission records a decision in the outbox and, in the same
+// transaction, settles the claim made for it (the claim with the same event
+// id), so a claim is never used without its admission nor kept after it. It
+// is durable when it returns: the publisher sends it later, however long
+// NATS is away. Recording an event id twice is an error.
 func (s *Store) AddAdmission(ctx context.Context, a Admission) error {
-	_, err := s.db.Write.ExecContext(ctx,
-		`INSERT INTO admissions (event_id, ticket_id, allowed, entry, entry_number, day, at_ms, offline, payload)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.EventID, a.TicketID, a.Allowed, a.Entry, a.EntryNumber, a.Day, a.At.UnixMilli(), a.Offline, a.Payload)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO admissions (event_id, ticket_id, allowed, entry, entry_number, day, at_ms, offline, payload, published_ms)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.EventID, a.TicketID, a.Allowed, a.Entry, a.EntryNumber, a.Day, a.At.UnixMilli(), a.Offline, a.Payload,
+			sqlitedb.Millis(a.Published))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM claims WHERE event_id = ?`, a.EventID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: add admission %s: %w", a.EventID, err)
 	}
@@ -84,6 +101,18 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM admissions WHERE published_ms = 0`).Scan(&n)
 	return n, err
+}
+
+// Outbox returns the number of admissions not yet published and when the
+// oldest of them was decided (zero when there is none).
+func (s *Store) Outbox(ctx context.Context) (depth int, oldest time.Time, err error) {
+	var ms int64
+	err = s.db.Read.QueryRowContext(ctx,
+		`SELECT count(*), coalesce(min(at_ms), 0) FROM admissions WHERE published_ms = 0`).Scan(&depth, &ms)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("store: outbox: %w", err)
+	}
+	return depth, sqlitedb.Time(ms), nil
 }
 
 // Prune deletes the published admissions decided before before, but keeps

@@ -59,6 +59,22 @@ var migrations = []sqlitedb.Migration{
 			until_ms  INTEGER NOT NULL
 		)`,
 	),
+	// Entry claims the gate made, or is making, that no admission has used
+	// yet (see Claim).
+	sqlitedb.Exec(
+		`CREATE TABLE claims (
+			event_id     TEXT PRIMARY KEY,
+			ticket_id    TEXT NOT NULL,
+			day          TEXT NOT NULL,
+			first_entry  INTEGER NOT NULL,
+			held         INTEGER NOT NULL DEFAULT 0,
+			claim_key    TEXT NOT NULL DEFAULT '',
+			entry_number INTEGER NOT NULL DEFAULT 0,
+			at_ms        INTEGER NOT NULL,
+			until_ms     INTEGER NOT NULL
+		)`,
+		`CREATE INDEX claims_ticket ON claims (ticket_id, day)`,
+	),
 }
 
 // Open opens or creates gate.db in dir.
@@ -68,6 +84,19 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return &Store{db: db}, nil
+}
+
+// LimitSize caps gate.db at its present size when on, as a full disk
+// would: a write that needs more room then fails with "database or disk is
+// full". Off lifts the cap. Tests use it to play a full disk on any
+// filesystem; the cap lasts until the store is closed.
+func (s *Store) LimitSize(ctx context.Context, on bool) error {
+	pages := 1 << 30 // 4 TiB of 4 KiB pages: no cap
+	if on {
+		pages = 1 // a cap below the database's size is taken as its size
+	}
+	_, err := s.db.Write.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages))
+	return err
 }
 
 // Close closes the database; safe to call twice.
