@@ -58,9 +58,18 @@ type Config struct {
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
 	OfflinePolicy string
-	// ClaimTimeout bounds the wait for NATS when claiming an entry; past it
-	// the gate decides as offline, so a slow network never holds the queue.
+	// ClaimTimeout bounds each request for a claim; one that gets no
+	// answer in time is tried again, within ClaimWait.
 	ClaimTimeout time.Duration
+	// ClaimWait bounds how long a claim waits for JetStream to answer — a
+	// cluster electing a new leader after losing a node — before the gate
+	// decides offline. It must exceed the cluster's election time.
+	ClaimWait time.Duration
+	// DiskFullPolicy says what the lane does while it cannot record
+	// decisions (its disk is full): "allow" keeps admitting, sending each
+	// decision straight to NATS and holding it in memory until the disk
+	// takes it; "deny" refuses with not_recorded.
+	DiskFullPolicy string
 	// QRHold is how long a QR code read in verify mode waits for the face.
 	QRHold time.Duration
 	// StatusEvery is the heartbeat interval.
@@ -70,6 +79,12 @@ type Config struct {
 	// since they count the ticket's use.
 	AdmissionsRetention time.Duration
 }
+
+// DefaultClaimWait bounds a claim's wait for JetStream. A three-node
+// cluster of the nats-server go.mod pins elected a new leader for
+// REDEMPTIONS within about 5 s of losing the old one (see the README); the
+// default leaves room above that.
+const DefaultClaimWait = 8 * time.Second
 
 // DefaultConfig returns the defaults printed by --help.
 func DefaultConfig() Config {
@@ -97,6 +112,8 @@ func DefaultConfig() Config {
 		StatusEvery:   5 * time.Second,
 
 		AdmissionsRetention: 7 * 24 * time.Hour,
+		ClaimWait:           DefaultClaimWait,
+		DiskFullPolicy:      "allow",
 	}
 }
 
@@ -110,7 +127,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.CameraFPS, "camera-fps", c.CameraFPS, "frames per second played from a folder camera")
 	fs.IntVar(&c.CameraWidth, "camera-width", c.CameraWidth, "frame width to ask the camera for (recorded frames are scaled to fit); 0: as delivered")
 	fs.IntVar(&c.CameraHeight, "camera-height", c.CameraHeight, "frame height, likewise")
-	fs.StringVar(&c.Relay, "relay", c.Relay, "relay: lcus:/dev/ttyUSB0, modbus:/dev/ttyUSB0?addr=1&coil=0, or log")
+	fs.StringVar(&c.Relay, "relay", c.Relay, "relay: lcus:/dev/ttyUSB0, modbus:/dev/ttyUSB0?addr=1&coil=0[&flash=1], or log (flash: the board ends each pulse itself)")
 	fs.DurationVar(&c.Pulse, "pulse", c.Pulse, "relay pulse length (turnstiles need at least 100ms)")
 	fs.StringVar(&c.Data, "data", c.Data, "folder for gate.db")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of /healthz and /metrics (empty: none; any address but loopback wants --tls-cert)")
@@ -129,7 +146,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching")
 	fs.DurationVar(&c.Policy.Cooldown, "cooldown", c.Policy.Cooldown, "time before the same ticket is decided again")
 	fs.StringVar(&c.OfflinePolicy, "offline-policy", c.OfflinePolicy, "allow or deny entry-limited tickets while NATS is unreachable")
-	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "longest wait for NATS when claiming an entry")
+	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "longest wait for one answer from NATS when claiming an entry (tried again within --claim-wait)")
+	fs.DurationVar(&c.ClaimWait, "claim-wait", c.ClaimWait, "longest a claim waits for NATS JetStream to answer (a cluster electing a leader) before the gate decides offline; keep it above the cluster's election time")
+	fs.StringVar(&c.DiskFullPolicy, "disk-full-policy", c.DiskFullPolicy, "allow or deny entries while the gate cannot record decisions (disk full); allow sends them straight to NATS and holds them in memory")
 	fs.DurationVar(&c.QRHold, "qr-hold", c.QRHold, "verify mode: how long a read QR code waits for the face")
 	fs.DurationVar(&c.StatusEvery, "status-every", c.StatusEvery, "heartbeat interval")
 	fs.DurationVar(&c.AdmissionsRetention, "admissions-retention", c.AdmissionsRetention, "how long the gate keeps its own record of a decision after NATS has it (the entries of tickets it still holds stay until enroll purges them)")
@@ -190,6 +209,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--trust-enroll and --trust-admin are required: a gate acts only on what enroll and admin signed")
 	case c.OfflinePolicy != "allow" && c.OfflinePolicy != "deny":
 		return fmt.Errorf("--offline-policy %q: want allow or deny", c.OfflinePolicy)
+	case c.DiskFullPolicy != "allow" && c.DiskFullPolicy != "deny":
+		return fmt.Errorf("--disk-full-policy %q: want allow or deny", c.DiskFullPolicy)
+	case c.ClaimTimeout <= 0 || c.ClaimWait < c.ClaimTimeout:
+		return fmt.Errorf("--claim-timeout %v, --claim-wait %v: want 0 < claim-timeout <= claim-wait", c.ClaimTimeout, c.ClaimWait)
 	case c.Pulse < 100*time.Millisecond:
 		return fmt.Errorf("--pulse %v: turnstiles need at least 100ms", c.Pulse)
 	case c.Policy.Threshold < 0 || c.Policy.Threshold >= maxDistance:

@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/scenicgate/scenicgate/gate/store"
@@ -30,6 +27,9 @@ const (
 	ReasonBadQR rules.Reason = "invalid_qr"
 	// ReasonManual: opened by staff.
 	ReasonManual rules.Reason = "manual"
+	// ReasonNotRecorded: the gate cannot record decisions (its disk is
+	// full) and --disk-full-policy is deny.
+	ReasonNotRecorded rules.Reason = "not_recorded"
 )
 
 // Identified is who a frame (or several) showed, and how.
@@ -58,8 +58,10 @@ type Outcome struct {
 }
 
 // Decide applies the ticket rules, the site capacity and the entry claim to
-// an identification, opens the turnstile when allowed, and records the
-// admission in the outbox. It returns what it did.
+// an identification, records the admission in the outbox and opens the
+// turnstile when allowed. It returns what it did. A decision that the disk
+// would not take is held in memory and sent to NATS (see record); it is not
+// an error.
 func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 	now := n.now()
 	day := n.siteRules().Day(now).String()
@@ -80,31 +82,46 @@ func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 		}
 	}
 	if out.Reason == "" {
-		entries, today, _, err := n.store.Usage(ctx, id.TicketID, day)
+		entries, today, err := n.usage(ctx, id.TicketID, day)
 		if err != nil {
 			return Outcome{}, err
 		}
 		d := n.siteRules().Decide(e, n.gate, rules.Usage{Entries: entries, EntriesToday: today}, now)
 		out.Allow, out.Reason, out.EntryNumber = d.Allow, d.Reason, d.EntryNumber
 	}
-	if out.Allow && n.gate.Direction == sgpb.Direction_DIRECTION_ENTRY {
+	entry := n.gate.Direction == sgpb.Direction_DIRECTION_ENTRY
+	if out.Allow && entry {
 		if r, full := n.capacityFull(); full {
 			out.Allow, out.Reason = false, r
 		}
 	}
-	if out.Allow && n.gate.Direction == sgpb.Direction_DIRECTION_ENTRY {
-		n.claim(ctx, e, day, &out)
+	if out.Allow && n.cfg.DiskFullPolicy == "deny" && n.unrecorded.failing() {
+		out.Allow, out.Reason = false, ReasonNotRecorded
 	}
-	adm := n.admission(id, out, now)
+	eventID := newEventID(n.cfg.ID, now)
+	if out.Allow && entry {
+		eventID = n.claim(ctx, e, day, eventID, &out)
+	}
+	adm := n.admissionOf(eventID, id, out, now)
 	out.Admission = adm
 	// The outbox first, then the turnstile: a visitor let through leaves a
 	// record even if the gate dies the next instant.
 	err = n.record(ctx, adm, id.TicketID, day, out)
 	if out.Allow {
-		// The visitor was admitted; a failing disk does not keep them out.
 		n.open(adm, id.CapturedAt)
 	}
 	return out, err
+}
+
+// usage counts the entries of a ticket this gate admitted, in all and on
+// day: those recorded and those held in memory.
+func (n *Node) usage(ctx context.Context, ticketID, day string) (entries, today int, err error) {
+	entries, today, _, err = n.store.Usage(ctx, ticketID, day)
+	if err != nil {
+		return 0, 0, err
+	}
+	e, d := n.unrecorded.usage(ticketID, day)
+	return entries + e, today + d, nil
 }
 
 // capacityFull applies the site's published capacities when the site
@@ -120,46 +137,6 @@ func (n *Node) capacityFull() (rules.Reason, bool) {
 	}
 	r, ok := rules.CheckCapacity(occ.InPark, st.InstantCapacity, occ.AdmittedToday, st.DailyCapacity)
 	return r, !ok
-}
-
-// claim takes the entry in the REDEMPTIONS bucket, so no other gate can give
-// it too. Entry-limited tickets claim keys ticket.N (or ticket.DAY.N for
-// per-day limits) with Create, starting from the entry this gate believes is
-// next and moving on past entries other gates already claimed. Tickets
-// without a limit need no claim.
-func (n *Node) claim(ctx context.Context, e *sgpb.Entitlement, day string, out *Outcome) {
-	keys := claimKeys(e, day, out.EntryNumber)
-	if len(keys) == 0 {
-		out.Offline = !n.online()
-		return
-	}
-	if !n.online() {
-		n.offlineDecision(out)
-		return
-	}
-	kv, err := n.redemptions(ctx)
-	if err != nil {
-		n.offlineDecision(out)
-		return
-	}
-	value := []byte(n.cfg.ID + " " + n.now().UTC().Format(time.RFC3339Nano))
-	for _, k := range keys {
-		cctx, cancel := context.WithTimeout(ctx, n.cfg.ClaimTimeout)
-		_, err := kv.Create(cctx, k.key, value)
-		cancel()
-		switch {
-		case err == nil:
-			out.EntryNumber = k.number
-			return
-		case errors.Is(err, jetstream.ErrKeyExists):
-			continue
-		default:
-			n.log.Warn("claiming an entry failed; deciding offline", "key", k.key, "err", err)
-			n.offlineDecision(out)
-			return
-		}
-	}
-	out.Allow, out.Reason = false, rules.AlreadyUsed
 }
 
 func (n *Node) offlineDecision(out *Outcome) {
@@ -200,31 +177,21 @@ func claimKeys(e *sgpb.Entitlement, day string, first int) []claimKey {
 	return keys
 }
 
-func (n *Node) online() bool { return n.nc != nil && n.nc.Status() == nats.CONNECTED }
-
-func (n *Node) redemptions(ctx context.Context) (jetstream.KeyValue, error) {
-	n.kvMu.Lock()
-	defer n.kvMu.Unlock()
-	if n.kvRedemptions != nil {
-		return n.kvRedemptions, nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, n.cfg.ClaimTimeout)
-	defer cancel()
-	kv, err := n.js.KeyValue(cctx, bus.BucketRedemptions)
-	if err != nil {
-		return nil, err
-	}
-	n.kvRedemptions = kv
-	return kv, nil
+// admission is the record of a decision made at now, under a new event id.
+func (n *Node) admission(id Identified, out Outcome, now time.Time) *sgpb.Admission {
+	return n.admissionOf(newEventID(n.cfg.ID, now), id, out, now)
 }
 
-func (n *Node) admission(id Identified, out Outcome, now time.Time) *sgpb.Admission {
+// admissionOf is the record of a decision made at now with the given event
+// id; its latency runs from the frame's capture to this moment, after any
+// wait for a claim.
+func (n *Node) admissionOf(eventID string, id Identified, out Outcome, now time.Time) *sgpb.Admission {
 	decision := sgpb.Decision_DECISION_DENY
 	if out.Allow {
 		decision = sgpb.Decision_DECISION_ALLOW
 	}
 	a := &sgpb.Admission{
-		EventId:     newEventID(n.cfg.ID, now),
+		EventId:     eventID,
 		GateId:      n.cfg.ID,
 		Zone:        n.cfg.Zone,
 		TicketId:    id.TicketID,
@@ -242,7 +209,7 @@ func (n *Node) admission(id Identified, out Outcome, now time.Time) *sgpb.Admiss
 		FaceModel:   n.model.Name,
 	}
 	if !id.CapturedAt.IsZero() {
-		a.LatencyMs = float32(now.Sub(id.CapturedAt).Seconds() * 1000)
+		a.LatencyMs = float32(n.now().Sub(id.CapturedAt).Seconds() * 1000)
 	}
 	return a
 }
@@ -258,24 +225,34 @@ func newEventID(gate string, now time.Time) string {
 // record writes the admission to the outbox and wakes the publisher. A
 // decision once made is recorded even when ctx ends meanwhile (a shutdown
 // that begins during the decision): only ctx's values are used.
+//
+// When the disk will not take it (full, or failing), the admission is held
+// in memory, sent straight to NATS by the publisher and written once the
+// disk takes writes again; the gate reports the fault meanwhile. That is
+// not an error: the decision stands and is kept.
 func (n *Node) record(ctx context.Context, a *sgpb.Admission, ticketID, day string, out Outcome) error {
 	ctx = context.WithoutCancel(ctx)
 	payload, err := proto.Marshal(a)
 	if err != nil {
 		return err
 	}
-	err = n.store.AddAdmission(ctx, store.Admission{
+	rec := store.Admission{
 		EventID: a.EventId, TicketID: ticketID, Allowed: out.Allow,
 		Entry:       a.Direction == sgpb.Direction_DIRECTION_ENTRY && a.Method != sgpb.Method_METHOD_MANUAL,
 		EntryNumber: out.EntryNumber, Day: day, At: time.UnixMilli(a.AtMs), Offline: out.Offline, Payload: payload,
-	})
-	if err != nil {
-		return err
+	}
+	if err := n.store.AddAdmission(ctx, rec); err != nil {
+		n.unrecorded.hold(rec, err)
+		n.log.Error("decision not recorded on disk; held in memory and sent straight to NATS",
+			"event", a.EventId, "ticket", ticketID, "allow", out.Allow, "reason", a.Reason, "err", err)
+	} else {
+		n.unrecorded.wrote()
 	}
 	n.metrics.decision(a)
 	n.publisher.Wake()
 	n.log.Info("gate decision", "ticket", ticketID, "allow", out.Allow, "reason", a.Reason,
-		"method", a.Method.String(), "distance", a.Distance, "latency_ms", a.LatencyMs, "offline", a.Offline)
+		"method", a.Method.String(), "distance", a.Distance, "latency_ms", a.LatencyMs, "offline", a.Offline,
+		"entry", out.EntryNumber, "event", a.EventId)
 	n.feed(a)
 	return nil
 }

@@ -51,6 +51,14 @@ type Node struct {
 	publisher *publisher
 	startedAt time.Time
 	frames    frameStats
+	// unrecorded holds decisions the disk would not take.
+	unrecorded unrecorded
+	// jetstream and link are what the gate knows of NATS for its claims.
+	jetstream jetStreamState
+	link      link
+	// afterClaim, when set, runs as soon as an entry is claimed, before
+	// the decision is recorded: tests stop the gate there.
+	afterClaim func()
 
 	kvMu          sync.Mutex
 	kvRedemptions jetstream.KeyValue
@@ -84,13 +92,21 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 		return nil, err
 	}
 	model, _ := cfg.Model()
-	n = &Node{cfg: cfg, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now()}
+	n = &Node{cfg: cfg, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now(), afterClaim: faultPoint("after-claim")}
 	n.gate = rules.Gate{ID: cfg.ID, Zone: cfg.Zone, Direction: cfg.direction()}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
+	// The relay first: it drives the contact off as soon as it reaches the
+	// port, so a turnstile a crash left open shuts before anything else
+	// (the mirror, the face models) is loaded.
+	if n.relay = parts.Relay; n.relay == nil {
+		if n.relay, err = relay.Open(cfg.Relay, relay.Options{Logger: n.log, Pulse: cfg.Pulse}); err != nil {
+			return nil, err
+		}
+	}
 	if n.store, err = store.Open(ctx, cfg.Data); err != nil {
 		return nil, err
 	}
@@ -129,19 +145,15 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	} else if !slices.ContainsFunc(n.engine.Models(), func(m faces.Model) bool { return m.Name == model.Name }) {
 		return nil, fmt.Errorf("gate: the face engine given does not run %s, the gate's model", model.Name)
 	}
-	if n.relay = parts.Relay; n.relay == nil {
-		if n.relay, err = relay.Open(cfg.Relay, relay.Options{Logger: n.log, Pulse: cfg.Pulse}); err != nil {
-			return nil, err
-		}
-	}
 	n.metrics = newMetrics(n)
 	if n.nc, err = bus.Connect(cfg.NATS, bus.Gate(cfg.ID), n.log); err != nil {
 		return nil, err
 	}
+	n.link.set(n.nc.Status())
 	if n.js, err = jetstream.New(n.nc); err != nil {
 		return nil, err
 	}
-	n.publisher = &publisher{store: n.store, js: n.js, log: n.log, wake: drain.NewWaker(), gate: cfg.ID}
+	n.publisher = &publisher{store: n.store, unrecorded: &n.unrecorded, js: n.js, log: n.log, wake: drain.NewWaker(), gate: cfg.ID}
 
 	bg, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -151,6 +163,9 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	n.goBackground(func() { n.refreshLoop(bg) })
 	n.goBackground(func() { n.statusLoop(bg) })
 	n.goBackground(func() { n.retentionLoop(bg) })
+	n.goBackground(func() { n.link.follow(bg, n.nc) })
+	n.goBackground(func() { n.watchJetStream(bg, 2*time.Second) })
+	n.goBackground(func() { n.settleClaims(bg, 5*time.Second) })
 	if err := n.listenCommands(); err != nil {
 		return nil, err
 	}
@@ -276,6 +291,10 @@ func (n *Node) Close() error {
 			}
 			cancel()
 		}
+		if n.store != nil {
+			n.unrecorded.writeTo(context.Background(), n.store)
+		}
+		n.unrecorded.report(n.log)
 		if n.nc != nil {
 			n.nc.Close()
 		}

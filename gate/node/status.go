@@ -9,6 +9,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/hardware/relay"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/disk"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -19,7 +20,7 @@ var Version = "dev"
 func (n *Node) Status(ctx context.Context) *sgpb.GateStatus {
 	now := n.now()
 	rs := n.relay.State()
-	depth, _ := n.store.OutboxDepth(ctx)
+	depth, oldest, _ := n.store.Outbox(ctx)
 	tickets, _ := n.gallery.Len()
 	st := &sgpb.GateStatus{
 		GateId:              n.cfg.ID,
@@ -42,12 +43,16 @@ func (n *Node) Status(ctx context.Context) *sgpb.GateStatus {
 	if !fs.last.IsZero() {
 		st.LastFrameAgeMs = now.Sub(fs.last).Milliseconds()
 	}
-	st.Faults = n.faults(rs, fs, depth)
+	st.Faults = n.faults(rs, fs, depth, oldest)
 	return st
 }
 
+// outboxLate is how long an admission may wait in the outbox, NATS being
+// reachable, before the gate reports it.
+const outboxLate = time.Minute
+
 // faults lists what staff should look at, in words they can act on.
-func (n *Node) faults(rs relay.State, fs frameSnapshot, depth int) []string {
+func (n *Node) faults(rs relay.State, fs frameSnapshot, depth int, oldest time.Time) []string {
 	var f []string
 	if rs.Status == relay.Faulty {
 		f = append(f, fmt.Sprintf("relay: %v", rs.Err))
@@ -57,13 +62,24 @@ func (n *Node) faults(rs relay.State, fs frameSnapshot, depth int) []string {
 	} else if fs.last.IsZero() || n.now().Sub(fs.last) > 5*time.Second {
 		f = append(f, "camera: no frames")
 	}
+	now := n.now()
 	if !n.online() {
 		f = append(f, "nats: disconnected; deciding offline")
-	} else if !n.mirror.Synced() {
-		f = append(f, "mirror: catching up")
+	} else {
+		f = append(f, n.jetstream.faults(now, n.cfg.ClaimWait)...)
+		if !n.mirror.Synced() {
+			f = append(f, "mirror: catching up")
+		}
 	}
-	if depth > 1000 {
-		f = append(f, fmt.Sprintf("outbox: %d admissions not yet published", depth))
+	if fault := n.unrecorded.fault(now); fault != "" {
+		f = append(f, fault)
+	}
+	if fault := disk.Fault(n.cfg.Data); fault != "" {
+		f = append(f, fault)
+	}
+	if depth > 0 && now.Sub(oldest) > outboxLate {
+		f = append(f, fmt.Sprintf("outbox: %d admissions not yet published, the oldest decided %v ago",
+			depth, now.Sub(oldest).Round(time.Second)))
 	}
 	// What the gate refused from the bus: a forgery, a replay, or enroll or
 	// admin signing with a key the gate was not installed with.
