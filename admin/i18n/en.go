@@ -98,6 +98,7 @@ var en = map[string]string{
 	"reason.face_mismatch":  "face does not match the ticket",
 	"reason.invalid_qr":     "invalid QR code",
 	"reason.manual":         "opened by staff",
+	"reason.not_recorded":   "not recorded (gate disk full)",
 
 	"tickettype.single":    "single entry",
 	"tickettype.multi":     "multi-entry",

@@ -98,6 +98,7 @@ var zh = map[string]string{
 	"reason.face_mismatch":  "人脸与门票不符",
 	"reason.invalid_qr":     "二维码无效",
 	"reason.manual":         "人工开闸",
+	"reason.not_recorded":   "无法记录（闸机磁盘已满）",
 
 	"tickettype.single":    "单次票",
 	"tickettype.multi":     "多次票",
