@@ -18,6 +18,10 @@ type driver interface {
 	// for which boardError is true leave the port usable; any other error
 	// means the port is broken.
 	set(ctx context.Context, on bool) error
+	// closeFor closes the contact for a pulse of d. A board that can time
+	// it (Modbus "flash") opens the contact again by itself, so the pulse
+	// ends even if the program dies during it; the others are set on.
+	closeFor(ctx context.Context, d time.Duration) error
 	// disconnect closes the port; it does nothing while disconnected.
 	disconnect() error
 	// present reports whether the port still exists, without using it.

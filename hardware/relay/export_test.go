@@ -34,6 +34,18 @@ func (r *Recorder) set(ctx context.Context, on bool) error {
 	return err
 }
 
+func (r *Recorder) closeFor(ctx context.Context, d time.Duration) error {
+	start := time.Now()
+	err := r.driver.closeFor(ctx, d)
+	end := time.Now()
+	if err == nil {
+		r.mu.Lock()
+		r.switches = append(r.switches, Switch{On: true, Start: start, End: end})
+		r.mu.Unlock()
+	}
+	return err
+}
+
 // Switches returns the commands that succeeded so far, oldest first.
 func (r *Recorder) Switches() []Switch {
 	r.mu.Lock()

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"time"
 
 	"github.com/scenicgate/scenicgate/hardware/relay/internal/frame"
 )
@@ -16,3 +17,7 @@ type lcusDriver struct {
 func (d *lcusDriver) set(_ context.Context, on bool) error {
 	return d.write(frame.LCUS(d.channel, on))
 }
+
+// closeFor switches on: an LCUS board cannot time a pulse, and stays closed
+// until told otherwise.
+func (d *lcusDriver) closeFor(ctx context.Context, _ time.Duration) error { return d.set(ctx, true) }

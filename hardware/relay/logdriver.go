@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // logDriver stands in for hardware: it logs each change of the contact.
@@ -14,6 +15,8 @@ type logDriver struct {
 func (d *logDriver) connect() error    { return nil }
 func (d *logDriver) disconnect() error { return nil }
 func (d *logDriver) present() error    { return nil }
+
+func (d *logDriver) closeFor(ctx context.Context, _ time.Duration) error { return d.set(ctx, true) }
 
 // set logs changes only, so the "off" that puts the relay in a known state
 // after Open does not read as the end of a pulse.

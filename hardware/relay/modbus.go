@@ -23,10 +23,24 @@ type modbusDriver struct {
 	addr    byte
 	coil    uint16
 	timeout time.Duration
+	flash   bool // close the contact with "flash on", which ends by itself
 }
 
 func (d *modbusDriver) set(ctx context.Context, on bool) error {
-	req := frame.WriteCoil(frame.Coil{Addr: d.addr, Coil: d.coil, On: on})
+	return d.send(ctx, frame.WriteCoil(frame.Coil{Addr: d.addr, Coil: d.coil, On: on}))
+}
+
+// closeFor closes the contact for d with the board's flash command when
+// the spec asks for it; the board opens it again by itself.
+func (d *modbusDriver) closeFor(ctx context.Context, hold time.Duration) error {
+	if !d.flash {
+		return d.set(ctx, true)
+	}
+	return d.send(ctx, frame.Flash(frame.FlashCmd{Addr: d.addr, Relay: byte(d.coil), For: hold}))
+}
+
+// send writes a request and checks the board's echo.
+func (d *modbusDriver) send(ctx context.Context, req []byte) error {
 	// A late answer to an earlier, timed-out request would otherwise be
 	// taken for this request's echo.
 	if err := d.p.Flush(); err != nil {

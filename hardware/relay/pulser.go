@@ -76,7 +76,7 @@ func (p *pulser) Pulse(ctx context.Context, d time.Duration) error {
 		return err
 	}
 
-	onErr := p.command(ctx, true)
+	onErr := p.commandFor(ctx, true, d)
 	var cut error
 	if onErr == nil {
 		p.healthy(Pulsing)
@@ -173,6 +173,13 @@ func hold(ctx context.Context, d time.Duration) error {
 // the open file may be left over from a device that has since come back. It
 // returns a *Fault, or ctx's error if ctx ended during the command.
 func (p *pulser) command(ctx context.Context, on bool) error {
+	return p.commandFor(ctx, on, 0)
+}
+
+// commandFor is command; an "on" for a pulse of hold asks the driver to
+// close the contact for that long, so a board that can time it ends the
+// pulse by itself.
+func (p *pulser) commandFor(ctx context.Context, on bool, hold time.Duration) error {
 	op := "off"
 	if on {
 		op = "on"
@@ -188,7 +195,12 @@ func (p *pulser) command(ctx context.Context, on bool) error {
 		if on {
 			p.needOff = true
 		}
-		err := p.drv.set(ctx, on)
+		var err error
+		if on && hold > 0 {
+			err = p.drv.closeFor(ctx, hold)
+		} else {
+			err = p.drv.set(ctx, on)
+		}
 		switch {
 		case err == nil:
 			if !on {

@@ -6,10 +6,15 @@
 //
 //	lcus:/dev/ttyUSB0[?channel=1&baud=9600]
 //	    LCUS-type USB relay (CH340). Commands A0 <channel> <state> <sum>.
-//	modbus:/dev/ttyUSB0[?addr=1&coil=0&baud=9600&timeout=500ms]
+//	modbus:/dev/ttyUSB0[?addr=1&coil=0&baud=9600&timeout=500ms&flash=1]
 //	    Modbus RTU board, "write single coil" (function 0x05). The board's
 //	    echo of each request is read and checked. coil is the 0-based
 //	    address sent on the wire: the board's relay 1 is usually coil 0.
+//	    flash=1 starts each pulse with the board's "flash on" command
+//	    (Waveshare's Modbus RTU Relay and boards like it: coil 0x0200+N,
+//	    the time in tenths of a second), so the board opens the contact by
+//	    itself when the pulse is over, even if the gate died meanwhile.
+//	    Boards without it refuse the command: the relay shows a fault.
 //	log
 //	    No hardware: each change of the contact is logged, for demos and
 //	    lanes without a turnstile.
@@ -42,7 +47,9 @@
 //   - Open drives the relay off as soon as it reaches the port, and while
 //     an "off" is owed (it failed, or the port went away mid-pulse) the
 //     supervisor keeps sending it, so a turnstile is not left held open by
-//     a pulse whose end was lost.
+//     a pulse whose end was lost. A program that dies mid-pulse sends no
+//     "off" at all: an LCUS board then stays closed until the program
+//     starts again, a Modbus board with flash=1 opens by itself.
 //
 // A Modbus board that answers with an exception, a bad CRC or not at all is a
 // fault too, but its port stays open.
@@ -210,6 +217,7 @@ func newDriver(sp spec, log *slog.Logger) driver {
 			addr:    sp.addr,
 			coil:    sp.coil,
 			timeout: sp.timeout,
+			flash:   sp.flash,
 		}
 	}
 	return &logDriver{log: log}

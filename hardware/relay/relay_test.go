@@ -64,6 +64,40 @@ func TestPulse(t *testing.T) {
 	}
 }
 
+// TestFlashPulse: with flash=1 a Modbus pulse begins with the board's
+// "flash on" for the pulse's length, so the board ends it by itself; the
+// relay still sends its "off" at the end. A board without the function
+// refuses it, and the relay shows the fault.
+func TestFlashPulse(t *testing.T) {
+	sim := startSim(t)
+	r, rec := openTimed(t, "modbus:"+sim.Path()+"?addr=1&coil=1&flash=1", fastOptions(t))
+	off := []byte{0x01, 0x05, 0x00, 0x01, 0x00, 0x00, 0x9C, 0x0A}
+	if ev := waitEvents(t, sim, 1); !bytes.Equal(ev[0].Raw, off) {
+		t.Fatalf("first command = [% X]; want off [% X]", ev[0].Raw, off)
+	}
+	const d = 250 * time.Millisecond
+	if err := r.Pulse(context.Background(), d); err != nil {
+		t.Fatalf("Pulse: %v", err)
+	}
+	// 250 ms is asked of the board as three tenths of a second.
+	flash := []byte{0x01, 0x05, 0x02, 0x01, 0x00, 0x03, 0xDD, 0xB3}
+	ev := waitEvents(t, sim, 3)
+	if !bytes.Equal(ev[1].Raw, flash) || ev[1].Flash != 300*time.Millisecond || !bytes.Equal(ev[2].Raw, off) {
+		t.Fatalf("relay commands %v; want off, flash on for 300ms [% X], off", ev, flash)
+	}
+	checkHeld(t, rec, 1, d)
+	if junk := sim.Undecoded(); len(junk) != 0 {
+		t.Errorf("simulator could not decode % X", junk)
+	}
+
+	sim.SetModbusAnswer(relaysim.ModbusAnswer{Exception: 2})
+	err := r.Pulse(context.Background(), d)
+	var exc *relay.ExceptionError
+	if !errors.As(err, &exc) || exc.Code != 2 {
+		t.Errorf("Pulse on a board without flash = %v; want its exception 2", err)
+	}
+}
+
 func TestModbusBoardFaults(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -352,6 +386,10 @@ func TestBadSpec(t *testing.T) {
 		{"modbus:/dev/ttyUSB0?timeout=fast", `timeout "fast" is not a duration`},
 		{"modbus:/dev/ttyUSB0?timeout=1h", "timeout 1h0m0s is out of range"},
 		{"modbus:/dev/ttyUSB0?channel=1", `unknown parameter "channel"`},
+		{"modbus:/dev/ttyUSB0?flash=yes", `flash "yes" is not a whole number`},
+		{"modbus:/dev/ttyUSB0?flash=2", "flash 2 is out of range 0..1"},
+		{"modbus:/dev/ttyUSB0?coil=256&flash=1", "flash names relays 0..255; coil 256 is beyond"},
+		{"lcus:/dev/ttyUSB0?flash=1", `unknown parameter "flash"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {

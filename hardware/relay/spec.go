@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scenicgate/scenicgate/hardware/relay/internal/frame"
 )
 
 // Defaults for the spec parameters.
@@ -27,9 +29,10 @@ type spec struct {
 	addr    byte          // modbus: device address
 	coil    uint16        // modbus: 0-based coil address
 	timeout time.Duration // modbus: how long to wait for the echo
+	flash   bool          // modbus: pulse with the board's flash command
 }
 
-const specHelp = "want lcus:<port>[?channel=N&baud=N], modbus:<port>[?addr=N&coil=N&baud=N&timeout=D] or log"
+const specHelp = "want lcus:<port>[?channel=N&baud=N], modbus:<port>[?addr=N&coil=N&baud=N&timeout=D&flash=1] or log"
 
 // parseSpec parses "driver:port?key=value&..." as documented on Open.
 func parseSpec(s string) (spec, error) {
@@ -63,12 +66,16 @@ func parseSpec(s string) (spec, error) {
 		err = p.only("channel", "baud")
 		sp.channel = byte(p.int("channel", 1, 1, 255))
 	} else {
-		err = p.only("addr", "coil", "baud", "timeout")
+		err = p.only("addr", "coil", "baud", "timeout", "flash")
 		// Address 0 is broadcast: boards obey it but never answer, so the
 		// echo check could never pass.
 		sp.addr = byte(p.int("addr", 1, 1, 247))
 		sp.coil = uint16(p.int("coil", 0, 0, 65535))
 		sp.timeout = p.duration("timeout", DefaultReplyTimeout, 10*time.Millisecond, 10*time.Second)
+		sp.flash = p.int("flash", 0, 0, 1) == 1
+		if sp.flash && sp.coil > frame.FlashMaxRelay && p.err == nil {
+			p.err = fmt.Errorf("flash names relays 0..%d; coil %d is beyond", frame.FlashMaxRelay, sp.coil)
+		}
 	}
 	sp.baud = p.int("baud", DefaultBaud, 0, 1<<31-1)
 	if p.err == nil && !slices.Contains(bauds, sp.baud) {

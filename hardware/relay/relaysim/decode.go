@@ -19,21 +19,33 @@ const (
 	Modbus Protocol = "modbus"
 )
 
-// Event is one command the simulated board received.
+// Event is one command the simulated board received, or the end of a
+// flash the board timed itself (Timer).
 type Event struct {
 	At       time.Time // when the simulator read the frame's last byte
 	Protocol Protocol
 	Addr     int  // Modbus device address; 0 for LCUS
 	Channel  int  // LCUS channel (1-based) or Modbus coil address (0-based)
 	On       bool // the command closes the contact
-	Raw      []byte
+	// Flash is how long a Modbus "flash on" command closes the contact;
+	// the board then opens it by itself. 0 for other commands.
+	Flash time.Duration
+	// Timer: no command, but the board opening the contact at the end of
+	// a flash that no later command replaced. Raw is nil.
+	Timer bool
+	Raw   []byte
 }
 
 // String describes the event for people, e.g. "lcus channel 1 on".
 func (e Event) String() string {
 	state := "off"
-	if e.On {
+	switch {
+	case e.Flash > 0:
+		state = fmt.Sprintf("flash %v", e.Flash)
+	case e.On:
 		state = "on"
+	case e.Timer:
+		return fmt.Sprintf("modbus device %d coil %d off by itself", e.Addr, e.Channel)
 	}
 	if e.Protocol == Modbus {
 		return fmt.Sprintf("modbus device %d coil %d %s [% X]", e.Addr, e.Channel, state, e.Raw)
@@ -83,6 +95,7 @@ const (
 	needMore frameKind = iota
 	lcusFrame
 	modbusFrame
+	flashFrame
 	badByte
 )
 
@@ -107,10 +120,13 @@ func classify(b []byte) frameKind {
 	if len(b) < frame.WriteCoilLen {
 		return needMore
 	}
-	if _, err := frame.ParseWriteCoil(b); err != nil {
-		return badByte
+	if _, err := frame.ParseWriteCoil(b); err == nil {
+		return modbusFrame
 	}
-	return modbusFrame
+	if _, err := frame.ParseFlash(b); err == nil {
+		return flashFrame
+	}
+	return badByte
 }
 
 // decode records every complete frame at the start of b, answers Modbus
@@ -140,8 +156,33 @@ func (s *Sim) decode(t *terminal, b []byte, at time.Time) []byte {
 			junk = nil
 			s.record(Event{At: at, Protocol: Modbus, Addr: int(c.Addr), Channel: int(c.Coil), On: c.On, Raw: raw})
 			s.answerModbus(t, raw)
+		case flashFrame:
+			c, _ := frame.ParseFlash(b)
+			raw := slices.Clone(b[:frame.WriteCoilLen])
+			b = b[frame.WriteCoilLen:]
+			s.addJunk(junk)
+			junk = nil
+			s.record(Event{At: at, Protocol: Modbus, Addr: int(c.Addr), Channel: int(c.Relay), On: true, Flash: c.For, Raw: raw})
+			s.answerModbus(t, raw)
 		}
 	}
+}
+
+// flashEnds opens the contact of a flash, as the board's timer does, unless
+// a later command to that coil came first.
+func (s *Sim) flashEnds(e Event, seq int) {
+	time.AfterFunc(e.Flash, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, later := range s.events[seq+1:] {
+			if later.Protocol == Modbus && later.Addr == e.Addr && later.Channel == e.Channel {
+				return
+			}
+		}
+		s.events = append(s.events, Event{At: time.Now(), Protocol: Modbus, Addr: e.Addr, Channel: e.Channel, Timer: true})
+		close(s.changed)
+		s.changed = make(chan struct{})
+	})
 }
 
 // answerModbus replies to a write-coil request as the current ModbusAnswer
@@ -172,6 +213,9 @@ func (s *Sim) record(e Event) {
 	s.events = append(s.events, e)
 	close(s.changed)
 	s.changed = make(chan struct{})
+	if e.Flash > 0 {
+		s.flashEnds(e, len(s.events)-1)
+	}
 }
 
 func (s *Sim) addJunk(b []byte) {

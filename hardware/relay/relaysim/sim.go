@@ -7,8 +7,10 @@
 // "modbus:"+sim.Path()+"?addr=1&coil=0". It decodes what it receives — LCUS
 // commands and Modbus RTU write-single-coil requests, told apart by their
 // checksums — records each as an Event, and answers Modbus requests the way a
-// board does, by echoing them (or otherwise, see SetModbusAnswer). Bytes it
-// cannot decode are kept in Undecoded.
+// board does, by echoing them (or otherwise, see SetModbusAnswer). Like
+// boards that have the function, it takes Modbus "flash on" requests and
+// opens the contact by itself when the flash is over, recorded as a Timer
+// event. Bytes it cannot decode are kept in Undecoded.
 //
 // Unplug and Plug make the port vanish and return, as a USB relay does when
 // its cable is pulled and pushed back: Unplug removes the link and hangs up

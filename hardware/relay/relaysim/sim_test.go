@@ -7,11 +7,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tarm/serial"
+
+	"github.com/scenicgate/scenicgate/hardware/relay/internal/frame"
 )
 
 func startSim(t *testing.T) *Sim {
@@ -245,5 +248,34 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if err := s.Plug(); err == nil {
 		t.Errorf("Plug after Close succeeded; want an error")
+	}
+}
+
+// TestFlashEndsByItself: a "flash on" closes the contact for its time, then
+// the simulated board opens it by itself, unless a command came first.
+func TestFlashEndsByItself(t *testing.T) {
+	s := startSim(t)
+	p := openPort(t, s)
+	flash := frame.Flash(frame.FlashCmd{Addr: 1, Relay: 0, For: 200 * time.Millisecond})
+	if _, err := p.Write(flash); err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvents(t, s, 2)
+	if !ev[0].On || ev[0].Flash != 200*time.Millisecond || !ev[1].Timer || ev[1].On || ev[1].Channel != 0 {
+		t.Fatalf("events %v; want a flash of 200ms, then the board's own off", ev)
+	}
+	if held := ev[1].At.Sub(ev[0].At); held < 200*time.Millisecond {
+		t.Errorf("the board opened after %v; want the flash's 200ms", held)
+	}
+	readFull(t, p, len(flash), 5*time.Second)
+
+	// An "off" before the flash ends leaves the timer nothing to do.
+	if _, err := p.Write(append(slices.Clone(flash), modbusOff...)); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, s, 4)
+	time.Sleep(400 * time.Millisecond)
+	if ev := s.Events(); len(ev) != 4 || ev[3].Timer {
+		t.Errorf("events %v; want no timer after the off", ev)
 	}
 }

@@ -1,6 +1,6 @@
 // Package frame encodes and decodes the bytes that relay boards understand:
 // the four-byte LCUS command and the Modbus RTU "write single coil" request
-// with its CRC. The relay drivers and the relay simulator share it, so both
+// with its CRC, including the "flash" form some boards take. The relay drivers and the relay simulator share it, so both
 // ends of the wire agree by construction; the tests pin the bytes to frames
 // published for real boards.
 //
@@ -10,6 +10,7 @@ package frame
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 )
 
 // LCUS boards (CH340 USB relays) take A0 <channel> <state> <checksum>, where
@@ -127,6 +128,61 @@ func ParseWriteCoil(b []byte) (Coil, error) {
 		return Coil{}, fmt.Errorf("frame: coil value 0x%04X, want 0xFF00 or 0x0000", v)
 	}
 	return c, nil
+}
+
+// Flash ("flash on", 闪开) is a write-single-coil request that boards such
+// as Waveshare's Modbus RTU Relay take as "close relay N for a time, then
+// open it by yourself": the coil address is FlashBase + N and the value the
+// time in units of FlashUnit. The board echoes it like any write. Boards
+// without the function refuse it with an exception (illegal data address)
+// or ignore it, so it is used only when the spec asks for it.
+const (
+	FlashBase = 0x0200
+	FlashUnit = 100 * time.Millisecond
+	// FlashMaxRelay is the highest relay number a flash request can name.
+	FlashMaxRelay = 0xFF
+)
+
+// FlashCmd is one flash request: device address, relay number (0-based, as
+// the coil address) and how long the contact stays closed.
+type FlashCmd struct {
+	Addr  byte
+	Relay byte
+	For   time.Duration
+}
+
+// Flash returns the request that closes a relay for c.For, rounded up to
+// whole FlashUnits (at least one, at most 65535), CRC included.
+func Flash(c FlashCmd) []byte {
+	units := (c.For + FlashUnit - 1) / FlashUnit
+	units = max(1, min(units, 0xFFFF))
+	b := []byte{c.Addr, FuncWriteCoil}
+	b = binary.BigEndian.AppendUint16(b, FlashBase+uint16(c.Relay))
+	b = binary.BigEndian.AppendUint16(b, uint16(units))
+	return AppendCRC(b)
+}
+
+// ParseFlash decodes a flash request (or its echo) from the first
+// WriteCoilLen bytes of b.
+func ParseFlash(b []byte) (FlashCmd, error) {
+	if len(b) < WriteCoilLen {
+		return FlashCmd{}, fmt.Errorf("frame: %d bytes, a flash frame has %d", len(b), WriteCoilLen)
+	}
+	b = b[:WriteCoilLen]
+	addr := binary.BigEndian.Uint16(b[2:4])
+	switch {
+	case b[1] != FuncWriteCoil:
+		return FlashCmd{}, fmt.Errorf("frame: function 0x%02X, want 0x%02X", b[1], FuncWriteCoil)
+	case !CheckCRC(b):
+		return FlashCmd{}, fmt.Errorf("frame: bad CRC in % X", b)
+	case addr&^FlashMaxRelay != FlashBase:
+		return FlashCmd{}, fmt.Errorf("frame: address 0x%04X is not a flash address", addr)
+	}
+	units := binary.BigEndian.Uint16(b[4:6])
+	if units == 0 {
+		return FlashCmd{}, fmt.Errorf("frame: a flash of no time")
+	}
+	return FlashCmd{Addr: b[0], Relay: byte(addr), For: time.Duration(units) * FlashUnit}, nil
 }
 
 // Exception returns the exception response a device sends when it refuses a

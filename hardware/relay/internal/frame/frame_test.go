@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 func TestLCUS(t *testing.T) {
@@ -101,5 +102,37 @@ func TestException(t *testing.T) {
 		if !CheckCRC(got) {
 			t.Errorf("CheckCRC(% X) = false; want true", got)
 		}
+	}
+}
+
+func TestFlash(t *testing.T) {
+	tests := []struct {
+		c    FlashCmd
+		want []byte
+		back time.Duration
+	}{
+		// "Relay 0 flash on, 700 ms", as Waveshare's Modbus RTU Relay
+		// manual prints it.
+		{FlashCmd{Addr: 1, Relay: 0, For: 700 * time.Millisecond}, []byte{0x01, 0x05, 0x02, 0x00, 0x00, 0x07, 0x8D, 0xB0}, 700 * time.Millisecond},
+		{FlashCmd{Addr: 1, Relay: 1, For: 700 * time.Millisecond}, []byte{0x01, 0x05, 0x02, 0x01, 0x00, 0x07, 0xDC, 0x70}, 700 * time.Millisecond},
+		// Rounded up to whole tenths of a second, never none.
+		{FlashCmd{Addr: 1, Relay: 0, For: 250 * time.Millisecond}, AppendCRC([]byte{0x01, 0x05, 0x02, 0x00, 0x00, 0x03}), 300 * time.Millisecond},
+		{FlashCmd{Addr: 1, Relay: 0, For: 0}, AppendCRC([]byte{0x01, 0x05, 0x02, 0x00, 0x00, 0x01}), 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		got := Flash(tt.c)
+		if !bytes.Equal(got, tt.want) {
+			t.Errorf("Flash(%+v) = % X; want % X", tt.c, got, tt.want)
+		}
+		back, err := ParseFlash(got)
+		if err != nil || back.Addr != tt.c.Addr || back.Relay != tt.c.Relay || back.For != tt.back {
+			t.Errorf("ParseFlash(% X) = %+v, %v; want relay %d for %v", got, back, err, tt.c.Relay, tt.back)
+		}
+		if _, err := ParseWriteCoil(got); err == nil {
+			t.Errorf("ParseWriteCoil(% X) took a flash request for a plain write", got)
+		}
+	}
+	if _, err := ParseFlash(WriteCoil(Coil{Addr: 1, Coil: 0, On: true})); err == nil {
+		t.Error("ParseFlash took a plain write for a flash request")
 	}
 }
