@@ -35,7 +35,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Every signal that would end the program ends it through Close, which
+	// lets the pulse in progress finish and drives the relay off.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	n, err := node.New(ctx, cfg, node.Parts{}, log)
