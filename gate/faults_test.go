@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -231,20 +230,6 @@ func TestKillBetweenClaimAndRecord(t *testing.T) {
 	checkStreamHoldsExactly(t, l.srv, recorded(t, data))
 }
 
-// mountTmpfs returns a command line that runs argv in a mount namespace of
-// its own with a tmpfs of size at dir, which only that process sees; the
-// test reaches it through /proc/<pid>/root. It skips the test where
-// unprivileged user and mount namespaces are not allowed.
-func mountTmpfs(t *testing.T, dir, size string, argv ...string) []string {
-	t.Helper()
-	probe := exec.Command("unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$0\"", t.TempDir())
-	if out, err := probe.CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs without privileges here (unshare -rm: %v %s); TestFullDiskKeepsEveryDecision covers a full disk", err, out)
-	}
-	script := `mount -t tmpfs -o size="$1" tmpfs "$0" && shift && exec "$@"`
-	return append([]string{"unshare", "-rm", "sh", "-c", script, dir, size}, argv...)
-}
-
 // TestGateOnAFullDisk runs a gate whose data folder is a 2 MB tmpfs and
 // fills it while a visitor with a day pass keeps coming. The turnstile keeps
 // opening, every decision reaches ADMISSIONS once, /healthz says the disk is
@@ -255,7 +240,7 @@ func TestGateOnAFullDisk(t *testing.T) {
 	addr := freeAddr(t)
 	args := append([]string{buildGate(t)}, l.flags...)
 	args = append(args, "--data", data, "--relay", "lcus:"+l.sim.Path(), "--listen", addr) // the later flag wins
-	argv := mountTmpfs(t, data, "2m", args...)
+	argv := testenv.OnTmpfs(t, data, "2m", "", "TestFullDiskKeepsEveryDecision covers a full disk", args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = l.logs
 	if err := cmd.Start(); err != nil {
@@ -264,19 +249,7 @@ func TestGateOnAFullDisk(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	l.waitEvents(t, 3) // the initial off, then the visitor let in
 
-	// Fill the tmpfs, as seen by the gate.
-	fill := filepath.Join(fmt.Sprintf("/proc/%d/root", cmd.Process.Pid), data, "filler")
-	f, err := os.Create(fill)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for err == nil {
-		_, err = f.Write(make([]byte, 64<<10))
-	}
-	f.Close()
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the tmpfs: %v", err)
-	}
+	fill := testenv.Fill(t, cmd.Process.Pid, data)
 	full := len(l.sim.Events())
 	l.logs.wait(t, "decision not recorded on disk")
 	l.waitEvents(t, full+6) // three more openings with the disk full
