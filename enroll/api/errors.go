@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/scenicgate/scenicgate/enroll/service"
+	"github.com/scenicgate/scenicgate/internal/sqlitedb"
 )
 
 type errorBody struct {
@@ -58,6 +59,13 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	if c.Request.Context().Err() != nil {
 		abort(c, 499, "cancelled", "the request was cancelled")
+		return
+	}
+	if sqlitedb.DiskFull(err) {
+		// Nothing was stored; the caller can try again once there is room.
+		s.log.Error("request failed: the disk is full", "method", c.Request.Method, "path", c.FullPath(), "err", err)
+		c.Header("Retry-After", "60")
+		abort(c, http.StatusServiceUnavailable, "storage_full", "enroll's disk is full and nothing was stored; try again later")
 		return
 	}
 	s.log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "err", err)

@@ -33,6 +33,7 @@ import (
 	"github.com/scenicgate/scenicgate/enroll/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
 	"github.com/scenicgate/scenicgate/internal/config"
+	"github.com/scenicgate/scenicgate/internal/disk"
 	"github.com/scenicgate/scenicgate/internal/httpserve"
 	"github.com/scenicgate/scenicgate/internal/signed"
 	"github.com/scenicgate/scenicgate/models/faces"
@@ -415,13 +416,51 @@ func (a *App) outboxGauge() prometheus.Collector {
 	})
 }
 
+// outboxLate is how long publishing may fail, with ticket changes waiting,
+// before health reports it.
+const outboxLate = 30 * time.Second
+
+// health reports enroll's faults, each with its reason: the database, the
+// disk, the NATS connection and JetStream (a cluster without quorum keeps
+// the connection but takes no ticket), and an outbox that is not draining.
+// Any fault makes /healthz answer 503.
 func (a *App) health(ctx context.Context) (map[string]any, error) {
 	depth, err := a.store.OutboxDepth(ctx)
 	detail := map[string]any{"outbox_depth": depth, "nats": a.nc.Status().String()}
 	if err != nil {
 		return detail, fmt.Errorf("database: %w", err)
 	}
+	var faults []string
+	if f := disk.Fault(a.cfg.Data); f != "" {
+		faults = append(faults, f)
+	}
+	if a.nc.Status() != nats.CONNECTED {
+		faults = append(faults, "nats: disconnected; ticket changes wait in the outbox")
+	} else if err := a.jetStreamAnswers(ctx); err != nil {
+		faults = append(faults, fmt.Sprintf("nats: JetStream unavailable (%v); ticket changes wait in the outbox", err))
+	}
+	if since, err := a.publisher.Failing(); depth > 0 && !since.IsZero() && time.Since(since) > outboxLate {
+		faults = append(faults, fmt.Sprintf("outbox: %d ticket changes not published for %v (%v)",
+			depth, time.Since(since).Round(time.Second), err))
+	}
+	if len(faults) > 0 {
+		detail["faults"] = faults
+		return detail, errors.New(strings.Join(faults, "; "))
+	}
 	return detail, nil
+}
+
+// jetStreamAnswers asks for the state of the ENTITLEMENTS bucket, which
+// only its stream's leader gives: it fails while the cluster has no leader
+// for it, or no quorum.
+func (a *App) jetStreamAnswers(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	kv, err := a.js.KeyValue(ctx, bus.BucketEntitlements)
+	if err == nil {
+		_, err = kv.Status(ctx)
+	}
+	return err
 }
 
 // Handler returns the HTTP API.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,10 @@ type Publisher struct {
 	// Published counts entitlements put or purged, for metrics.
 	Published atomic.Int64
 	kv        jetstream.KeyValue
+
+	mu          sync.Mutex
+	failedSince time.Time // when Drain began failing; zero while it works
+	failure     error
 }
 
 // New returns a publisher from st to the bucket reached through js, which
@@ -53,6 +58,29 @@ func (p *Publisher) Run(ctx context.Context, retry time.Duration) {
 
 // Drain publishes everything in the outbox and returns the first error.
 func (p *Publisher) Drain(ctx context.Context) error {
+	err := p.drain(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err == nil:
+		p.failedSince, p.failure = time.Time{}, nil
+	case p.failedSince.IsZero():
+		p.failedSince, p.failure = time.Now(), err
+	default:
+		p.failure = err
+	}
+	return err
+}
+
+// Failing returns since when publishing has failed, and the last error;
+// the zero time while it works.
+func (p *Publisher) Failing() (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.failedSince, p.failure
+}
+
+func (p *Publisher) drain(ctx context.Context) error {
 	for {
 		items, err := p.store.Outbox(ctx, 200)
 		if err != nil {
