@@ -321,7 +321,7 @@ func TestBrowser(t *testing.T) {
 		waitFor(t, "the conflict", func() bool { n, _ := e.admin.Store().OpenConflicts(context.Background()); return n == 1 })
 		b.open("/conflicts", ".conflict")
 		got := b.text(".conflict")
-		for _, want := range []string{"王小明", "第 1 次入园被放行 2 次", "ev-offline-1", "ev-live-1", "离线"} {
+		for _, want := range []string{"王小明", "入园 2 次，门票允许 1 次", "ev-offline-1", "ev-live-1", "离线"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("conflict %q lacks %q", got, want)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scenicgate/scenicgate/admin/store"
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -24,7 +25,7 @@ func TestAdmissionsRetention(t *testing.T) {
 		batch = append(batch, store.Admission{EventID: "e" + string(rune('a'+i)), GateID: "north-1", TicketID: "T1",
 			Decision: sgpb.Decision_DECISION_ALLOW, Direction: sgpb.Direction_DIRECTION_ENTRY, At: now.Add(-age), EntryNumber: i + 1})
 	}
-	if _, err := e.admin.Store().InsertAdmissions(ctx, batch, 4, now); err != nil {
+	if _, err := e.admin.Store().InsertAdmissions(ctx, batch, 4, now, rules.Site{}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := e.admin.Service().PruneAdmissions(ctx)

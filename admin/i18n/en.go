@@ -185,10 +185,12 @@ var en = map[string]string{
 	"gates.refused":            "The gate could not do it",
 
 	"conflicts.title":            "Offline double entries",
-	"conflicts.rule":             "The same entry of a ticket was let through twice or more (usually by gates that were offline); staff should check. Tickets with unlimited entries are left out.",
+	"conflicts.rule":             "A ticket was let in more often than it allows, on a day or in all (usually by gates that were offline); staff should check. Offline gates number entries on their own, so a number used twice alone is no conflict; for a ticket admin does not know yet, it is. Tickets with unlimited entries are left out.",
 	"conflicts.open":             "Open",
 	"conflicts.resolved":         "Resolved",
 	"conflicts.entry":            "entry %d let through %d times",
+	"conflicts.over":             "let in %d times; the ticket allows %d",
+	"conflicts.over_day":         "let in %d times on %s; the ticket allows %d a day",
 	"conflicts.event":            "Event id",
 	"conflicts.note":             "Note",
 	"conflicts.note_placeholder": "e.g. checked: the same visitor, nothing to do",

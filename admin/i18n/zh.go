@@ -185,10 +185,12 @@ var zh = map[string]string{
 	"gates.refused":            "闸机执行失败",
 
 	"conflicts.title":            "离线重复入园冲突",
-	"conflicts.rule":             "同一张门票的同一次入园被放行两次及以上（通常发生在闸机离线时），需要人工核查。不限次数的门票不计入。",
+	"conflicts.rule":             "门票入园次数超过了其允许的次数（总次数或当天次数），通常发生在闸机离线时，需要人工核查。离线闸机各自为入园编号，编号重复本身不算冲突；管理端尚未收到的门票除外。不限次数的门票不计入。",
 	"conflicts.open":             "待处理",
 	"conflicts.resolved":         "已处理",
 	"conflicts.entry":            "第 %d 次入园被放行 %d 次",
+	"conflicts.over":             "入园 %d 次，门票允许 %d 次",
+	"conflicts.over_day":         "入园 %d 次（%s），门票每天允许 %d 次",
 	"conflicts.event":            "事件编号",
 	"conflicts.note":             "处理说明",
 	"conflicts.note_placeholder": "例如：已核实为同一游客，无需处理",

@@ -12,6 +12,7 @@ import (
 	"github.com/scenicgate/scenicgate/admin/live"
 	"github.com/scenicgate/scenicgate/admin/store"
 	"github.com/scenicgate/scenicgate/internal/bus"
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -131,12 +132,13 @@ func (i *Ingester) storeAdmissions(ctx context.Context, msgs []jetstream.Msg) (u
 		}
 		batch = append(batch, a)
 	}
-	res, err := i.store.InsertAdmissions(ctx, batch, lastSeq, i.opts.Now())
+	res, err := i.store.InsertAdmissions(ctx, batch, lastSeq, i.opts.Now(), rules.Site{Location: i.Settings().Location()})
 	if err != nil {
 		return 0, err
 	}
 	for _, c := range res.Conflicts {
-		i.log.Warn("entry admitted more than once", "ticket", c.TicketID, "entry", c.EntryNumber, "admissions", c.Admissions)
+		i.log.Warn("ticket let in more often than it allows", "ticket", c.TicketID, "day", c.Day, "entry", c.EntryNumber,
+			"admissions", c.Admissions, "allowed", c.Allowed)
 	}
 	if len(res.Inserted) == 0 {
 		return lastSeq, nil

@@ -56,6 +56,18 @@ func (s *Service) ResolveConflict(ctx context.Context, a Actor, id int64, note s
 	if err := s.store.ResolveConflict(ctx, id, a.Name, note, s.now()); err != nil {
 		return err
 	}
-	s.audit(ctx, a, ActionConflictResolve, c.TicketID+" #"+strconv.Itoa(c.EntryNumber), note, true)
+	s.audit(ctx, a, ActionConflictResolve, conflictTarget(c), note, true)
 	return nil
+}
+
+// conflictTarget names a conflict in the audit log: the ticket, with the
+// entry number or the day the conflict is about.
+func conflictTarget(c store.Conflict) string {
+	switch {
+	case c.EntryNumber > 0:
+		return c.TicketID + " #" + strconv.Itoa(c.EntryNumber)
+	case c.Day != "":
+		return c.TicketID + " " + c.Day
+	}
+	return c.TicketID
 }

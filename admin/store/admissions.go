@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scenicgate/scenicgate/proto/sgpb"
-
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/sqlitedb"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 // Admission is one gate decision as admin keeps it: a copy of
@@ -66,8 +66,9 @@ type Ingested struct {
 // cursor to lastSeq, all in one transaction, so a crash can neither lose an
 // admission nor count one twice. Admissions whose event id is known already
 // are skipped (gates resend after outages). Each new admission is checked
-// against the conflict rule (see Conflict) in the same transaction.
-func (s *Store) InsertAdmissions(ctx context.Context, batch []Admission, lastSeq uint64, now time.Time) (Ingested, error) {
+// against the conflict rule (see Conflict) in the same transaction; site
+// says where the site's days begin.
+func (s *Store) InsertAdmissions(ctx context.Context, batch []Admission, lastSeq uint64, now time.Time, site rules.Site) (Ingested, error) {
 	var out Ingested
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out = Ingested{}
@@ -87,7 +88,7 @@ func (s *Store) InsertAdmissions(ctx context.Context, batch []Admission, lastSeq
 				continue
 			}
 			out.Inserted = append(out.Inserted, a)
-			c, found, err := checkConflict(ctx, tx, a, now)
+			c, found, err := checkConflict(ctx, tx, a, now, site)
 			if err != nil {
 				return fmt.Errorf("conflict check %s: %w", a.EventID, err)
 			}

@@ -7,117 +7,161 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scenicgate/scenicgate/proto/sgpb"
-
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/sqlitedb"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
-// Conflict is an entry of a ticket that was admitted more than once.
+// Conflict is a ticket let in more often than it allows.
 //
 // # The rule
 //
-// A gate numbers each entry it allows (Admission.entry_number: 1 for the
-// ticket's first entry, 2 for the second, ...) from the entries it knows of.
-// Online gates share that knowledge, and single-use entries are even claimed
-// in the REDEMPTIONS bucket, so two allowed entries of one ticket carry the
-// same number only when gates decided without seeing each other — typically
-// while offline. admin therefore opens a conflict for (ticket, entry number)
-// as soon as it holds two or more admissions, with distinct event ids, that
+// An admission counts as a use of its ticket when it was allowed
+// (DECISION_ALLOW), at an entry (direction ENTRY or unspecified; exits never
+// count), not opened by staff (method MANUAL is a person's decision, not a
+// use of the ticket), for an identified ticket. admin opens a conflict as
+// soon as a ticket has more such admissions than the entitlements mirror
+// says it allows:
 //
-//   - were allowed (DECISION_ALLOW),
-//   - at an entry (direction ENTRY or unspecified; exits never count),
-//   - not opened by staff (method MANUAL is a person's decision, not a use of
-//     the ticket),
-//   - for an identified ticket (ticket id set) with entry number ≥ 1,
+//   - SINGLE and TIMED: one;
+//   - MULTI: entries_allowed;
+//   - MULTI_DAY and ANNUAL with entries_per_day: that many on each site day
+//     (Day names the day);
+//   - DAY_PASS, and MULTI_DAY or ANNUAL without a daily limit: any number,
+//     so never a conflict.
 //
-// unless the entitlements mirror shows the ticket allows unlimited entries
-// (DAY_PASS, or MULTI_DAY / ANNUAL with entries_per_day 0): for those a
-// repeated number is no double use. A ticket not (yet) in the mirror is
-// flagged, the safe side.
+// Online gates claim each limited entry in REDEMPTIONS, so only gates that
+// decided offline can go beyond the allowance. The entry numbers offline
+// gates give are their own guesses and often collide; a collision alone is
+// no conflict. For a ticket not (yet) in the mirror the allowance is
+// unknown, and admin falls back to flagging an entry number let through
+// twice or more (EntryNumber), the safe side.
 //
-// There is one conflict per (ticket, entry number). A further admission with
-// the same number updates its count and, if staff had resolved it, reopens
-// it: they have not seen that admission yet.
+// There is one conflict per ticket (per ticket and day for daily limits;
+// per ticket and entry number for unknown tickets). A further admission
+// updates its count and, if staff had resolved it, reopens it: they have not
+// seen that admission yet.
 type Conflict struct {
-	ID          int64
-	TicketID    string
+	ID       int64
+	TicketID string
+	// Day is the site day of a daily limit broken, "" otherwise.
+	Day string
+	// EntryNumber is the entry number let through more than once, for a
+	// ticket not in the mirror; 0 for a broken allowance.
 	EntryNumber int
-	Admissions  int // how many admissions share the entry number
-	FirstAt     time.Time
-	LastAt      time.Time
-	DetectedAt  time.Time
-	ResolvedAt  time.Time // zero while open
-	ResolvedBy  string
-	Note        string
-	VisitorName string // from the mirror; "" when unknown
+	// Allowed is how many entries the ticket allows (on Day).
+	Allowed    int
+	Admissions int // how many admissions used the ticket (on Day)
+	FirstAt    time.Time
+	LastAt     time.Time
+	DetectedAt time.Time
+	ResolvedAt time.Time // zero while open
+	ResolvedBy string
+	Note       string
+	// VisitorName comes from the mirror; "" when unknown.
+	VisitorName string
 }
 
 // Open reports whether staff still have to review the conflict.
 func (c Conflict) Open() bool { return c.ResolvedAt.IsZero() }
 
-// countsForConflict is the WHERE clause of the admissions the rule counts.
-const countsForConflict = `ticket_id = ? AND entry_number = ? AND decision = 1 AND direction != 2 AND method != 4`
+// usesTicket is the WHERE clause of the admissions that use a ticket.
+const usesTicket = `ticket_id = ? AND decision = 1 AND direction != 2 AND method != 4`
+
+// countsForConflict is the WHERE clause of the admissions a conflict
+// counts: those using its ticket, between its first and last admission, and
+// for an unknown ticket with its entry number.
+const countsForConflict = usesTicket + ` AND at_ms >= ? AND at_ms <= ? AND (? = 0 OR entry_number = ?)`
 
 func qualifies(a Admission) bool {
 	return a.Decision == sgpb.Decision_DECISION_ALLOW && !a.Exit() &&
-		a.Method != sgpb.Method_METHOD_MANUAL && a.TicketID != "" && a.EntryNumber >= 1
+		a.Method != sgpb.Method_METHOD_MANUAL && a.TicketID != ""
 }
 
-// unlimitedEntries reports whether the mirror says the ticket may enter any
-// number of times.
-func unlimitedEntries(ctx context.Context, tx *sql.Tx, ticketID string) (bool, error) {
-	var typ, perDay int32
-	err := tx.QueryRowContext(ctx, `SELECT ticket_type, entries_per_day FROM entitlements WHERE ticket_id = ?`, ticketID).Scan(&typ, &perDay)
+// allowance is how many entries the mirror says a ticket may use.
+type allowance struct {
+	known   bool // the ticket is in the mirror
+	limited bool // false: any number
+	perDay  bool // the limit is per site day
+	entries int
+}
+
+func allowanceOf(ctx context.Context, tx *sql.Tx, ticketID string) (allowance, error) {
+	var typ, entries, perDay int
+	err := tx.QueryRowContext(ctx, `SELECT ticket_type, entries_allowed, entries_per_day FROM entitlements WHERE ticket_id = ?`,
+		ticketID).Scan(&typ, &entries, &perDay)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return allowance{}, nil
 	}
 	if err != nil {
-		return false, err
+		return allowance{}, err
 	}
 	switch sgpb.TicketType(typ) {
-	case sgpb.TicketType_TICKET_TYPE_DAY_PASS:
-		return true, nil
+	case sgpb.TicketType_TICKET_TYPE_SINGLE, sgpb.TicketType_TICKET_TYPE_TIMED:
+		return allowance{known: true, limited: true, entries: 1}, nil
+	case sgpb.TicketType_TICKET_TYPE_MULTI:
+		return allowance{known: true, limited: true, entries: max(entries, 1)}, nil
 	case sgpb.TicketType_TICKET_TYPE_MULTI_DAY, sgpb.TicketType_TICKET_TYPE_ANNUAL:
-		return perDay == 0, nil
+		return allowance{known: true, limited: perDay > 0, perDay: true, entries: perDay}, nil
+	case sgpb.TicketType_TICKET_TYPE_DAY_PASS:
+		return allowance{known: true}, nil
 	}
-	return false, nil
+	return allowance{}, nil // a type admin does not know: the safe side
 }
 
-// checkConflict applies the rule to a newly inserted admission.
-func checkConflict(ctx context.Context, tx *sql.Tx, a Admission, now time.Time) (Conflict, bool, error) {
+// checkConflict applies the rule to a newly inserted admission; site gives
+// the site's days.
+func checkConflict(ctx context.Context, tx *sql.Tx, a Admission, now time.Time, site rules.Site) (Conflict, bool, error) {
 	if !qualifies(a) {
 		return Conflict{}, false, nil
 	}
-	var n int
+	al, err := allowanceOf(ctx, tx, a.TicketID)
+	if err != nil || (al.known && !al.limited) {
+		return Conflict{}, false, err
+	}
+	c := Conflict{TicketID: a.TicketID, Allowed: al.entries, DetectedAt: now}
+	where, args := usesTicket, []any{a.TicketID}
+	switch {
+	case !al.known:
+		if a.EntryNumber < 1 {
+			return Conflict{}, false, nil
+		}
+		c.EntryNumber, c.Allowed = a.EntryNumber, 1
+		where, args = where+` AND entry_number = ?`, append(args, a.EntryNumber)
+	case al.perDay:
+		day := site.Day(a.At)
+		c.Day = day.String()
+		where += ` AND at_ms >= ? AND at_ms < ?`
+		args = append(args, sqlitedb.Millis(site.StartOfDay(day)), sqlitedb.Millis(site.StartOfDay(day.AddDays(1))))
+	}
 	var first, last int64
-	err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(min(at_ms), 0), coalesce(max(at_ms), 0) FROM admissions WHERE `+countsForConflict,
-		a.TicketID, a.EntryNumber).Scan(&n, &first, &last)
-	if err != nil || n < 2 {
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(min(at_ms), 0), coalesce(max(at_ms), 0) FROM admissions WHERE `+where,
+		args...).Scan(&c.Admissions, &first, &last)
+	if err != nil || c.Admissions <= c.Allowed {
 		return Conflict{}, false, err
 	}
-	if unlimited, err := unlimitedEntries(ctx, tx, a.TicketID); err != nil || unlimited {
-		return Conflict{}, false, err
-	}
-	c := Conflict{TicketID: a.TicketID, EntryNumber: a.EntryNumber, Admissions: n, FirstAt: sqlitedb.Time(first), LastAt: sqlitedb.Time(last), DetectedAt: now}
+	c.FirstAt, c.LastAt = sqlitedb.Time(first), sqlitedb.Time(last)
+	var detected int64
 	err = tx.QueryRowContext(ctx, `
-		INSERT INTO conflicts (ticket_id, entry_number, admissions, first_at_ms, last_at_ms, detected_at_ms)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (ticket_id, entry_number) DO UPDATE SET
-			admissions = excluded.admissions, first_at_ms = excluded.first_at_ms, last_at_ms = excluded.last_at_ms,
-			resolved_at_ms = 0, resolved_by = ''
+		INSERT INTO conflicts (ticket_id, day, entry_number, allowed, admissions, first_at_ms, last_at_ms, detected_at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (ticket_id, day, entry_number) DO UPDATE SET
+			allowed = excluded.allowed, admissions = excluded.admissions, first_at_ms = excluded.first_at_ms,
+			last_at_ms = excluded.last_at_ms, resolved_at_ms = 0, resolved_by = ''
 		RETURNING id, detected_at_ms, note`,
-		c.TicketID, c.EntryNumber, n, first, last, sqlitedb.Millis(now)).Scan(&c.ID, &first, &c.Note)
-	c.DetectedAt = sqlitedb.Time(first)
+		c.TicketID, c.Day, c.EntryNumber, c.Allowed, c.Admissions, first, last, sqlitedb.Millis(now)).Scan(&c.ID, &detected, &c.Note)
+	c.DetectedAt = sqlitedb.Time(detected)
 	return c, err == nil, err
 }
 
-const conflictColumns = `c.id, c.ticket_id, c.entry_number, c.admissions, c.first_at_ms, c.last_at_ms, c.detected_at_ms,
-	c.resolved_at_ms, c.resolved_by, c.note, coalesce(e.visitor_name, '')`
+const conflictColumns = `c.id, c.ticket_id, c.day, c.entry_number, c.allowed, c.admissions, c.first_at_ms, c.last_at_ms,
+	c.detected_at_ms, c.resolved_at_ms, c.resolved_by, c.note, coalesce(e.visitor_name, '')`
 
 func scanConflict(row interface{ Scan(...any) error }) (Conflict, error) {
 	var c Conflict
 	var first, last, detected, resolved int64
-	err := row.Scan(&c.ID, &c.TicketID, &c.EntryNumber, &c.Admissions, &first, &last, &detected, &resolved, &c.ResolvedBy, &c.Note, &c.VisitorName)
+	err := row.Scan(&c.ID, &c.TicketID, &c.Day, &c.EntryNumber, &c.Allowed, &c.Admissions, &first, &last, &detected, &resolved,
+		&c.ResolvedBy, &c.Note, &c.VisitorName)
 	c.FirstAt, c.LastAt, c.DetectedAt, c.ResolvedAt = sqlitedb.Time(first), sqlitedb.Time(last), sqlitedb.Time(detected), sqlitedb.Time(resolved)
 	return c, err
 }
@@ -171,7 +215,8 @@ func (s *Store) OpenConflicts(ctx context.Context) (int, error) {
 
 // ConflictAdmissions returns the admissions a conflict counts, oldest first.
 func (s *Store) ConflictAdmissions(ctx context.Context, c Conflict) ([]Admission, error) {
-	return s.queryAdmissions(ctx, `WHERE a.`+countsForConflict+` ORDER BY a.at_ms, a.stream_seq`, c.TicketID, c.EntryNumber)
+	return s.queryAdmissions(ctx, `WHERE a.`+countsForConflict+` ORDER BY a.at_ms, a.stream_seq`,
+		c.TicketID, sqlitedb.Millis(c.FirstAt), sqlitedb.Millis(c.LastAt), c.EntryNumber, c.EntryNumber)
 }
 
 // ResolveConflict marks a conflict reviewed by staff member by with a note.

@@ -118,4 +118,31 @@ var migrations = []sqlitedb.Migration{
 		`ALTER TABLE gates ADD COLUMN face_model TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE gates ADD COLUMN tickets_without_model INTEGER NOT NULL DEFAULT 0`,
 	),
+	// A conflict is a ticket used beyond what it allows, in all or on one
+	// site day (day), as many as allowed; entry_number is kept for tickets
+	// not in the mirror, whose conflicts are still an entry number let
+	// through twice.
+	sqlitedb.Exec(
+		`CREATE TABLE conflicts_new (
+			id             INTEGER PRIMARY KEY,
+			ticket_id      TEXT NOT NULL,
+			day            TEXT NOT NULL DEFAULT '',
+			entry_number   INTEGER NOT NULL,
+			allowed        INTEGER NOT NULL DEFAULT 0,
+			admissions     INTEGER NOT NULL,
+			first_at_ms    INTEGER NOT NULL,
+			last_at_ms     INTEGER NOT NULL,
+			detected_at_ms INTEGER NOT NULL,
+			resolved_at_ms INTEGER NOT NULL DEFAULT 0,
+			resolved_by    TEXT NOT NULL DEFAULT '',
+			note           TEXT NOT NULL DEFAULT '',
+			UNIQUE (ticket_id, day, entry_number)
+		)`,
+		`INSERT INTO conflicts_new (id, ticket_id, entry_number, admissions, first_at_ms, last_at_ms, detected_at_ms,
+			resolved_at_ms, resolved_by, note)
+		 SELECT id, ticket_id, entry_number, admissions, first_at_ms, last_at_ms, detected_at_ms,
+			resolved_at_ms, resolved_by, note FROM conflicts`,
+		`DROP TABLE conflicts`,
+		`ALTER TABLE conflicts_new RENAME TO conflicts`,
+	),
 }

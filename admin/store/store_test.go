@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -29,6 +30,9 @@ func entry(id, ticket, gate string, n int, offline bool) Admission {
 		EntryNumber: n, Offline: offline}
 }
 
+// site is the site the tests' days are counted in (Asia/Shanghai).
+var site = rules.Site{}
+
 func TestConflictRule(t *testing.T) {
 	exit := entry("x2", "T1", "south", 1, true)
 	exit.Direction = sgpb.Direction_DIRECTION_EXIT
@@ -38,52 +42,64 @@ func TestConflictRule(t *testing.T) {
 	denied.Decision = sgpb.Decision_DECISION_DENY
 	unspecified := entry("u2", "T1", "south", 1, true)
 	unspecified.Direction = sgpb.Direction_DIRECTION_UNSPECIFIED
+	nextDay := entry("n22", "T1", "south", 1, true)
+	nextDay.At = t0.Add(24 * time.Hour)
+	single, multi, annual := sgpb.TicketType_TICKET_TYPE_SINGLE, sgpb.TicketType_TICKET_TYPE_MULTI, sgpb.TicketType_TICKET_TYPE_ANNUAL
 	tests := []struct {
 		name       string
 		ticketType sgpb.TicketType // 0: not in the mirror
+		entries    int             // entries allowed (MULTI)
 		perDay     int32
 		admissions []Admission
-		want       int // admissions counted by the conflict; 0 for none
+		want       int    // admissions counted by the conflict; 0 for none
+		day        string // the conflict's day, for daily limits
 	}{
-		{"two offline gates admit entry 1", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 2},
-		{"ticket not in the mirror is flagged", 0, 0,
-			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 1, true)}, 2},
-		{"three admissions of one entry", sgpb.TicketType_TICKET_TYPE_MULTI, 0,
-			[]Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true), entry("a333", "T1", "e", 1, true)}, 3},
-		{"entries 1 and 2 are no conflict", sgpb.TicketType_TICKET_TYPE_MULTI, 0,
-			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 2, false)}, 0},
-		{"a replayed event id is no conflict", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), entry("a1", "T1", "north", 1, true)}, 0},
-		{"exits do not count", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), exit}, 0},
-		{"manual opens do not count", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), manual}, 0},
-		{"denials do not count", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), denied}, 0},
-		{"unspecified direction counts as entry", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), unspecified}, 2},
-		{"day passes enter any number of times", sgpb.TicketType_TICKET_TYPE_DAY_PASS, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 0},
-		{"annual pass without a daily limit", sgpb.TicketType_TICKET_TYPE_ANNUAL, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 0},
-		{"annual pass with a daily limit", sgpb.TicketType_TICKET_TYPE_ANNUAL, 1,
-			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 2},
-		{"other tickets do not mix", sgpb.TicketType_TICKET_TYPE_SINGLE, 0,
-			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T2", "south", 1, true)}, 0},
+		{"two offline gates admit a single-use ticket", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 2, ""},
+		{"a single-use ticket let in twice under two numbers", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 2, true)}, 2, ""},
+		{"a multi ticket beyond its entries", multi, 2, 0,
+			[]Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true), entry("a333", "T1", "e", 2, true)}, 3, ""},
+		{"a multi ticket within its entries, numbers colliding", multi, 3, 0,
+			[]Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true), entry("a333", "T1", "e", 1, true)}, 0, ""},
+		{"ticket not in the mirror: one number twice is flagged", 0, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 1, true)}, 2, ""},
+		{"ticket not in the mirror: two numbers are not", 0, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, false), entry("a22", "T1", "south", 2, false)}, 0, ""},
+		{"a replayed event id is no conflict", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a1", "T1", "north", 1, true)}, 0, ""},
+		{"exits do not count", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), exit}, 0, ""},
+		{"manual opens do not count", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), manual}, 0, ""},
+		{"denials do not count", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), denied}, 0, ""},
+		{"unspecified direction counts as entry", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), unspecified}, 2, ""},
+		{"day passes enter any number of times", sgpb.TicketType_TICKET_TYPE_DAY_PASS, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 0, ""},
+		{"annual pass without a daily limit", annual, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 1, true)}, 0, ""},
+		{"annual pass beyond its daily limit", annual, 0, 1,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T1", "south", 2, true)}, 2, "2026-11-26"},
+		{"annual pass once on each of two days", annual, 0, 1,
+			[]Admission{entry("a1", "T1", "north", 1, true), nextDay}, 0, ""},
+		{"other tickets do not mix", single, 0, 0,
+			[]Admission{entry("a1", "T1", "north", 1, true), entry("a22", "T2", "south", 1, true)}, 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			ctx := context.Background()
 			if tc.ticketType != 0 {
-				e := Entitlement{TicketID: "T1", VisitorName: "张三", TicketType: tc.ticketType, EntriesPerDay: int(tc.perDay), Revision: 1}
+				e := Entitlement{TicketID: "T1", VisitorName: "张三", TicketType: tc.ticketType, EntriesAllowed: tc.entries,
+					EntriesPerDay: int(tc.perDay), Revision: 1}
 				if err := s.ApplyEntitlements(ctx, []EntitlementChange{{TicketID: "T1", Entitlement: e}}, 1); err != nil {
 					t.Fatal(err)
 				}
 			}
 			for i, a := range tc.admissions {
-				if _, err := s.InsertAdmissions(ctx, []Admission{a}, uint64(i+1), t0); err != nil {
+				if _, err := s.InsertAdmissions(ctx, []Admission{a}, uint64(i+1), t0, site); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -94,17 +110,46 @@ func TestConflictRule(t *testing.T) {
 			switch {
 			case tc.want == 0 && len(list) != 0:
 				t.Errorf("conflicts = %+v; want none", list)
-			case tc.want > 0 && (len(list) != 1 || list[0].Admissions != tc.want):
-				t.Errorf("conflicts = %+v; want one counting %d admissions", list, tc.want)
+			case tc.want > 0 && (len(list) != 1 || list[0].Admissions != tc.want || list[0].Day != tc.day):
+				t.Errorf("conflicts = %+v; want one counting %d admissions on day %q", list, tc.want, tc.day)
+			case tc.want > 0:
+				rows, err := s.ConflictAdmissions(ctx, list[0])
+				if err != nil || len(rows) != tc.want {
+					t.Errorf("ConflictAdmissions = %d rows, %v; want the %d admissions it counts", len(rows), err, tc.want)
+				}
 			}
 		})
+	}
+}
+
+// TestCollidingOfflineNumbersAreNoConflict: after an outage, four offline
+// gates have let a 1000-entry ticket in 80 times, each numbering the entries
+// it gave from 1. Nothing was broken; nothing is flagged.
+func TestCollidingOfflineNumbersAreNoConflict(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	e := Entitlement{TicketID: "T1", TicketType: sgpb.TicketType_TICKET_TYPE_MULTI, EntriesAllowed: 1000, Revision: 1}
+	if err := s.ApplyEntitlements(ctx, []EntitlementChange{{TicketID: "T1", Entitlement: e}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	var batch []Admission
+	for gate := range 4 {
+		for n := 1; n <= 20; n++ {
+			a := entry(fmt.Sprintf("g%d-%d", gate, n), "T1", fmt.Sprintf("lane-%d", gate), n, true)
+			a.At = t0.Add(time.Duration(len(batch)) * time.Minute)
+			batch = append(batch, a)
+		}
+	}
+	res, err := s.InsertAdmissions(ctx, batch, uint64(len(batch)), t0, site)
+	if err != nil || len(res.Inserted) != 80 || len(res.Conflicts) != 0 {
+		t.Fatalf("InsertAdmissions: %d inserted, conflicts %+v, %v; want 80 and none", len(res.Inserted), res.Conflicts, err)
 	}
 }
 
 func TestResolvedConflictReopensOnAnotherAdmission(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
-	res, err := s.InsertAdmissions(ctx, []Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true)}, 2, t0)
+	res, err := s.InsertAdmissions(ctx, []Admission{entry("a1", "T1", "n", 1, true), entry("a22", "T1", "s", 1, true)}, 2, t0, site)
 	if err != nil || len(res.Conflicts) != 1 || len(res.Inserted) != 2 {
 		t.Fatalf("InsertAdmissions = %+v, %v; want 2 inserted and 1 conflict", res, err)
 	}
@@ -115,7 +160,7 @@ func TestResolvedConflictReopensOnAnotherAdmission(t *testing.T) {
 	if n, _ := s.OpenConflicts(ctx); n != 0 {
 		t.Fatalf("open conflicts after resolving = %d; want 0", n)
 	}
-	if _, err := s.InsertAdmissions(ctx, []Admission{entry("a333", "T1", "e", 1, true)}, 3, t0); err != nil {
+	if _, err := s.InsertAdmissions(ctx, []Admission{entry("a333", "T1", "e", 1, true)}, 3, t0, site); err != nil {
 		t.Fatal(err)
 	}
 	c, err := s.Conflict(ctx, id)
@@ -144,11 +189,11 @@ func TestCountsAndCursor(t *testing.T) {
 	yesterday := entry("y1", "T9", "n", 1, false)
 	yesterday.At = t0.Add(-24 * time.Hour)
 	batch = append(batch, out, deny, yesterday)
-	if _, err := s.InsertAdmissions(ctx, batch, 42, t0); err != nil {
+	if _, err := s.InsertAdmissions(ctx, batch, 42, t0, site); err != nil {
 		t.Fatal(err)
 	}
 	// Replaying the batch changes nothing but the cursor.
-	res, err := s.InsertAdmissions(ctx, batch, 43, t0)
+	res, err := s.InsertAdmissions(ctx, batch, 43, t0, site)
 	if err != nil || len(res.Inserted) != 0 {
 		t.Fatalf("replay inserted %d, %v; want 0", len(res.Inserted), err)
 	}
@@ -251,7 +296,7 @@ func TestPruneAdmissions(t *testing.T) {
 		a.At = cut.Add(-time.Hour)
 		batch = append(batch, a)
 	}
-	res, err := s.InsertAdmissions(ctx, batch, uint64(len(batch)), t0)
+	res, err := s.InsertAdmissions(ctx, batch, uint64(len(batch)), t0, site)
 	if err != nil || len(res.Conflicts) != 2 {
 		t.Fatalf("InsertAdmissions: %d conflicts, %v; want 2", len(res.Conflicts), err)
 	}
