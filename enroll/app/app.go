@@ -450,16 +450,13 @@ func (a *App) health(ctx context.Context) (map[string]any, error) {
 	return detail, nil
 }
 
-// jetStreamAnswers asks for the state of the ENTITLEMENTS bucket, which
-// only its stream's leader gives: it fails while the cluster has no leader
-// for it, or no quorum.
+// jetStreamAnswers asks for the account's JetStream state, which only a
+// JetStream with a quorum answers (a node left alone still describes the
+// streams it holds, so a stream's state tells nothing).
 func (a *App) jetStreamAnswers(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	kv, err := a.js.KeyValue(ctx, bus.BucketEntitlements)
-	if err == nil {
-		_, err = kv.Status(ctx)
-	}
+	_, err := a.js.AccountInfo(ctx)
 	return err
 }
 

@@ -127,9 +127,7 @@ func (n *Node) claimEntry(ctx context.Context, keys []claimKey, eventID string) 
 			_, err = kv.Create(cctx, k.key, value)
 			cancel()
 			if errors.Is(err, jetstream.ErrKeyExists) && unsure {
-				if mine, gerr := n.claimedByUs(ctx, kv, k.key, eventID); gerr == nil && mine {
-					err = nil
-				}
+				err = n.ownClaim(ctx, kv, k.key, eventID)
 			}
 		}
 		switch {
@@ -188,15 +186,28 @@ func transient(ctx context.Context, err error) bool {
 	return true
 }
 
-// claimedByUs reads key and reports whether it names the admission eventID.
-func (n *Node) claimedByUs(ctx context.Context, kv jetstream.KeyValue, key, eventID string) (bool, error) {
+// errClaimInFlight: the bucket's leader says a key is taken, but nobody
+// can read it yet — a claim (as likely the gate's own, whose answer was
+// lost) not yet committed by a quorum.
+var errClaimInFlight = errors.New("the key is taken by a claim not yet committed")
+
+// ownClaim reads key, which Create found taken after an earlier try of the
+// gate's went unanswered. It returns nil when the claim is the admission
+// eventID's, jetstream.ErrKeyExists when another's, and otherwise an error
+// worth waiting out: a claim in flight, or no answer.
+func (n *Node) ownClaim(ctx context.Context, kv jetstream.KeyValue, key, eventID string) error {
 	gctx, cancel := context.WithTimeout(ctx, n.cfg.ClaimTimeout)
 	defer cancel()
 	en, err := kv.Get(gctx, key)
-	if err != nil {
-		return false, err
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return errClaimInFlight
+	case err != nil:
+		return err
+	case claimedFor(en.Value(), eventID):
+		return nil
 	}
-	return claimedFor(en.Value(), eventID), nil
+	return jetstream.ErrKeyExists
 }
 
 // keptClaim returns the oldest claim this gate made for e and never used,

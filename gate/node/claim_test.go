@@ -35,7 +35,7 @@ func crashAfterClaim(t *testing.T, n *Node, ticket string) string {
 // claimOf returns the value of a claim in REDEMPTIONS, or nil.
 func claimOf(t *testing.T, s *site, key string) []byte {
 	t.Helper()
-	_, js := s.nats.Connect(t)
+	_, js := s.bus.Connect(t)
 	kv, err := js.KeyValue(context.Background(), bus.BucketRedemptions)
 	if err != nil {
 		t.Fatal(err)

@@ -148,7 +148,7 @@ func TestFullDiskKeepsEveryDecision(t *testing.T) {
 // streamMessages returns how many messages stream holds.
 func streamMessages(t testing.TB, s *site, stream string) int {
 	t.Helper()
-	_, js := s.nats.Connect(t)
+	_, js := s.bus.Connect(t)
 	st, err := js.Stream(context.Background(), stream)
 	if err != nil {
 		t.Fatal(err)

@@ -120,7 +120,7 @@ func searched(n *Node, id string) bool {
 
 // admissions consumes the ADMISSIONS stream from the start.
 func admissions(t testing.TB, s *site) func(n int) []*sgpb.Admission {
-	_, js := s.nats.Connect(t)
+	_, js := s.bus.Connect(t)
 	ctx := context.Background()
 	c, err := js.OrderedConsumer(ctx, bus.StreamAdmissions, jetstream.OrderedConsumerConfig{})
 	if err != nil {

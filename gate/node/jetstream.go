@@ -98,8 +98,8 @@ func (s *jetStreamState) faults(now time.Time, wait time.Duration) []string {
 	return f
 }
 
-// watchJetStream asks JetStream for the REDEMPTIONS bucket's state every
-// interval while the gate is connected, so the status tells when claims
+// watchJetStream asks JetStream for its state every interval while the
+// gate is connected, so the status tells when claims
 // cannot be made even with nobody at the gate, and claims stop deciding
 // offline as soon as JetStream answers again.
 func (n *Node) watchJetStream(ctx context.Context, interval time.Duration) {
@@ -115,14 +115,13 @@ func (n *Node) watchJetStream(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// probeJetStream asks for the account's JetStream state, which only a
+// JetStream with a quorum answers. A stream's state is no such test: a
+// node left alone still describes the streams it holds.
 func (n *Node) probeJetStream(ctx context.Context) error {
-	kv, err := n.redemptions(ctx)
-	if err != nil {
-		return err
-	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, err = kv.Status(pctx)
+	_, err := n.js.AccountInfo(pctx)
 	return err
 }
 

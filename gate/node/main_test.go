@@ -46,7 +46,9 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // site is a running enroll with its NATS server, for gates to sync from,
 // and admin's signing key.
 type site struct {
-	nats   *bustest.Server
+	nats *bustest.Server // nil on a cluster
+	// bus is what programs connect to: nats, or a cluster.
+	bus    bustest.Bus
 	enroll *app.App
 	data   string // enroll's data folder
 	key    string
@@ -64,11 +66,12 @@ func startSiteOn(t testing.TB, srv *bustest.Server) *site {
 	return startSiteWith(t, srv, engine)
 }
 
-// startSiteWith starts enroll against srv, describing faces with the
-// models of e.
-func startSiteWith(t testing.TB, srv *bustest.Server, e *faces.Engine) *site {
+// startSiteWith starts enroll against b (a server or a cluster),
+// describing faces with the models of e.
+func startSiteWith(t testing.TB, b bustest.Bus, e *faces.Engine) *site {
 	t.Helper()
-	s := &site{nats: srv}
+	s := &site{bus: b}
+	s.nats, _ = b.(*bustest.Server)
 	var err error
 	if s.admin, err = signed.LoadOrCreateSigner(filepath.Join(t.TempDir(), "admin-signing.key")); err != nil {
 		t.Fatal(err)
@@ -76,7 +79,7 @@ func startSiteWith(t testing.TB, srv *bustest.Server, e *faces.Engine) *site {
 	cfg := app.DefaultConfig()
 	cfg.Data = t.TempDir()
 	s.data = cfg.Data
-	cfg.NATS = s.nats.Options(t, bus.Enroll())
+	cfg.NATS = s.bus.Options(t, bus.Enroll())
 	cfg.Engine = e
 	a, err := app.New(context.Background(), cfg, quietLog())
 	if err != nil {
@@ -140,7 +143,7 @@ func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate f
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Data, cfg.Listen = id, dir, ""
-	cfg.NATS = s.nats.Options(t, bus.Gate(id))
+	cfg.NATS = s.bus.Options(t, bus.Gate(id))
 	cfg.Relay = "lcus:" + sim.Path()
 	cfg.StatusEvery = 200 * time.Millisecond
 	cfg.TrustEnroll = qrtoken.MarshalPublicKey(s.enroll.Keys().Signer().PublicKey())

@@ -79,7 +79,10 @@ func (i Identity) Permissions() Permissions {
 		pub = append(pub, CommandSubjects)
 		return Permissions{Publish: pub, Subscribe: []string{inbox, StatusSubjects}, Responses: true}
 	case RoleGate:
-		pub := streamInfo(entitlements, site, redemptions)
+		// The account's JetStream state tells the gate whether JetStream
+		// has a quorum, which a claim needs; it holds no one's data.
+		pub := []string{jsAPI + "INFO"}
+		pub = append(pub, streamInfo(entitlements, site, redemptions)...)
 		pub = append(pub, consumers(entitlements, site)...)
 		pub = append(pub, readKeys(BucketRedemptions)...)
 		pub = append(pub, writeKey(BucketRedemptions, ">"))
