@@ -79,9 +79,13 @@ bench: deps testdata
 	@echo "== bench: figures for this machine"
 	@scripts/bench.sh
 
-demo: deps models testdata build
+# make demo DEMO_FLAGS=--cluster=3 runs NATS as a three-node cluster of the
+# nats-server go.mod pins instead of enroll's embedded server.
+DEMO_FLAGS ?=
+
+demo: deps models testdata build $(BIN)/nats-server
 	@echo "== demo: enroll, admin and two gates on this machine (Ctrl-C stops)"
-	@$(BIN)/demo --bin $(BIN) --photos $(SCENICGATE_TESTDATA) --models $(SCENICGATE_MODELS)
+	@$(BIN)/demo --bin $(BIN) --photos $(SCENICGATE_TESTDATA) --models $(SCENICGATE_MODELS) $(DEMO_FLAGS)
 
 # The generated Go code is committed; protoc comes from Debian, protoc-gen-go
 # from the version pinned in go.mod.

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,6 +36,10 @@ type settings struct {
 	fps                       float64
 	gatePort                  int
 	user, password            string
+	// cluster runs NATS as a cluster of that many nats-server nodes
+	// instead of enroll's embedded server; 0: embedded.
+	cluster    int
+	natsServer string
 }
 
 func defaultConfig() settings {
@@ -57,6 +63,8 @@ func (c *settings) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.gatePort, "gate-port", c.gatePort, "the first gate's status port on 127.0.0.1; the second gets the next (0: any free port)")
 	fs.StringVar(&c.user, "user", c.user, "admin login created for the demo")
 	fs.StringVar(&c.password, "password", c.password, "its password")
+	fs.IntVar(&c.cluster, "cluster", c.cluster, "run NATS as a cluster of this many nats-server nodes (3), on --nats-listen's port and the next ones, with a replica of everything on each (0: enroll's embedded server)")
+	fs.StringVar(&c.natsServer, "nats-server", c.natsServer, "the nats-server program for --cluster, of the version go.mod pins (make bin/nats-server; default: nats-server in --bin)")
 }
 
 type demo struct {
@@ -120,14 +128,29 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	trust := []string{"--trust-enroll", strings.TrimSpace(enrollPub), "--trust-admin", strings.TrimSpace(adminPub)}
 	natsURL := "nats://" + c.natsAddr
-	if err := d.start(ctx, "enroll", "--data", enrollData, "--listen", c.enrollAddr, "--nats-listen", c.natsAddr, "--models", c.models); err != nil {
+	enrollNATS := []string{"--nats-listen", c.natsAddr}
+	replicas := "1"
+	if c.cluster > 0 {
+		// enroll's own credentials too, before the nodes' configuration
+		// is printed with every user in it.
+		enrollCreds, err := d.credentials(ctx, enrollData, "enroll", "--role", "enroll")
+		if err != nil {
+			return err
+		}
+		if natsURL, err = d.startCluster(ctx, enrollData); err != nil {
+			return err
+		}
+		replicas = fmt.Sprint(c.cluster)
+		enrollNATS = []string{"--nats", natsURL, "--nats-creds", enrollCreds, "--nats-replicas", replicas}
+	}
+	if err := d.start(ctx, "enroll", append([]string{"--data", enrollData, "--listen", c.enrollAddr, "--models", c.models}, enrollNATS...)...); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, "http://"+c.enrollAddr+"/healthz", 60*time.Second); err != nil {
 		return fmt.Errorf("enroll did not start: %w", err)
 	}
 	if err := d.start(ctx, "admin", "--data", adminData, "--listen", c.adminAddr, "--nats", natsURL, "--nats-creds", adminCreds,
-		"--enroll-url", "http://"+c.enrollAddr, "--enroll-key", strings.TrimSpace(adminKey)); err != nil {
+		"--nats-replicas", replicas, "--enroll-url", "http://"+c.enrollAddr, "--enroll-key", strings.TrimSpace(adminKey)); err != nil {
 		return err
 	}
 	d.names = map[string]string{}
@@ -135,7 +158,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	for i, l := range lanes {
-		if err := d.startGate(ctx, i, l, append([]string{"--nats", natsURL, "--nats-creds", gateCreds[l.id]}, trust...)); err != nil {
+		if err := d.startGate(ctx, i, l, append([]string{"--nats", natsURL, "--nats-creds", gateCreds[l.id], "--nats-replicas", replicas}, trust...)); err != nil {
 			return err
 		}
 	}
@@ -145,6 +168,48 @@ func (d *demo) run(ctx context.Context) error {
 	fmt.Fprintf(d.out, "\nScenicGate demo is running.\n  admin:  http://%s  (login %s / %s)\n  enroll: http://%s/api/v1  (API key %s)\n  NATS:   %s  (each program with its own credentials, %s)\n  faces:  gates match with %s\nGate decisions follow; Ctrl-C stops everything.\n\n",
 		c.adminAddr, c.user, c.password, c.enrollAddr, strings.TrimSpace(key), natsURL, filepath.Join(c.data, "*.creds"), c.faceModel)
 	return d.printDecisions(ctx, bus.Options{URL: natsURL, CredsFile: adminCreds})
+}
+
+// startCluster starts c.cluster nats-server nodes, each on the
+// configuration `enroll nats-config` prints for it: clients on
+// --nats-listen's port and the next ones, routes 1000 ports above. The
+// credentials issued so far are in it; it returns the client URLs.
+func (d *demo) startCluster(ctx context.Context, enrollData string) (string, error) {
+	host, portText, err := net.SplitHostPort(d.cfg.natsAddr)
+	if err != nil {
+		return "", err
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port == 0 {
+		return "", fmt.Errorf("--cluster needs a fixed --nats-listen port, not %q", d.cfg.natsAddr)
+	}
+	var clients, routes []string
+	for i := range d.cfg.cluster {
+		clients = append(clients, net.JoinHostPort(host, fmt.Sprint(port+i)))
+		routes = append(routes, net.JoinHostPort(host, fmt.Sprint(port+1000+i)))
+	}
+	server := d.cfg.natsServer
+	if server == "" {
+		server = filepath.Join(d.cfg.bin, "nats-server")
+	}
+	var urls []string
+	for i := range d.cfg.cluster {
+		name := fmt.Sprintf("n%d", i+1)
+		conf, err := d.output(ctx, "enroll", "nats-config", "--data", enrollData, "--server-name", name, "--listen", clients[i],
+			"--store-dir", filepath.Join(d.cfg.data, "nats-"+name), "--routes", strings.Join(routes, ","), "--cluster-listen", routes[i])
+		if err != nil {
+			return "", err
+		}
+		file := filepath.Join(d.cfg.data, "nats-"+name+".conf")
+		if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+			return "", err
+		}
+		if err := d.startProgram(ctx, server, "nats-"+name, "-c", file); err != nil {
+			return "", err
+		}
+		urls = append(urls, "nats://"+clients[i])
+	}
+	return strings.Join(urls, ","), nil
 }
 
 // credentials issues NATS credentials with `enroll credentials create` and
@@ -179,11 +244,18 @@ func (d *demo) start(ctx context.Context, prog string, args ...string) error {
 			name = prog + "-" + args[i+1]
 		}
 	}
+	return d.startProgram(ctx, filepath.Join(d.cfg.bin, prog), name, args...)
+}
+
+// startProgram runs the program at path in the background as name, its
+// log in the data folder.
+func (d *demo) startProgram(ctx context.Context, path, name string, args ...string) error {
+	prog := filepath.Base(path)
 	logFile, err := os.Create(filepath.Join(d.cfg.data, name+".log"))
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(d.cfg.bin, prog), args...)
+	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -335,7 +407,12 @@ func (d *demo) printDecisions(ctx context.Context, opts bus.Options) error {
 	if err != nil {
 		return err
 	}
+	// On a cluster, enroll may still be creating the stream.
 	cons, err := js.OrderedConsumer(ctx, bus.StreamAdmissions, jetstream.OrderedConsumerConfig{})
+	for deadline := time.Now().Add(time.Minute); err != nil && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(500 * time.Millisecond)
+		cons, err = js.OrderedConsumer(ctx, bus.StreamAdmissions, jetstream.OrderedConsumerConfig{})
+	}
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 )
 
@@ -25,7 +26,8 @@ func freePort(t *testing.T) string {
 
 // TestDemoShowsDecisions runs the demo as `make demo` does, on free ports,
 // and waits for an admission and a denial to be printed, then stops it with
-// Ctrl-C.
+// Ctrl-C: with enroll's embedded NATS server, and with a three-node cluster
+// of the nats-server go.mod pins (make demo DEMO_FLAGS=--cluster=3).
 func TestDemoShowsDecisions(t *testing.T) {
 	root := testenv.Root()
 	bin := t.TempDir()
@@ -37,9 +39,14 @@ func TestDemoShowsDecisions(t *testing.T) {
 		}
 	}
 	testenv.ModelDir(t)
-	cmd := exec.Command(filepath.Join(bin, "demo"), "--bin", bin, "--data", t.TempDir(),
+	t.Run("embedded", func(t *testing.T) { runDemo(t, bin) })
+	t.Run("cluster", func(t *testing.T) { runDemo(t, bin, "--cluster", "3", "--nats-server", bustest.NATSServer(t)) })
+}
+
+func runDemo(t *testing.T, bin string, flags ...string) {
+	cmd := exec.Command(filepath.Join(bin, "demo"), append([]string{"--bin", bin, "--data", t.TempDir(),
 		"--photos", testenv.PhotoDir(), "--models", testenv.ModelDir(t),
-		"--enroll-listen", freePort(t), "--admin-listen", freePort(t), "--nats-listen", freePort(t), "--gate-port", "0")
+		"--enroll-listen", freePort(t), "--admin-listen", freePort(t), "--nats-listen", freePort(t), "--gate-port", "0"}, flags...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
