@@ -299,6 +299,9 @@ func (n *Node) settleClaims(ctx context.Context, interval time.Duration) {
 }
 
 func (n *Node) settleClaimsOnce(ctx context.Context) {
+	if claims, err := n.store.Claims(ctx); err != nil || len(claims) == 0 {
+		return // the usual case: nothing to do, and nothing written
+	}
 	gone, err := n.store.PruneClaims(ctx, n.now())
 	if err != nil {
 		return

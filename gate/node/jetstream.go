@@ -98,8 +98,8 @@ func (s *jetStreamState) faults(now time.Time, wait time.Duration) []string {
 	return f
 }
 
-// watchJetStream asks JetStream for its state every interval while the
-// gate is connected, so the status tells when claims
+// watchJetStream asks JetStream for its state every interval (the
+// heartbeat's) while the gate is connected, so the status tells when claims
 // cannot be made even with nobody at the gate, and claims stop deciding
 // offline as soon as JetStream answers again.
 func (n *Node) watchJetStream(ctx context.Context, interval time.Duration) {

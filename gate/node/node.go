@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	n.goBackground(func() { n.statusLoop(bg) })
 	n.goBackground(func() { n.retentionLoop(bg) })
 	n.goBackground(func() { n.link.follow(bg, n.nc) })
-	n.goBackground(func() { n.watchJetStream(bg, 2*time.Second) })
+	n.goBackground(func() { n.watchJetStream(bg, cfg.StatusEvery) })
 	n.goBackground(func() { n.settleClaims(bg, 5*time.Second) })
 	if err := n.listenCommands(); err != nil {
 		return nil, err

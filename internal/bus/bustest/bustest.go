@@ -331,9 +331,6 @@ func (s *Server) Thaw() {
 	}
 }
 
-// Logs returns what a standalone server logged.
-func (s *Server) Logs() string { return s.logs.String() }
-
 // StoreDir is where the server keeps JetStream data.
 func (s *Server) StoreDir() string { return filepath.Clean(s.store) }
 
