@@ -61,7 +61,7 @@ func (n *Node) claim(ctx context.Context, e *sgpb.Entitlement, day, eventID stri
 		// decision is recorded would lose it.
 		n.log.Error("the claim about to be made could not be written down", "event", eventID, "ticket", e.TicketId, "err", err)
 	}
-	k, err := n.claimEntry(ctx, keys, eventID)
+	k, unsure, err := n.claimEntry(ctx, keys, eventID)
 	switch {
 	case err == nil:
 		out.EntryNumber = k.number
@@ -73,6 +73,12 @@ func (n *Node) claim(ctx context.Context, e *sgpb.Entitlement, day, eventID stri
 	default:
 		n.log.Warn("claiming an entry failed; deciding offline", "ticket", e.TicketId, "err", err)
 		n.offlineDecision(out)
+		if unsure && !out.Allow {
+			// A try may still land, for an entry nobody used: the claim
+			// stays to be looked up once JetStream answers, and the
+			// denial goes under an event id of its own.
+			return newEventID(n.cfg.ID, n.now())
+		}
 	}
 	return eventID
 }
@@ -104,14 +110,14 @@ func claimedFor(value []byte, eventID string) bool {
 
 // claimEntry creates the first free key of keys for eventID. It retries
 // while JetStream is unavailable for at most ClaimWait, and returns
-// errAllUsed when every key is taken, or the error that made it give up.
-func (n *Node) claimEntry(ctx context.Context, keys []claimKey, eventID string) (claimKey, error) {
+// errAllUsed when every key is taken, or the error that made it give up —
+// then unsure says whether its last try may yet create the key.
+func (n *Node) claimEntry(ctx context.Context, keys []claimKey, eventID string) (k claimKey, unsure bool, err error) {
 	start := time.Now()
 	deadline := start.Add(n.cfg.ClaimWait)
 	value := n.claimValue(eventID)
 	// unsure: the last try may have created the key without the answer
 	// reaching the gate.
-	unsure := false
 	var checking bool
 	defer func() {
 		if checking {
@@ -120,7 +126,7 @@ func (n *Node) claimEntry(ctx context.Context, keys []claimKey, eventID string) 
 	}()
 	backoff := 50 * time.Millisecond
 	for i := 0; i < len(keys); {
-		k := keys[i]
+		k = keys[i]
 		kv, err := n.redemptions(ctx)
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, n.cfg.ClaimTimeout)
@@ -136,14 +142,14 @@ func (n *Node) claimEntry(ctx context.Context, keys []claimKey, eventID string) 
 			if checking {
 				n.log.Info("entry claimed after checking", "key", k.key, "waited", time.Since(start).Round(time.Millisecond))
 			}
-			return k, nil
+			return k, false, nil
 		case errors.Is(err, jetstream.ErrKeyExists):
 			n.jetstream.up()
 			unsure = false
 			i++
 			continue
 		case !transient(ctx, err):
-			return claimKey{}, err
+			return claimKey{}, unsure, err
 		}
 		unsure = true
 		if !checking {
@@ -154,16 +160,16 @@ func (n *Node) claimEntry(ctx context.Context, keys []claimKey, eventID string) 
 		wait := min(backoff, time.Until(deadline))
 		if wait <= 0 || !n.reachable(ctx) {
 			n.jetstream.unavailable(err)
-			return claimKey{}, fmt.Errorf("no answer from JetStream within %v: %w", n.cfg.ClaimWait, err)
+			return claimKey{}, true, fmt.Errorf("no answer from JetStream within %v: %w", n.cfg.ClaimWait, err)
 		}
 		select {
 		case <-ctx.Done():
-			return claimKey{}, ctx.Err()
+			return claimKey{}, true, ctx.Err()
 		case <-time.After(wait):
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 	}
-	return claimKey{}, errAllUsed
+	return claimKey{}, false, errAllUsed
 }
 
 // transient reports whether a failed claim may work if tried again soon:
@@ -227,19 +233,16 @@ func (n *Node) keptClaim(ctx context.Context, e *sgpb.Entitlement, day string) (
 // useKept decides with a claim the gate made earlier for the ticket and
 // never used, under that claim's event id. A held claim gives its entry; a
 // claim not yet looked up is looked up now, and when it never reached the
-// bucket it is dropped and the entry claimed afresh. Offline, the decision
-// follows the offline policy and, recorded, settles the claim: the entry
-// counts once either way.
+// bucket it is dropped and the entry claimed afresh. Offline, see
+// offlineKept.
 func (n *Node) useKept(ctx context.Context, e *sgpb.Entitlement, c store.Claim, out *Outcome) string {
 	if !c.Held {
 		if !n.reachable(ctx) || n.jetstream.down() {
-			n.offlineDecision(out)
-			return c.EventID
+			return n.offlineKept(c, out)
 		}
 		held, err := n.settleClaim(ctx, e, c)
 		if err != nil {
-			n.offlineDecision(out)
-			return c.EventID
+			return n.offlineKept(c, out)
 		}
 		if !held.Held {
 			// Never claimed: claim now, as for a new visitor.
@@ -250,6 +253,18 @@ func (n *Node) useKept(ctx context.Context, e *sgpb.Entitlement, c store.Claim, 
 	n.log.Info("admitting with an entry this gate claimed before it stopped, which no visitor used",
 		"ticket", e.TicketId, "key", c.Key, "claimed_at", c.At)
 	out.EntryNumber = c.EntryNumber
+	return c.EventID
+}
+
+// offlineKept decides offline for a ticket with a claim not yet looked up.
+// An admission takes the claim's event id, and with it the claim: the entry
+// counts once whether or not the claim landed. A denial leaves the claim for
+// a later visit.
+func (n *Node) offlineKept(c store.Claim, out *Outcome) string {
+	n.offlineDecision(out)
+	if !out.Allow {
+		return newEventID(n.cfg.ID, n.now())
+	}
 	return c.EventID
 }
 

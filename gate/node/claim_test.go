@@ -16,10 +16,9 @@ import (
 // errCrash plays a gate dying between its claim and its record.
 var errCrash = errors.New("the gate died here")
 
-// crashAfterClaim makes n's next decision stop, as a crash would, right
-// after its entry is claimed in REDEMPTIONS, and returns the event id the
-// claim names.
-func crashAfterClaim(t *testing.T, n *Node, ticket string) string {
+// crashAfterClaim makes n's next decision, for ticket, stop as a crash
+// would, right after its entry is claimed in REDEMPTIONS.
+func crashAfterClaim(t *testing.T, n *Node, ticket string) {
 	t.Helper()
 	n.afterClaim = func() { panic(errCrash) }
 	defer func() {
@@ -29,7 +28,6 @@ func crashAfterClaim(t *testing.T, n *Node, ticket string) string {
 		}
 	}()
 	n.Decide(context.Background(), Identified{TicketID: ticket, Method: sgpb.Method_METHOD_FACE, Distance: 0.3, Frames: 2})
-	return ""
 }
 
 // claimOf returns the value of a claim in REDEMPTIONS, or nil.
@@ -122,5 +120,50 @@ func TestAClaimNeverUsedStillAdmitsItsVisitor(t *testing.T) {
 				t.Errorf("claims kept after the visitor came in: %v (%v); want none", c, err)
 			}
 		})
+	}
+}
+
+// TestAnOfflineDenialLeavesTheClaim: a gate with --offline-policy deny
+// stops after claiming a single-use entry and starts again with NATS away.
+// It refuses the visitor offline — and must not count that refusal as the
+// claim's use: once NATS is back, the claim admits the visitor.
+func TestAnOfflineDenialLeavesTheClaim(t *testing.T) {
+	s := startSite(t)
+	sim, err := relaysim.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	dir, deny := t.TempDir(), func(c *Config) { c.OfflinePolicy = "deny" }
+	n := openGate(t, s, "crash-deny", dir, sim, deny)
+	id, _ := enrollTicket(t, s, "o-crash-deny", "", "single")
+	eventually(t, waitLimit, "ticket reaches the gate", func() bool { return held(n, id) })
+	crashAfterClaim(t, n, id)
+	claim := claimOf(t, s, bus.RedemptionKey(id, 1))
+	n.Close()
+
+	s.nats.Stop()
+	n = openGate(t, s, "crash-deny", dir, sim, deny)
+	ctx := context.Background()
+	visit := func() Outcome {
+		t.Helper()
+		out, err := n.Decide(ctx, Identified{TicketID: id, Method: sgpb.Method_METHOD_FACE, Distance: 0.3, Frames: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if out := visit(); out.Allow || out.Reason != ReasonOfflinePolicy || claimedFor(claim, out.Admission.EventId) {
+		t.Fatalf("offline with policy deny: allow %v, %s, event %s; want a denial under an event id of its own",
+			out.Allow, out.Reason, out.Admission.EventId)
+	}
+	s.nats.Start()
+	var out Outcome
+	eventually(t, waitLimit, "the visitor is admitted with the claim once NATS is back", func() bool {
+		out = visit()
+		return out.Allow
+	})
+	if out.EntryNumber != 1 || !claimedFor(claim, out.Admission.EventId) {
+		t.Errorf("admitted with entry %d under %s; want entry 1 under the claim's event (%s)", out.EntryNumber, out.Admission.EventId, claim)
 	}
 }
