@@ -93,7 +93,7 @@ func startLane(t *testing.T, id, ticketType string) *lane {
 	t.Cleanup(func() { l.sim.Close() })
 	l.camera = t.TempDir()
 	os.WriteFile(filepath.Join(l.camera, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
-	l.flags = append(trust(t, l.enroll), "--id", id, "--camera", l.camera, "--camera-fps", "10",
+	l.flags = append(trust(t, l.srv, l.enroll), "--id", id, "--camera", l.camera, "--camera-fps", "10",
 		"--nats", l.srv.URL, "--nats-creds", l.srv.Creds(t, bus.Gate(id)), "--models", testenv.ModelDir(t),
 		"--listen", "", "--workers", "1", "--cooldown", "1s")
 	return l

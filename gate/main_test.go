@@ -25,6 +25,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/signed"
+	sitecfg "github.com/scenicgate/scenicgate/internal/site"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 )
 
@@ -35,11 +36,23 @@ var (
 )
 
 // trust returns the --trust-enroll and --trust-admin flags for a gate of
-// enroll (admin's key is made up: these tests send no commands).
-func trust(t *testing.T, enroll *app.App) []string {
+// enroll. Admin's key is made up: these tests send no commands. With it the
+// site's settings are saved without anti-passback, which these tests do not
+// exercise (they let one visitor in again and again).
+func trust(t *testing.T, srv *bustest.Server, enroll *app.App) []string {
 	t.Helper()
 	admin, err := signed.LoadOrCreateSigner(filepath.Join(t.TempDir(), "admin-signing.key"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	_, js := srv.Connect(t)
+	kv, err := js.KeyValue(context.Background(), bus.BucketSite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sitecfg.DefaultSettings()
+	st.PassbackWindow = 0
+	if err := sitecfg.SaveSettings(context.Background(), kv, st, admin); err != nil {
 		t.Fatal(err)
 	}
 	return []string{"--trust-enroll", qrtoken.MarshalPublicKey(enroll.Keys().Signer().PublicKey()),
@@ -96,7 +109,7 @@ func TestSIGTERMFinishesThePulseAndFlushes(t *testing.T) {
 	var logs strings.Builder
 	data := t.TempDir()
 	const pulse = 3 * time.Second
-	cmd := exec.Command(bin, append(trust(t, enroll), "--id", "term-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
+	cmd := exec.Command(bin, append(trust(t, srv, enroll), "--id", "term-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
 		"--nats", srv.URL, "--nats-creds", srv.Creds(t, bus.Gate("term-1")), "--data", data, "--models", testenv.ModelDir(t),
 		"--listen", "", "--workers", "1", "--pulse", pulse.String())...)
 	cmd.Stderr = &logs
@@ -240,7 +253,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	os.WriteFile(filepath.Join(cam, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
 	data := t.TempDir()
 	var logs strings.Builder
-	flags := trust(t, enroll)
+	flags := trust(t, srv, enroll)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, append(flags, "--id", "kill-1", "--camera", cam, "--camera-fps", "10", "--relay", "lcus:"+sim.Path(),
 			"--nats", srv.URL, "--nats-creds", srv.Creds(t, bus.Gate("kill-1")), "--data", data, "--models", testenv.ModelDir(t),

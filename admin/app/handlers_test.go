@@ -224,7 +224,8 @@ func TestSettingsReachTheSiteBucket(t *testing.T) {
 	c := e.client()
 	c.mustLogin("boss", "admin-pass")
 	form := url.Values{"csrf": {c.csrf("/settings")}, "daily_capacity": {"8000"}, "instant_capacity": {"3000"},
-		"enforce_capacity": {"1"}, "warn_percent": {"75"}, "time_zone": {"Asia/Shanghai"}, "slot_early": {"10"}, "slot_late": {"20"}}
+		"enforce_capacity": {"1"}, "warn_percent": {"75"}, "time_zone": {"Asia/Shanghai"}, "slot_early": {"10"}, "slot_late": {"20"},
+		"passback_window": {"90"}}
 	if a := c.post("/settings", form); a.status != http.StatusSeeOther {
 		t.Fatalf("save: %s", fmtAnswer(a))
 	}
@@ -234,13 +235,20 @@ func TestSettingsReachTheSiteBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := site.Settings{TimeZone: "Asia/Shanghai", DailyCapacity: 8000, InstantCapacity: 3000, EnforceCapacity: true,
-		WarnRatio: 0.75, SlotEarly: site.Duration(10 * time.Minute), SlotLate: site.Duration(20 * time.Minute)}
+		WarnRatio: 0.75, SlotEarly: site.Duration(10 * time.Minute), SlotLate: site.Duration(20 * time.Minute),
+		PassbackWindow: site.Duration(90 * time.Minute)}
 	if got != want {
 		t.Errorf("SITE settings = %+v; want %+v", got, want)
 	}
 	if a := c.get("/settings"); !strings.Contains(a.body, "设置已保存") {
 		t.Error("no confirmation after saving")
 	}
+	form.Set("passback_window", "1441")
+	c.post("/settings", form)
+	if a := c.get("/settings"); !strings.Contains(a.body, "防回传时长须在 0 到 1440 分钟之间") {
+		t.Error("a passback window over a day was not refused")
+	}
+	form.Set("passback_window", "90")
 	form.Set("time_zone", "Mars/Olympus")
 	c.post("/settings", form)
 	if a := c.get("/settings"); !strings.Contains(a.body, "未知的时区") {

@@ -76,3 +76,13 @@ func (i *Ingester) watchSettings(ctx context.Context) error {
 		}
 	}
 }
+
+// PresenceKV returns the PRESENCE bucket, where gates mark which tickets'
+// holders are inside (anti-passback).
+func (i *Ingester) PresenceKV(ctx context.Context) (jetstream.KeyValue, error) {
+	kv, err := i.js.KeyValue(ctx, bus.BucketPresence)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s (enroll creates it): %w", bus.BucketPresence, err)
+	}
+	return kv, nil
+}

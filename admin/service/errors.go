@@ -32,6 +32,7 @@ var (
 	ErrBadCapacity    = errors.New("service: capacities must be 0 or more")
 	ErrBadWarnRatio   = errors.New("service: the warning ratio must be above 0 and at most 1")
 	ErrBadTolerance   = errors.New("service: slot tolerances must be 0 or more")
+	ErrBadPassback    = errors.New("service: the passback window must be from 0 to 1440 minutes")
 
 	// ErrGateUnreachable: no gate answers on that command subject (the
 	// gate is offline or the id is wrong).

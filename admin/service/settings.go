@@ -44,6 +44,9 @@ func ValidateSettings(set site.Settings) error {
 	if set.SlotEarly < 0 || set.SlotLate < 0 {
 		return ErrBadTolerance
 	}
+	if set.PassbackWindow < 0 || time.Duration(set.PassbackWindow) > site.MaxPassbackWindow {
+		return ErrBadPassback
+	}
 	return set.Validate()
 }
 
@@ -62,9 +65,9 @@ func (s *Service) SaveSettings(ctx context.Context, a Actor, set site.Settings) 
 		err = site.SaveSettings(wctx, kv, set, s.signer)
 		cancel()
 	}
-	detail := fmt.Sprintf("tz=%s daily=%d instant=%d enforce=%t warn=%.2f early=%s late=%s", set.TimeZone,
+	detail := fmt.Sprintf("tz=%s daily=%d instant=%d enforce=%t warn=%.2f early=%s late=%s passback=%s", set.TimeZone,
 		set.DailyCapacity, set.InstantCapacity, set.EnforceCapacity, set.WarnRatio,
-		time.Duration(set.SlotEarly), time.Duration(set.SlotLate))
+		time.Duration(set.SlotEarly), time.Duration(set.SlotLate), time.Duration(set.PassbackWindow))
 	if err != nil {
 		s.audit(ctx, a, ActionSettings, "site", detail+" → "+err.Error(), false)
 		return fmt.Errorf("%w: %v", ErrNATS, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/admin/enrollclient"
 	"github.com/scenicgate/scenicgate/admin/store"
+	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
 // MaxReason is the longest reason staff may type; enroll allows 200
@@ -56,6 +57,10 @@ type TicketDetail struct {
 	// ticket was described by, each with the gates using it: there the
 	// visitor cannot be recognised and comes in by QR code.
 	MissingModels []MissingModel
+	// Presence is the ticket's anti-passback mark (nil: none);
+	// PresenceUnknown says NATS could not be asked.
+	Presence        *sgpb.Presence
+	PresenceUnknown bool
 }
 
 // MissingModel is a model gates match with that a ticket's faces lack.
@@ -93,6 +98,10 @@ func (s *Service) Ticket(ctx context.Context, id string) (TicketDetail, error) {
 		if d.MissingModels, err = s.missingModels(ctx, d.FaceModels); err != nil {
 			return TicketDetail{}, err
 		}
+	}
+	if d.Presence, err = s.Presence(ctx, id); err != nil {
+		s.log.Warn("the ticket's presence mark could not be read", "ticket", id, "err", err)
+		d.PresenceUnknown = true
 	}
 	return d, nil
 }

@@ -51,6 +51,7 @@ var problems = []struct {
 	{service.ErrBadCapacity, problem{http.StatusBadRequest, "settings.bad_capacity"}},
 	{service.ErrBadWarnRatio, problem{http.StatusBadRequest, "settings.bad_warn"}},
 	{service.ErrBadTolerance, problem{http.StatusBadRequest, "settings.bad_tolerance"}},
+	{service.ErrBadPassback, problem{http.StatusBadRequest, "settings.bad_passback"}},
 	{service.ErrNATS, problem{http.StatusServiceUnavailable, "error.nats"}},
 }
 

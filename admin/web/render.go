@@ -43,8 +43,8 @@ func (s *Server) funcs() template.FuncMap {
 	}
 }
 
-// stamp formats a time (time.Time or *time.Time) in the site's zone; zero
-// and nil give "—".
+// stamp formats a time (time.Time, *time.Time or Unix milliseconds) in the
+// site's zone; zero and nil give "—".
 func stamp(loc *time.Location, v any) string {
 	var t time.Time
 	switch x := v.(type) {
@@ -53,6 +53,10 @@ func stamp(loc *time.Location, v any) string {
 	case *time.Time:
 		if x != nil {
 			t = *x
+		}
+	case int64: // Unix milliseconds, as wire messages carry times
+		if x != 0 {
+			t = time.UnixMilli(x)
 		}
 	}
 	if t.IsZero() {

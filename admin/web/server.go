@@ -122,6 +122,7 @@ func (s *Server) Handler() http.Handler {
 	op := auth.Group("/", s.requireRole(store.Operator))
 	op.POST("/tickets/:id/revoke", s.revoke)
 	op.POST("/tickets/:id/erase", s.erase)
+	op.POST("/tickets/:id/presence/clear", s.clearPresence)
 	op.POST("/gates/command", s.command)
 	op.POST("/conflicts/:id/resolve", s.resolve)
 

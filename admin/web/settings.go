@@ -61,6 +61,11 @@ func parseSettings(c *gin.Context) (site.Settings, error) {
 		return set, service.ErrBadTolerance
 	}
 	set.SlotEarly, set.SlotLate = site.Duration(time.Duration(early)*time.Minute), site.Duration(time.Duration(late)*time.Minute)
+	passback, ok := num("passback_window")
+	if !ok || passback < 0 || time.Duration(passback)*time.Minute > site.MaxPassbackWindow {
+		return set, service.ErrBadPassback
+	}
+	set.PassbackWindow = site.Duration(time.Duration(passback) * time.Minute)
 	return set, nil
 }
 

@@ -54,6 +54,14 @@ func (s *Server) revoke(c *gin.Context) {
 	s.afterAction(c, err, lang(c).T("ticket.revoked_ok"), ticketURL(id))
 }
 
+// clearPresence marks a ticket's holder outside (anti-passback), for a
+// visitor who left where there is no exit gate.
+func (s *Server) clearPresence(c *gin.Context) {
+	id := c.Param("id")
+	err := s.svc.ClearPresence(c.Request.Context(), actor(c), id, c.PostForm("reason"))
+	s.afterAction(c, err, lang(c).T("ticket.presence_cleared"), ticketURL(id))
+}
+
 func (s *Server) erase(c *gin.Context) {
 	id := c.Param("id")
 	_, err := s.svc.EraseBiometrics(c.Request.Context(), actor(c), id, c.PostForm("reason"))

@@ -23,7 +23,7 @@ func TestCapacityFullWhenTheSiteEnforcesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	today := rules.Site{}.Day(time.Now()).String()
-	settings := sitecfg.DefaultSettings()
+	settings := s.settings
 	settings.DailyCapacity, settings.InstantCapacity = 100, 10
 	if err := sitecfg.SaveSettings(ctx, kv, settings, s.admin); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/rules"
 	"github.com/scenicgate/scenicgate/internal/signed"
+	sitecfg "github.com/scenicgate/scenicgate/internal/site"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
@@ -90,6 +91,9 @@ func TestClusterLosesNodes(t *testing.T) {
 	if s.admin, err = signed.LoadOrCreateSigner(adminapp.SigningKeyPath(adminData)); err != nil {
 		t.Fatal(err)
 	}
+	// The gates trust the admin program's key: the settings again, signed
+	// with it.
+	s.settings = saveSettings(t, c, s.admin, func(st *sitecfg.Settings) { st.PassbackWindow = 0 })
 	acfg := adminapp.DefaultConfig()
 	acfg.Data, acfg.NATS = adminData, c.Options(t, bus.Admin())
 	admin, err := adminapp.New(context.Background(), acfg, quietLog())

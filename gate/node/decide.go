@@ -100,7 +100,15 @@ func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 	}
 	eventID := newEventID(n.cfg.ID, now)
 	if out.Allow && entry {
-		eventID = n.claim(ctx, e, day, eventID, &out)
+		// Anti-passback before the claim, so that a visitor inside
+		// already does not use up an entry of a limited ticket.
+		undo := n.passbackEnter(ctx, id.TicketID, eventID, &out)
+		if out.Allow {
+			eventID = n.claim(ctx, e, day, eventID, &out)
+			if !out.Allow {
+				undo(ctx)
+			}
+		}
 	}
 	adm := n.admissionOf(eventID, id, out, now)
 	out.Admission = adm
@@ -109,6 +117,9 @@ func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 	err = n.record(ctx, adm, id.TicketID, day, out)
 	if out.Allow {
 		n.open(adm, id.CapturedAt)
+		if !entry {
+			n.passbackExit(ctx, id.TicketID, eventID)
+		}
 	}
 	return out, err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/scenicgate/scenicgate/internal/bus/bustest"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/internal/signed"
+	sitecfg "github.com/scenicgate/scenicgate/internal/site"
 	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -53,6 +54,8 @@ type site struct {
 	data   string // enroll's data folder
 	key    string
 	admin  *signed.Signer
+	// settings are the site settings the tests' gates start with.
+	settings sitecfg.Settings
 }
 
 func startSite(t testing.TB) *site {
@@ -90,7 +93,27 @@ func startSiteWith(t testing.TB, b bustest.Bus, e *faces.Engine) *site {
 	if s.key, err = a.Store().CreateAPIKey(context.Background(), "test", store.ScopeShop); err != nil {
 		t.Fatal(err)
 	}
+	s.settings = saveSettings(t, b, s.admin, func(st *sitecfg.Settings) { st.PassbackWindow = 0 })
 	return s
+}
+
+// saveSettings puts the site's settings, the defaults as mutate changes
+// them, signed by admin. The tests' sites run without anti-passback, which
+// they do not exercise (they let one visitor in again and again), unless a
+// test turns it on.
+func saveSettings(t testing.TB, b bustest.Bus, admin *signed.Signer, mutate func(*sitecfg.Settings)) sitecfg.Settings {
+	t.Helper()
+	_, js := b.Connect(t)
+	kv, err := js.KeyValue(context.Background(), bus.BucketSite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sitecfg.DefaultSettings()
+	mutate(&st)
+	if err := sitecfg.SaveSettings(context.Background(), kv, st, admin); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // lane is a gate with its relay simulator.
@@ -161,6 +184,12 @@ func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate f
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
+	// The site's settings come with the SITE bucket's watch. A gate
+	// started while NATS is away decides with those it stored before, so
+	// the wait is bounded and not a failure.
+	for deadline := time.Now().Add(10 * time.Second); n.site.Settings() != s.settings && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	return n
 }
 

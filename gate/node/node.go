@@ -62,6 +62,7 @@ type Node struct {
 
 	kvMu          sync.Mutex
 	kvRedemptions jetstream.KeyValue
+	kvPresence    jetstream.KeyValue
 
 	observersMu sync.Mutex
 	observers   []func(*sgpb.Admission)

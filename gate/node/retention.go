@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"time"
+
+	sitecfg "github.com/scenicgate/scenicgate/internal/site"
 )
 
 // RetentionEvery is how often a gate prunes its history.
@@ -34,6 +36,9 @@ func (n *Node) retentionLoop(ctx context.Context) {
 	for {
 		if _, err := n.PruneHistory(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("pruning the decision history failed", "err", err)
+		}
+		if err := n.store.PrunePresence(ctx, n.now().Add(-sitecfg.MaxPassbackWindow)); err != nil && ctx.Err() == nil {
+			n.log.Error("pruning presence marks failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -27,7 +27,7 @@ func TestSiteSettingsWidenTimedSlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings := sitecfg.DefaultSettings()
+	settings := s.settings
 	settings.TimeZone = "Europe/Berlin"
 	settings.SlotEarly, settings.SlotLate = sitecfg.Duration(20*time.Minute), sitecfg.Duration(40*time.Minute)
 	if err := sitecfg.SaveSettings(ctx, kv, settings, s.admin); err != nil {

@@ -75,6 +75,15 @@ var migrations = []sqlitedb.Migration{
 		)`,
 		`CREATE INDEX claims_ticket ON claims (ticket_id, day)`,
 	),
+	// Where this gate last knew each ticket's holder to be, for
+	// anti-passback while NATS is away (see Presence).
+	sqlitedb.Exec(
+		`CREATE TABLE presence (
+			ticket_id TEXT PRIMARY KEY,
+			inside    INTEGER NOT NULL,
+			at_ms     INTEGER NOT NULL
+		)`,
+	),
 }
 
 // Open opens or creates gate.db in dir.

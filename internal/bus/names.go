@@ -18,6 +18,11 @@ const (
 	// BucketSite holds site-wide settings that gates need offline, such as
 	// the QR public keys (KeyQRPublicKeys).
 	BucketSite = "SITE"
+	// BucketPresence holds, for anti-passback, whether each ticket's holder
+	// is inside: key = ticket id, value = protobuf sgpb.Presence. Entry
+	// gates mark a ticket inside with a compare-and-set, so two gates cannot
+	// both let it in; exits and staff mark it outside.
+	BucketPresence = "PRESENCE"
 	// StreamAdmissions records every gate decision, on AdmissionSubject.
 	StreamAdmissions = "ADMISSIONS"
 )

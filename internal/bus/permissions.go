@@ -61,11 +61,12 @@ func writeKey(bucket, key string) string { return kvPrefix + bucket + "." + key 
 // with JetStream API subjects allowed per stream. Call Validate first.
 func (i Identity) Permissions() Permissions {
 	entitlements, site, redemptions := streamOf(BucketEntitlements), streamOf(BucketSite), streamOf(BucketRedemptions)
+	presence := streamOf(BucketPresence)
 	inbox := i.InboxPrefix() + ".>"
 	switch i.Role {
 	case RoleEnroll:
 		pub := []string{jsAPI + "INFO"} // creating a bucket looks up the account first
-		for _, st := range []string{entitlements, redemptions, site, StreamAdmissions} {
+		for _, st := range []string{entitlements, redemptions, site, presence, StreamAdmissions} {
 			pub = append(pub, jsAPI+"STREAM.CREATE."+st, jsAPI+"STREAM.UPDATE."+st, jsAPI+"STREAM.INFO."+st)
 		}
 		pub = append(pub, writeKey(BucketEntitlements, ">"), writeKey(BucketSite, KeyQRPublicKeys))
@@ -76,6 +77,10 @@ func (i Identity) Permissions() Permissions {
 		pub = append(pub, jsAPI+"CONSUMER.MSG.NEXT."+StreamAdmissions+".>")
 		pub = append(pub, readKeys(BucketSite)...)
 		pub = append(pub, writeKey(BucketSite, KeySettings), writeKey(BucketSite, KeyOccupancy))
+		// Staff read where a ticket's holder is and clear a stuck mark.
+		pub = append(pub, streamInfo(presence)...)
+		pub = append(pub, readKeys(BucketPresence)...)
+		pub = append(pub, writeKey(BucketPresence, ">"))
 		pub = append(pub, CommandSubjects)
 		return Permissions{Publish: pub, Subscribe: []string{inbox, StatusSubjects}, Responses: true}
 	case RoleGate:
@@ -86,6 +91,10 @@ func (i Identity) Permissions() Permissions {
 		pub = append(pub, consumers(entitlements, site)...)
 		pub = append(pub, readKeys(BucketRedemptions)...)
 		pub = append(pub, writeKey(BucketRedemptions, ">"))
+		// Anti-passback: read and mark where tickets' holders are.
+		pub = append(pub, streamInfo(presence)...)
+		pub = append(pub, readKeys(BucketPresence)...)
+		pub = append(pub, writeKey(BucketPresence, ">"))
 		pub = append(pub, AdmissionSubject(i.ID), StatusSubject(i.ID))
 		return Permissions{Publish: pub, Subscribe: []string{inbox, CommandSubject(i.ID)}, Responses: true}
 	}

@@ -38,6 +38,10 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 	return ProvisionWith(ctx, js, replicas, DefaultRetention())
 }
 
+// PresenceTTL is how long the PRESENCE bucket keeps a mark: twice the
+// longest passback window a site may set.
+const PresenceTTL = 48 * time.Hour
+
 // ProvisionWith is Provision with the given retention; a zero period
 // takes the default.
 func ProvisionWith(ctx context.Context, js jetstream.JetStream, replicas int, ret Retention) error {
@@ -67,6 +71,16 @@ func ProvisionWith(ctx context.Context, js jetstream.JetStream, replicas int, re
 			History:     1,
 			Storage:     jetstream.FileStorage,
 			Replicas:    replicas,
+		},
+		{
+			Bucket:      BucketPresence,
+			Description: "ticket id → sgpb.Presence, for anti-passback",
+			History:     1,
+			// The passback window is at most a day; a mark older than that
+			// decides nothing and is forgotten.
+			TTL:      PresenceTTL,
+			Storage:  jetstream.FileStorage,
+			Replicas: replicas,
 		},
 	}
 	for _, cfg := range buckets {

@@ -37,7 +37,16 @@ type Settings struct {
 	// SlotEarly and SlotLate widen timed-entry slots at both ends.
 	SlotEarly Duration `json:"slot_early"`
 	SlotLate  Duration `json:"slot_late"`
+	// PassbackWindow is how long after a ticket is admitted at an entry
+	// it is refused at every entry (already_inside), unless it leaves
+	// through an exit first: one ticket, one person inside. 0 turns
+	// anti-passback off. At most MaxPassbackWindow.
+	PassbackWindow Duration `json:"passback_window"`
 }
+
+// MaxPassbackWindow is the longest passback window a site may set: a visit
+// longer than a day is not one visit.
+const MaxPassbackWindow = 24 * time.Hour
 
 // DefaultSettings are used until staff save their own.
 func DefaultSettings() Settings {
@@ -46,6 +55,10 @@ func DefaultSettings() Settings {
 		WarnRatio: 0.8,
 		SlotEarly: Duration(15 * time.Minute),
 		SlotLate:  Duration(30 * time.Minute),
+		// Long enough for a visit to a scenic spot, short enough that a
+		// visitor who left where there is no exit gate can come back the
+		// same day.
+		PassbackWindow: Duration(2 * time.Hour),
 	}
 }
 
@@ -62,6 +75,9 @@ func (s Settings) Validate() error {
 	}
 	if s.SlotEarly < 0 || s.SlotLate < 0 {
 		return errors.New("site: slot tolerances cannot be negative")
+	}
+	if s.PassbackWindow < 0 || time.Duration(s.PassbackWindow) > MaxPassbackWindow {
+		return fmt.Errorf("site: the passback window must be from 0 (off) to %v", MaxPassbackWindow)
 	}
 	return nil
 }

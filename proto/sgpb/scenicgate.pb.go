@@ -1281,6 +1281,105 @@ func (x *GateCommandReply) GetError() string {
 	return ""
 }
 
+// Presence is where a ticket's holder is, for anti-passback: the value of
+// key <ticket_id> in the KV bucket PRESENCE. An entry gate admits a ticket
+// marked inside only once the site's passback window has passed since;
+// an exit marks it outside, and so can staff in admin.
+type Presence struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	Inside   bool                   `protobuf:"varint,2,opt,name=inside,proto3" json:"inside,omitempty"`
+	// The gate that admitted or let out the holder, or "admin".
+	GateId string `protobuf:"bytes,3,opt,name=gate_id,json=gateId,proto3" json:"gate_id,omitempty"`
+	AtMs   int64  `protobuf:"varint,4,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	// The admission that made the change; empty when staff cleared it.
+	EventId string `protobuf:"bytes,5,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The staff account that cleared it, and why.
+	Operator      string `protobuf:"bytes,6,opt,name=operator,proto3" json:"operator,omitempty"`
+	Note          string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presence) Reset() {
+	*x = Presence{}
+	mi := &file_scenicgate_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presence) ProtoMessage() {}
+
+func (x *Presence) ProtoReflect() protoreflect.Message {
+	mi := &file_scenicgate_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presence.ProtoReflect.Descriptor instead.
+func (*Presence) Descriptor() ([]byte, []int) {
+	return file_scenicgate_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Presence) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *Presence) GetInside() bool {
+	if x != nil {
+		return x.Inside
+	}
+	return false
+}
+
+func (x *Presence) GetGateId() string {
+	if x != nil {
+		return x.GateId
+	}
+	return ""
+}
+
+func (x *Presence) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+func (x *Presence) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *Presence) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *Presence) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 var File_scenicgate_proto protoreflect.FileDescriptor
 
 const file_scenicgate_proto_rawDesc = "" +
@@ -1381,7 +1480,15 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error*\xbc\x01\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xb8\x01\n" +
+	"\bPresence\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x16\n" +
+	"\x06inside\x18\x02 \x01(\bR\x06inside\x12\x17\n" +
+	"\agate_id\x18\x03 \x01(\tR\x06gateId\x12\x13\n" +
+	"\x05at_ms\x18\x04 \x01(\x03R\x04atMs\x12\x19\n" +
+	"\bevent_id\x18\x05 \x01(\tR\aeventId\x12\x1a\n" +
+	"\boperator\x18\x06 \x01(\tR\boperator\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note*\xbc\x01\n" +
 	"\n" +
 	"TicketType\x12\x1b\n" +
 	"\x17TICKET_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1423,7 +1530,7 @@ func file_scenicgate_proto_rawDescGZIP() []byte {
 }
 
 var file_scenicgate_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_scenicgate_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_scenicgate_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_scenicgate_proto_goTypes = []any{
 	(TicketType)(0),          // 0: scenicgate.v1.TicketType
 	(Decision)(0),            // 1: scenicgate.v1.Decision
@@ -1439,6 +1546,7 @@ var file_scenicgate_proto_goTypes = []any{
 	(*GateStatus)(nil),       // 11: scenicgate.v1.GateStatus
 	(*GateCommand)(nil),      // 12: scenicgate.v1.GateCommand
 	(*GateCommandReply)(nil), // 13: scenicgate.v1.GateCommandReply
+	(*Presence)(nil),         // 14: scenicgate.v1.Presence
 }
 var file_scenicgate_proto_depIdxs = []int32{
 	0, // 0: scenicgate.v1.Entitlement.ticket_type:type_name -> scenicgate.v1.TicketType
@@ -1466,7 +1574,7 @@ func file_scenicgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scenicgate_proto_rawDesc), len(file_scenicgate_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
