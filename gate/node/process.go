@@ -12,7 +12,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
-	"github.com/scenicgate/scenicgate/hardware/qr"
 	"github.com/scenicgate/scenicgate/internal/qrtoken"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
@@ -23,7 +22,7 @@ import (
 type Lane struct {
 	n       *Node
 	tracker *matcher.Tracker
-	qr      *qr.Detector // nil in face mode
+	qr      *qrReader // nil in face mode
 	// verify mode: the ticket whose QR code was read, waiting for the face.
 	pending     Identified
 	pendingTill time.Time
@@ -35,45 +34,46 @@ type Lane struct {
 func (n *Node) NewLane() *Lane {
 	l := &Lane{n: n, tracker: matcher.NewTracker(n.cfg.Policy), recentQR: map[string]time.Time{}}
 	if n.cfg.Mode != ModeFace {
-		l.qr = qr.NewDetector()
+		l.qr = newQRReader()
 	}
 	return l
 }
 
-// Close frees the QR detector.
+// Close stops the QR reader and frees it.
 func (l *Lane) Close() error {
 	if l.qr != nil {
-		return l.qr.Close()
+		return l.qr.close()
 	}
 	return nil
 }
 
-// Frame runs one camera frame through the pipeline: QR code, face, match,
-// agreement, and — once the frames agree — a decision. It returns the
-// decision when one was made. The caller keeps frame and closes it.
+// Frame runs one camera frame through the pipeline: face, match, agreement
+// and — once the frames agree — a decision; the QR reader gets the frame to
+// look at beside. It returns the decision when one was made. The caller
+// keeps frame and closes it.
+//
+// The QR reader works on its own goroutine at its own pace, always on the
+// newest frame (see qrReader), so a slow QR pass never holds up a face
+// decision: a code it read is acted on when Frame is next called, or at the
+// end of this call if the reader finished first. A visitor holds a code up
+// for many frames, so it is acted on within a frame's time of being read.
 func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) (*Outcome, error) {
 	n := l.n
 	n.frames.add(n.now())
 	n.metrics.frames.Inc()
-	// The QR reader and the face engine look at the frame side by side: a
-	// frame without a code can keep the QR reader busy longer than finding
-	// the face takes, and the visitor should wait for the slower, not both.
-	var qrText string
-	var qrFound bool
-	var wg sync.WaitGroup
 	if l.qr != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			qrText, qrFound = l.qr.Decode(frame)
-		}()
+		l.qr.offer(frame, capturedAt)
+		// A code read since the last frame decides before this frame's
+		// face is looked for.
+		if out, err := l.takeQR(ctx); out != nil || err != nil {
+			return out, err
+		}
 	}
 	// The largest face is the visitor at the turnstile; others are
 	// queueing, and a face too small is someone still walking up.
 	found, ok, err := n.engine.LargestFace(ctx, frame, n.cfg.Policy.MinFaceSize)
-	wg.Wait()
-	if qrFound {
-		if out, done, qerr := l.readQR(ctx, qrText, capturedAt); done || qerr != nil {
+	if l.qr != nil {
+		if out, qerr := l.takeQR(ctx); out != nil || qerr != nil {
 			return out, qerr
 		}
 	}
@@ -120,18 +120,34 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	return &out, err
 }
 
-// readQR looks for a ticket's QR code. In face-or-qr mode a valid code is
-// decided at once; in verify mode it waits for the visitor's face, unless
-// the ticket has no faces to compare (erased, or enrolled without), in which
-// case the QR code alone decides: the way in without a face.
-func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*Outcome, bool, error) {
+// takeQR acts on the codes the QR reader read and the lane has not acted on
+// yet, oldest first, until one of them gives a decision.
+func (l *Lane) takeQR(ctx context.Context) (*Outcome, error) {
+	for {
+		read, ok := l.qr.take()
+		if !ok {
+			return nil, nil
+		}
+		if out, err := l.readQR(ctx, read.text, read.capturedAt); out != nil || err != nil {
+			return out, err
+		}
+	}
+}
+
+// readQR acts on a QR code read from a frame captured at capturedAt. A
+// ticket's code is decided at once in face-or-qr mode; in verify mode it
+// waits for the visitor's face (nil, nil), unless the ticket has no faces to
+// compare (erased, or enrolled without), in which case the QR code alone
+// decides: the way in without a face. Other codes, and a code read again
+// within the cooldown, give nil, nil.
+func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*Outcome, error) {
 	n := l.n
 	if !strings.HasPrefix(text, qrtoken.Prefix) {
-		return nil, false, nil
+		return nil, nil
 	}
 	now := n.now()
 	if at, seen := l.recentQR[text]; seen && now.Sub(at) < n.cfg.Policy.Cooldown {
-		return nil, false, nil
+		return nil, nil
 	}
 	l.recentQR[text] = now
 	for k, at := range l.recentQR {
@@ -144,12 +160,12 @@ func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*
 	if ver == nil {
 		n.log.Warn("a QR code was read but no verification key is known yet")
 		out, err := n.Decide(ctx, id)
-		return &out, true, err
+		return &out, err
 	}
 	claims, err := ver.Verify(text, now)
 	if err != nil && !errors.Is(err, qrtoken.ErrExpired) {
 		out, err := n.decideBadQR(ctx, id)
-		return &out, true, err
+		return &out, err
 	}
 	// An expired token still names its ticket; the rules then say "expired".
 	id.TicketID, id.TokenID = claims.TicketID, claims.TokenID
@@ -159,7 +175,7 @@ func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*
 			id.Method = sgpb.Method_METHOD_VERIFY
 			l.pending, l.pendingTill = id, now.Add(n.cfg.QRHold)
 			l.pendingVote = matcher.NewTracker(matcher.Policy{Agree: n.cfg.Policy.Agree, Window: n.cfg.Policy.Window})
-			return nil, true, nil
+			return nil, nil
 		}
 		// Faces from other models only: enrolled before the site added
 		// this gate's model. The face cannot be checked, so the QR code
@@ -170,7 +186,7 @@ func (l *Lane) readQR(ctx context.Context, text string, capturedAt time.Time) (*
 		id.Note = noModelNote(n.model.Name)
 	}
 	out, err := n.Decide(ctx, id)
-	return &out, true, err
+	return &out, err
 }
 
 func (n *Node) decideBadQR(ctx context.Context, id Identified) (Outcome, error) {

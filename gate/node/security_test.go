@@ -276,11 +276,7 @@ func TestQRKeyRotationKeepsPrintedTicketsValid(t *testing.T) {
 	defer l.Close()
 	ctx := context.Background()
 	for _, c := range []struct{ name, ticket, token string }{{"printed before", printed, oldToken}, {"sold after", later, newToken}} {
-		out, err := l.Frame(ctx, qrFrame(t, c.token), time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out == nil || !out.Allow || out.Admission.TicketId != c.ticket {
+		if out := showQR(t, l, c.token); out == nil || !out.Allow || out.Admission.TicketId != c.ticket {
 			t.Fatalf("the ticket %s the rotation: %+v; want allow by QR", c.name, out)
 		}
 	}
@@ -313,11 +309,7 @@ func TestQRKeyRotationKeepsPrintedTicketsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := l.Frame(ctx, qrFrame(t, minted), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out == nil || out.Allow || out.Reason != ReasonBadQR {
+	if out := showQR(t, l, minted); out == nil || out.Allow || out.Reason != ReasonBadQR {
 		t.Fatalf("a QR code minted with the forged key: %+v; want deny %s", out, ReasonBadQR)
 	}
 	g.relayQuiet(t, 4, "the minted QR code")
