@@ -12,6 +12,8 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 
 	"gocv.io/x/gocv"
 )
@@ -72,30 +74,48 @@ func (s *Scene) Empty(seed uint64) gocv.Mat {
 	return m
 }
 
+// Person is someone in view: a photo of them, their face's rectangle in
+// it, the width their face should have in the frame and where its centre
+// should be.
+type Person struct {
+	Photo  gocv.Mat // 8-bit BGR; the caller keeps it
+	Face   image.Rectangle
+	Size   int
+	Centre image.Point
+}
+
 // Visitor returns a frame with photo in the lane: scaled so that face, the
 // face's rectangle in photo, is faceSize pixels wide, its centre in the
-// middle of the frame's width at FaceY of its height. The photo's edges are
-// blended into the background over a few pixels, and the noise is drawn from
-// seed. photo must be 8-bit BGR; the caller keeps it and must close the
+// middle of the frame's width at FaceY of its height. The noise is drawn
+// from seed. photo must be 8-bit BGR; the caller keeps it and must close the
 // returned Mat.
 func (s *Scene) Visitor(photo gocv.Mat, face image.Rectangle, faceSize int, seed uint64) (gocv.Mat, error) {
-	if photo.Type() != gocv.MatTypeCV8UC3 || face.Dx() <= 0 {
-		return gocv.Mat{}, fmt.Errorf("scene: want a BGR photo and a face rectangle, got %v and %v", photo.Type(), face)
-	}
-	scale := float64(faceSize) / float64(face.Dx())
-	size := image.Pt(max(1, int(float64(photo.Cols())*scale+0.5)), max(1, int(float64(photo.Rows())*scale+0.5)))
-	scaled := gocv.NewMat()
-	defer scaled.Close()
-	interp := gocv.InterpolationArea // shrinking: no aliasing
-	if scale > 1 {
-		interp = gocv.InterpolationLinear
-	}
-	gocv.Resize(photo, &scaled, size, 0, 0, interp)
-	cx := (float64(face.Min.X) + float64(face.Dx())/2) * scale
-	cy := (float64(face.Min.Y) + float64(face.Dy())/2) * scale
-	at := image.Pt(int(float64(s.w)/2-cx), int(float64(s.h)*FaceY-cy))
+	return s.People(seed, Person{Photo: photo, Face: face, Size: faceSize, Centre: image.Pt(s.w/2, int(float64(s.h)*FaceY))})
+}
+
+// People returns a frame with each person in the lane, pasted in turn (a
+// later one in front), their photos' edges blended into the background over
+// a few pixels, and noise drawn from seed. The caller must close the Mat.
+func (s *Scene) People(seed uint64, people ...Person) (gocv.Mat, error) {
 	m := s.background()
-	blend(m, scaled, at)
+	for _, p := range people {
+		if p.Photo.Type() != gocv.MatTypeCV8UC3 || p.Face.Dx() <= 0 || p.Size <= 0 {
+			m.Close()
+			return gocv.Mat{}, fmt.Errorf("scene: want a BGR photo, a face rectangle and a size, got %v, %v and %d", p.Photo.Type(), p.Face, p.Size)
+		}
+		scale := float64(p.Size) / float64(p.Face.Dx())
+		size := image.Pt(max(1, int(float64(p.Photo.Cols())*scale+0.5)), max(1, int(float64(p.Photo.Rows())*scale+0.5)))
+		scaled := gocv.NewMat()
+		interp := gocv.InterpolationArea // shrinking: no aliasing
+		if scale > 1 {
+			interp = gocv.InterpolationLinear
+		}
+		gocv.Resize(p.Photo, &scaled, size, 0, 0, interp)
+		cx := (float64(p.Face.Min.X) + float64(p.Face.Dx())/2) * scale
+		cy := (float64(p.Face.Min.Y) + float64(p.Face.Dy())/2) * scale
+		blend(m, scaled, image.Pt(int(float64(p.Centre.X)-cx), int(float64(p.Centre.Y)-cy)))
+		scaled.Close()
+	}
 	addNoise(m, seed)
 	return m, nil
 }
@@ -138,5 +158,60 @@ func addNoise(m gocv.Mat, seed uint64) {
 	p, _ := m.DataPtrUint8()
 	for i, v := range p {
 		p[i] = uint8(math.Max(0, math.Min(255, float64(v)+r.NormFloat64()*Noise+0.5)))
+	}
+}
+
+// The frames both face engines are given in `make bench`'s comparison with
+// Python's face_recognition: each photo's face at each width in a 640x480
+// frame.
+var (
+	ComparisonPhotos = []string{"obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"}
+	ComparisonWidths = []int{90, 130, 170}
+)
+
+// Frame is a frame made from a photo; Name says which and how, e.g.
+// "obama2-130.png".
+type Frame struct {
+	Name string
+	Mat  gocv.Mat
+}
+
+// Comparison returns the comparison's frames, made from the photos in
+// photoDir. face finds the face's rectangle in a photo. The caller must
+// close every frame's Mat.
+func Comparison(photoDir string, face func(photo gocv.Mat) (image.Rectangle, error)) ([]Frame, error) {
+	s := New(640, 480, 1)
+	var frames []Frame
+	seed := uint64(1)
+	for _, name := range ComparisonPhotos {
+		photo := gocv.IMRead(filepath.Join(photoDir, name), gocv.IMReadColor)
+		if photo.Empty() {
+			photo.Close()
+			closeAll(frames)
+			return nil, fmt.Errorf("scene: cannot read %s in %s", name, photoDir)
+		}
+		rect, err := face(photo)
+		for _, w := range ComparisonWidths {
+			if err != nil {
+				break
+			}
+			var m gocv.Mat
+			if m, err = s.Visitor(photo, rect, w, seed); err == nil {
+				frames = append(frames, Frame{Name: fmt.Sprintf("%s-%d.png", strings.TrimSuffix(name, filepath.Ext(name)), w), Mat: m})
+			}
+			seed++
+		}
+		photo.Close()
+		if err != nil {
+			closeAll(frames)
+			return nil, fmt.Errorf("scene: %s: %w", name, err)
+		}
+	}
+	return frames, nil
+}
+
+func closeAll(frames []Frame) {
+	for _, f := range frames {
+		f.Mat.Close()
 	}
 }
