@@ -55,8 +55,9 @@ type Config struct {
 	Models []string
 	// Workers is the number of recognizers in the pool, and so the number
 	// of images processed at once; each holds its own copy of the models
-	// (about 35 MB for dlib's, 5 MB for each ONNX model). 0 means
-	// runtime.NumCPU(): more than one per core only adds waiting.
+	// (about 35 MB for dlib's, 5 MB for each ONNX model, and 9 MB more for
+	// a second shape predictor when no dlib model is run: see LargestFace).
+	// 0 means runtime.NumCPU(): more than one per core only adds waiting.
 	Workers int
 	// MaxPixels refuses images with more pixels than this with
 	// ErrImageTooLarge. 0 means DefaultMaxPixels.

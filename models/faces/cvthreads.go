@@ -7,7 +7,7 @@ package faces
 
 /*
 #cgo pkg-config: opencv4
-#cgo CXXFLAGS: -std=c++11
+#cgo CXXFLAGS: -std=c++17
 #include "cvthreads.h"
 */
 import "C"

@@ -71,7 +71,20 @@ func (e *Engine) DetectMat(ctx context.Context, frame gocv.Mat) ([]Face, error) 
 // queueing — with its descriptors. ok is false when there is no face, or
 // when the largest is smaller than minSize pixels: then no descriptor is
 // computed at all, which keeps a lane quick while a visitor walks up.
+//
+// An engine that runs no dlib model (a gate matching with an ONNX model)
+// does without go-face here: dlib's HOG detector looks at the frame's own
+// pixels, and only the largest face gets landmarks and a descriptor (go-face
+// would encode the frame as JPEG and run dlib's descriptor network on every
+// face). The faces found and their landmarks are dlib's either way.
 func (e *Engine) LargestFace(ctx context.Context, frame gocv.Mat, minSize int) (largest Face, ok bool, err error) {
+	if e.hog {
+		largest, ok, err = e.largestByHOG(ctx, frame, minSize)
+		if err != nil {
+			return Face{}, false, fmt.Errorf("faces: largest face: %w", err)
+		}
+		return largest, ok, nil
+	}
 	pick := func(faces []Face) []int {
 		if len(faces) == 0 || faces[0].Size < minSize {
 			return nil
@@ -104,6 +117,86 @@ func (e *Engine) prepareMat(ctx context.Context, frame gocv.Mat) (prepared, erro
 	}
 	size := image.Pt(bgr.Cols(), bgr.Rows())
 	return e.encodeMat(bgr, fitWithin(size, e.cfg.MaxSide), orientTopLeft, image.Rectangle{Max: size})
+}
+
+// largestByHOG is LargestFace for an engine without a dlib model.
+func (e *Engine) largestByHOG(ctx context.Context, frame gocv.Mat, minSize int) (Face, bool, error) {
+	if err := e.enter(); err != nil {
+		return Face{}, false, err
+	}
+	defer e.inFlight.Done()
+	if err := ctx.Err(); err != nil {
+		return Face{}, false, err
+	}
+	work, owned, geom, err := e.workingFrame(ctx, frame)
+	if err != nil {
+		return Face{}, false, err
+	}
+	if owned {
+		defer work.Close()
+	}
+	w, err := e.acquire(ctx)
+	if err != nil {
+		return Face{}, false, err
+	}
+	defer e.release(w)
+	rects, err := w.hog.detect(work)
+	if err != nil {
+		return Face{}, false, err
+	}
+	if len(rects) == 0 {
+		return Face{}, false, nil
+	}
+	faces := make([]Face, len(rects))
+	for i, r := range rects {
+		faces[i] = geom.face(r, nil)
+	}
+	largest := 0
+	for i := range faces {
+		if largestFirst(faces[i], faces[largest]) < 0 {
+			largest = i
+		}
+	}
+	f := faces[largest]
+	if f.Size < minSize {
+		return Face{}, false, nil
+	}
+	shape, err := w.hog.landmarks(work, rects[largest])
+	if err != nil {
+		return Face{}, false, err
+	}
+	geom.setLandmarks(&f, shape)
+	if err := e.describe(w, prepared{pixels: work}, &f); err != nil {
+		return Face{}, false, err
+	}
+	return f, true, nil
+}
+
+// workingFrame returns frame as the engine works on it: 8-bit BGR, scaled
+// down to Config.MaxSide, and its geometry. The caller must close it when
+// owned; otherwise it is frame itself.
+func (e *Engine) workingFrame(ctx context.Context, frame gocv.Mat) (work gocv.Mat, owned bool, geom geometry, err error) {
+	done, err := e.startDecoding(ctx)
+	if err != nil {
+		return gocv.Mat{}, false, geometry{}, err
+	}
+	defer done()
+	bgr, owned, err := e.bgrFrame(frame)
+	if err != nil {
+		return gocv.Mat{}, false, geometry{}, err
+	}
+	size := image.Pt(bgr.Cols(), bgr.Rows())
+	target := fitWithin(size, e.cfg.MaxSide)
+	geom = geometry{orig: image.Rectangle{Max: size}, work: target}
+	if target == size {
+		return bgr, owned, geom, nil
+	}
+	if owned {
+		defer bgr.Close()
+	}
+	scaled := gocv.NewMat()
+	gocv.Resize(bgr, &scaled, target, 0, 0, gocv.InterpolationArea)
+	return scaled, true, geom, nil
 }
 
 // detect registers the call, prepares the image and runs the models on it.

@@ -389,3 +389,52 @@ func TestLargestFace(t *testing.T) {
 		t.Errorf("LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", all[0].Size+1, ok, len(small.Descriptors), err)
 	}
 }
+
+// TestLargestFaceWithoutDlib gives the same frame to an engine that runs
+// ONNX models only, as a gate's does: its LargestFace finds the faces on the
+// frame's own pixels (no JPEG) and describes only the largest, and finds
+// what DetectMat finds, also when the frame is scaled down to MaxSide.
+func TestLargestFaceWithoutDlib(t *testing.T) {
+	pair := sideBySide(t, "obama.jpg", "biden.jpg")
+	frame, err := gocv.IMDecode(encodeJPEG(t, pair), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frame.Close()
+	for _, maxSide := range []int{0, 800} {
+		e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(t), Workers: 1, MaxSide: maxSide,
+			Models: []string{faces.MobileFaceNet, faces.FRFeature}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		all, err := e.DetectMat(context.Background(), frame)
+		if err != nil || len(all) != 2 {
+			t.Fatalf("MaxSide %d: DetectMat(obama and biden) = %d faces, %v; want 2", maxSide, len(all), err)
+		}
+		got, ok, err := e.LargestFace(context.Background(), frame, faces.DefaultMinFaceSize)
+		if err != nil || !ok {
+			t.Fatalf("MaxSide %d: LargestFace(obama and biden) = %v, %v; want a face", maxSide, ok, err)
+		}
+		what := fmt.Sprintf("MaxSide %d: LargestFace(obama and biden)", maxSide)
+		if d := got.Rect.Min.Sub(all[0].Rect.Min); abs(d.X) > 2 || abs(d.Y) > 2 || abs(got.Size-all[0].Size) > 2 {
+			t.Errorf("%s.Rect = %v; want DetectMat's largest, %v, within 2 pixels", what, got.Rect, all[0].Rect)
+		}
+		for i, p := range got.Landmarks {
+			if d := p.Sub(all[0].Landmarks[i]); abs(d.X) > 3 || abs(d.Y) > 3 {
+				t.Errorf("%s landmark %d = %v; want DetectMat's %v within 3 pixels", what, i, p, all[0].Landmarks[i])
+			}
+		}
+		if len(got.Descriptors) != len(e.Models()) {
+			t.Fatalf("%s gave %d descriptors; want %d", what, len(got.Descriptors), len(e.Models()))
+		}
+		// Only JPEG re-encoding (DetectMat's) tells the two apart.
+		t.Logf("%s: %v, descriptors this far from DetectMat's: %v", what, got.Rect, checkNear(t, e, what, got, all[0], 0.25))
+		small, ok, err := e.LargestFace(context.Background(), frame, all[0].Size+3)
+		if err != nil || ok || len(small.Descriptors) != 0 {
+			t.Errorf("MaxSide %d: LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", maxSide, all[0].Size+3, ok, len(small.Descriptors), err)
+		}
+	}
+}
+
+func abs(v int) int { return max(v, -v) }

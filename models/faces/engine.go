@@ -31,6 +31,9 @@ type Engine struct {
 	// pixels reports that some model needs the working image's pixels
 	// (the ONNX models align the face themselves).
 	pixels bool
+	// hog reports that the engine runs no dlib model, so its workers have
+	// a hogDetector for LargestFace: dlib's descriptor is not needed.
+	hog bool
 
 	// idle holds the workers not in use; a call takes one and puts it
 	// back. all keeps every worker so that Close can free them.
@@ -56,11 +59,15 @@ type Engine struct {
 type worker struct {
 	rec  *face.Recognizer
 	onnx []*onnxEmbedder // one per ONNX model in Engine.models, in order
+	hog  *hogDetector    // when Engine.hog
 }
 
 func (w *worker) close() {
 	if w.rec != nil {
 		w.rec.Close()
+	}
+	if w.hog != nil {
+		w.hog.Close()
 	}
 	for _, o := range w.onnx {
 		o.Close()
@@ -96,8 +103,10 @@ func Open(cfg Config) (*Engine, error) {
 		decoding: make(chan struct{}, cfg.Workers),
 		done:     make(chan struct{}),
 	}
+	e.hog = true
 	for _, m := range models {
 		e.pixels = e.pixels || m.onnx != nil
+		e.hog = e.hog && m.onnx != nil
 	}
 	if err := e.loadWorkers(); err != nil {
 		return nil, err
@@ -123,6 +132,12 @@ func (e *Engine) loadWorkers() error {
 				return
 			}
 			w.rec = rec
+			if e.hog {
+				if w.hog, err = openHOG(e.cfg.ModelDir); err != nil {
+					errs[i] = err
+					return
+				}
+			}
 			for _, m := range e.models {
 				if m.onnx == nil {
 					continue

@@ -18,31 +18,44 @@ type geometry struct {
 // faces converts go-face's results into Faces in the original's coordinates,
 // largest first, without descriptors.
 func (g geometry) faces(found []face.Face) []Face {
-	sx := float64(g.orig.Dx()) / float64(g.work.X)
-	sy := float64(g.orig.Dy()) / float64(g.work.Y)
 	out := make([]Face, 0, len(found))
 	for _, f := range found {
-		// dlib's right and bottom are the last pixel inside the face;
-		// image.Rectangle's Max is the first one outside.
-		x0, y0 := f.Rectangle.Min.X, f.Rectangle.Min.Y
-		x1, y1 := f.Rectangle.Max.X+1, f.Rectangle.Max.Y+1
-		r := image.Rect(scaleCoord(x0, sx), scaleCoord(y0, sy), scaleCoord(x1, sx), scaleCoord(y1, sy)).Add(g.orig.Min)
-		landmarks := make([]image.Point, len(f.Shapes))
-		for i, p := range f.Shapes {
-			landmarks[i] = image.Pt(scaleCoord(p.X, sx), scaleCoord(p.Y, sy)).Add(g.orig.Min)
-		}
-		out = append(out, Face{
-			Rect: r,
-			Size: min(r.Dx(), r.Dy()),
-			// Judged in working pixels, where the edge is exact.
-			TouchesBorder: x0 <= 0 || y0 <= 0 || x1 >= g.work.X || y1 >= g.work.Y,
-			Landmarks:     landmarks,
-			work:          f.Shapes,
-			dlib:          f.Descriptor,
-		})
+		out = append(out, g.face(f.Rectangle, f.Shapes))
+		out[len(out)-1].dlib = f.Descriptor
 	}
 	slices.SortStableFunc(out, largestFirst)
 	return out
+}
+
+// face converts a face dlib found in the working image — its rectangle,
+// whose right and bottom are the last pixels inside the face, and its
+// landmarks, if any — into a Face in the original's coordinates.
+func (g geometry) face(rect image.Rectangle, shapes []image.Point) Face {
+	sx := float64(g.orig.Dx()) / float64(g.work.X)
+	sy := float64(g.orig.Dy()) / float64(g.work.Y)
+	// image.Rectangle's Max is the first pixel outside.
+	x0, y0 := rect.Min.X, rect.Min.Y
+	x1, y1 := rect.Max.X+1, rect.Max.Y+1
+	r := image.Rect(scaleCoord(x0, sx), scaleCoord(y0, sy), scaleCoord(x1, sx), scaleCoord(y1, sy)).Add(g.orig.Min)
+	f := Face{
+		Rect: r,
+		Size: min(r.Dx(), r.Dy()),
+		// Judged in working pixels, where the edge is exact.
+		TouchesBorder: x0 <= 0 || y0 <= 0 || x1 >= g.work.X || y1 >= g.work.Y,
+	}
+	g.setLandmarks(&f, shapes)
+	return f
+}
+
+// setLandmarks gives f the landmarks dlib placed in the working image.
+func (g geometry) setLandmarks(f *Face, shapes []image.Point) {
+	sx := float64(g.orig.Dx()) / float64(g.work.X)
+	sy := float64(g.orig.Dy()) / float64(g.work.Y)
+	f.Landmarks = make([]image.Point, len(shapes))
+	for i, p := range shapes {
+		f.Landmarks[i] = image.Pt(scaleCoord(p.X, sx), scaleCoord(p.Y, sy)).Add(g.orig.Min)
+	}
+	f.work = shapes
 }
 
 // largestFirst orders faces by size, larger first, then top to bottom and
