@@ -33,7 +33,7 @@ func BenchmarkDecision(b *testing.B) {
 
 func benchmarkDecision(b *testing.B, size int) {
 	s := startSite(b)
-	g := startGate(b, s, "bench-1", func(c *Config) {
+	g := startGateWith(b, s, "bench-1", gateEngine(b, faces.DefaultModel), func(c *Config) {
 		c.Pulse = 100 * time.Millisecond
 		c.Policy.Cooldown = 0
 	})

@@ -126,13 +126,20 @@ type lane struct {
 
 func startGate(t testing.TB, s *site, id string, mutate func(*Config)) *lane {
 	t.Helper()
+	return startGateWith(t, s, id, engine, mutate)
+}
+
+// startGateWith starts a gate whose face engine is e: the benchmarks give a
+// gate an engine of its own model only, as the gate program opens it.
+func startGateWith(t testing.TB, s *site, id string, e *faces.Engine, mutate func(*Config)) *lane {
+	t.Helper()
 	sim, err := relaysim.Start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
 	l := &lane{sim: sim, dir: t.TempDir()}
-	l.node = openGate(t, s, id, l.dir, sim, mutate)
+	l.node = openGateWith(t, s, id, l.dir, sim, e, mutate)
 	// The relay drives the contact off when it opens, so a turnstile is never
 	// left open by a pulse lost in a crash; pulses come after that.
 	if _, err := sim.WaitEvents(context.Background(), 1); err != nil {
@@ -164,6 +171,11 @@ func (l *lane) pulses(t testing.TB, n int) []relaysim.Event {
 
 func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate func(*Config)) *Node {
 	t.Helper()
+	return openGateWith(t, s, id, dir, sim, engine, mutate)
+}
+
+func openGateWith(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, e *faces.Engine, mutate func(*Config)) *Node {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Data, cfg.Listen = id, dir, ""
 	cfg.NATS = s.bus.Options(t, bus.Gate(id))
@@ -179,7 +191,7 @@ func openGate(t testing.TB, s *site, id, dir string, sim *relaysim.Sim, mutate f
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(context.Background(), cfg, Parts{Engine: engine, Relay: r}, quietLog())
+	n, err := New(context.Background(), cfg, Parts{Engine: e, Relay: r}, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
