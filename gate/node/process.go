@@ -34,7 +34,7 @@ type Lane struct {
 func (n *Node) NewLane() *Lane {
 	l := &Lane{n: n, tracker: matcher.NewTracker(n.cfg.Policy), recentQR: map[string]time.Time{}}
 	if n.cfg.Mode != ModeFace {
-		l.qr = newQRReader()
+		l.qr = newQRReader(n.log)
 	}
 	return l
 }

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -14,6 +16,13 @@ import (
 // is being made.
 const maxQRReads = 8
 
+// qrPeriod is the least time from the start of one QR pass to the next. A
+// visitor holds a code up for a second or more, so five looks a second read
+// it in time, and the rest of the time is the face engine's: on two shared
+// cores a QR reader searching frame after frame slowed finding faces by
+// about a third (BenchmarkTimeToOpen).
+const qrPeriod = 200 * time.Millisecond
+
 // qrReader looks for QR codes on a goroutine of its own, always at the
 // newest frame the lane gave it, as a live camera keeps only its newest
 // frame. A frame without a code keeps the reader searching longer than
@@ -21,9 +30,12 @@ const maxQRReads = 8
 // the lane never waits for it: a code read is acted on at the lane's next
 // look (see Lane.takeQR), and a face decision is never held up by a QR pass.
 //
-// Its methods are safe for concurrent use; close it once.
+// Its goroutine's thread runs at a lower priority (niceness 10 on Linux):
+// on a busy machine the face engine, which decides most visitors, goes
+// first. Its methods are safe for concurrent use; close it once.
 type qrReader struct {
 	det *qr.Detector
+	log *slog.Logger
 
 	mu      sync.Mutex
 	changed *sync.Cond // signalled when a frame is offered, a pass ends, or the reader closes
@@ -34,6 +46,7 @@ type qrReader struct {
 	reads   []qrRead // codes read and not yet taken, oldest first
 	closed  bool
 
+	stop chan struct{} // closed by close
 	done chan struct{} // closed when the goroutine has returned
 }
 
@@ -43,8 +56,8 @@ type qrRead struct {
 	capturedAt time.Time
 }
 
-func newQRReader() *qrReader {
-	r := &qrReader{det: qr.NewDetector(), next: gocv.NewMat(), done: make(chan struct{})}
+func newQRReader(log *slog.Logger) *qrReader {
+	r := &qrReader{det: qr.NewDetector(), log: log, next: gocv.NewMat(), stop: make(chan struct{}), done: make(chan struct{})}
 	r.changed = sync.NewCond(&r.mu)
 	go r.run()
 	return r
@@ -88,6 +101,13 @@ func (r *qrReader) settle() {
 
 func (r *qrReader) run() {
 	defer close(r.done)
+	// The reader's thread runs at a lower priority, so that when the cores
+	// are busy a QR pass takes no time from finding faces. The thread is
+	// never unlocked: it ends with the goroutine and its priority with it.
+	runtime.LockOSThread()
+	if err := lowerThreadPriority(); err != nil {
+		r.log.Debug("QR reader runs at normal priority", "err", err)
+	}
 	work := gocv.NewMat()
 	defer work.Close()
 	for {
@@ -106,7 +126,9 @@ func (r *qrReader) run() {
 		r.hasNext, r.busy = false, true
 		r.mu.Unlock()
 
+		start := time.Now()
 		text, ok := r.det.Decode(work)
+		took := time.Since(start)
 
 		r.mu.Lock()
 		r.busy = false
@@ -118,6 +140,26 @@ func (r *qrReader) run() {
 		}
 		r.changed.Broadcast()
 		r.mu.Unlock()
+		if !r.rest(took) {
+			return
+		}
+	}
+}
+
+// rest waits after a pass that took took, so that passes start at least
+// qrPeriod apart and the reader is busy at most a third of the time. A pass
+// over a frame without a code is the slow one (tens of milliseconds at
+// 640x480, hundreds at 1280x720); a code in view is read in a few, and
+// waits for at most one slow pass and its rest. It returns false when the
+// reader closes meanwhile.
+func (r *qrReader) rest(took time.Duration) bool {
+	t := time.NewTimer(max(qrPeriod-took, 2*took))
+	defer t.Stop()
+	select {
+	case <-r.stop:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -127,6 +169,7 @@ func (r *qrReader) close() error {
 	r.closed = true
 	r.changed.Broadcast()
 	r.mu.Unlock()
+	close(r.stop)
 	<-r.done
 	r.next.Close()
 	return r.det.Close()

@@ -11,7 +11,7 @@ import (
 // reads them: like a live camera it looks at the newest and skips the
 // frames offered meanwhile, and the lane gets each code read once.
 func TestQRReaderLooksAtTheNewestFrame(t *testing.T) {
-	r := newQRReader()
+	r := newQRReader(quietLog())
 	defer r.close()
 	a, b := qrFrame(t, "SG1.first"), qrFrame(t, "SG1.second")
 	// A camera-like frame without a code: the reader searches it for a
