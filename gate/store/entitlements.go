@@ -35,33 +35,37 @@ func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) er
 	var replaced bool
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		replaced = false
+		// Each statement is prepared once per batch: a gate catching up
+		// with a large bucket applies hundreds of thousands of changes.
+		st := statements{tx: tx}
+		defer st.close()
 		for _, c := range changes {
 			var err error
 			if c.Data == nil {
 				var res sql.Result
-				res, err = tx.ExecContext(ctx, `DELETE FROM entitlements WHERE ticket_id = ?`, c.TicketID)
+				res, err = st.exec(ctx, `DELETE FROM entitlements WHERE ticket_id = ?`, c.TicketID)
 				if err == nil {
 					n, _ := res.RowsAffected()
 					replaced = replaced || n > 0
 				}
 				if err == nil && c.Version > 0 {
-					_, err = tx.ExecContext(ctx,
+					_, err = st.exec(ctx,
 						`INSERT INTO removed (ticket_id, version, until_ms) VALUES (?, ?, ?)
 						 ON CONFLICT (ticket_id) DO UPDATE SET version = max(version, excluded.version), until_ms = excluded.until_ms`,
 						c.TicketID, c.Version, sqlitedb.Millis(c.Until))
 				}
 			} else {
 				var held int
-				err = tx.QueryRowContext(ctx, `SELECT count(*) FROM entitlements WHERE ticket_id = ?`, c.TicketID).Scan(&held)
+				err = st.queryRow(ctx, `SELECT count(*) FROM entitlements WHERE ticket_id = ?`, c.TicketID).Scan(&held)
 				replaced = replaced || held > 0
 				if err == nil {
-					_, err = tx.ExecContext(ctx,
+					_, err = st.exec(ctx,
 						`INSERT INTO entitlements (ticket_id, data, revision) VALUES (?, ?, ?)
 						 ON CONFLICT (ticket_id) DO UPDATE SET data = excluded.data, revision = excluded.revision`,
 						c.TicketID, c.Data, c.Revision)
 				}
 				if err == nil {
-					_, err = tx.ExecContext(ctx, `DELETE FROM removed WHERE ticket_id = ?`, c.TicketID)
+					_, err = st.exec(ctx, `DELETE FROM removed WHERE ticket_id = ?`, c.TicketID)
 				}
 			}
 			if err != nil {
@@ -78,6 +82,58 @@ func (s *Store) Apply(ctx context.Context, changes []Change, revision uint64) er
 	}
 	return err
 }
+
+// statements prepares each query of a transaction the first time it is run
+// and reuses it after.
+type statements struct {
+	tx       *sql.Tx
+	prepared map[string]*sql.Stmt
+}
+
+func (s *statements) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.prepared[query]; ok {
+		return st, nil
+	}
+	st, err := s.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.prepared == nil {
+		s.prepared = map[string]*sql.Stmt{}
+	}
+	s.prepared[query] = st
+	return st, nil
+}
+
+func (s *statements) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow is QueryRowContext with a prepared statement; a failure to
+// prepare comes out of Scan.
+func (s *statements) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *statements) close() {
+	for _, st := range s.prepared {
+		st.Close()
+	}
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Scrub empties the write-ahead log into the database. With secure_delete,
 // removed entitlements are zeros in the database, and afterwards no older
