@@ -3,6 +3,15 @@
 // upper bound on each stored descriptor's squared distance to the query.
 #include "scan.h"
 
+// The scan is built for the widest vector instructions the CPU offers,
+// chosen when the program loads: the same binary runs on any x86-64 gate
+// computer, and uses AVX2 or AVX-512 where there is one.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SG_CLONES
+#endif
+
 // dot_i8 is the dot product of two int8 vectors, in int32.
 static inline int32_t dot_i8(const int8_t *a, const int8_t *b, int n) {
 	int32_t s = 0;
@@ -18,7 +27,7 @@ static inline int32_t dot_i8(const int8_t *a, const int8_t *b, int n) {
 // writes to cand the slots whose lower bound is within the current
 // second-best upper bound. It returns the number of candidates written, or -1
 // when more than cap would have been.
-int sg_scan_i8(const int8_t *codes, const float *scale, const float *l1, const float *norm2,
+SG_CLONES int sg_scan_i8(const int8_t *codes, const float *scale, const float *l1, const float *norm2,
 		const int32_t *owner, const uint8_t *active, int dim, int lo, int hi,
 		const int8_t *qcode, float qscale, float ql1, float qnorm2,
 		sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {

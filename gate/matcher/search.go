@@ -1,7 +1,7 @@
 package matcher
 
 /*
-#cgo CFLAGS: -O3 -march=native
+#cgo CFLAGS: -O3
 #include "scan.h"
 */
 import "C"
