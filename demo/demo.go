@@ -321,8 +321,11 @@ func (d *demo) startGate(ctx context.Context, i int, l lane, natsFlags []string)
 		}
 	}
 	go d.printRelay(ctx, l.id, sim)
+	// The test photos are portraits of a few hundred pixels, smaller than
+	// a camera's frames: their faces are as large as a 640x480 camera's,
+	// for which the README gives --min-face 80.
 	return d.start(ctx, "gate", append(natsFlags, "--id", l.id, "--zone", "main", "--direction", l.direction, "--mode", l.mode,
-		"--camera", cam, "--camera-fps", fmt.Sprint(d.cfg.fps), "--relay", "lcus:"+sim.Path(),
+		"--camera", cam, "--camera-fps", fmt.Sprint(d.cfg.fps), "--relay", "lcus:"+sim.Path(), "--min-face", "80",
 		"--data", filepath.Join(d.cfg.data, "gate-"+l.id), "--models", d.cfg.models, "--face-model", d.cfg.faceModel,
 		"--listen", d.gateListen(i), "--workers", "1")...)
 }

@@ -430,11 +430,43 @@ func TestLargestFaceWithoutDlib(t *testing.T) {
 		}
 		// Only JPEG re-encoding (DetectMat's) tells the two apart.
 		t.Logf("%s: %v, descriptors this far from DetectMat's: %v", what, got.Rect, checkNear(t, e, what, got, all[0], 0.25))
-		small, ok, err := e.LargestFace(context.Background(), frame, all[0].Size+3)
+		// A minSize that lets the detector look at a shrunk frame finds the
+		// same face, its landmarks placed on the full frame.
+		shrinkFor := all[0].Size * 3 / 4
+		if workingPixels(frame, maxSide, shrinkFor) <= 100 {
+			t.Fatalf("%s: the largest face, %d pixels, is too small to test shrinking with", what, all[0].Size)
+		}
+		shrunk, ok, err := e.LargestFace(context.Background(), frame, shrinkFor)
+		if err != nil || !ok {
+			t.Fatalf("%s with minSize %d = %v, %v; want a face", what, shrinkFor, ok, err)
+		}
+		// The detector's rectangles come in steps of its image pyramid, a
+		// sixth apart, so a face found at another scale may be a step larger
+		// or smaller; the landmarks do not depend on that.
+		if d := shrunk.Rect.Min.Sub(got.Rect.Min); abs(d.X) > got.Size/6 || abs(d.Y) > got.Size/6 || abs(shrunk.Size-got.Size) > got.Size/6 {
+			t.Errorf("%s with minSize %d: Rect = %v; want %v within %d pixels", what, shrinkFor, shrunk.Rect, got.Rect, got.Size/6)
+		}
+		for i, p := range shrunk.Landmarks {
+			if d := p.Sub(got.Landmarks[i]); abs(d.X) > 4 || abs(d.Y) > 4 {
+				t.Errorf("%s with minSize %d: landmark %d = %v; want %v within 4 pixels", what, shrinkFor, i, p, got.Landmarks[i])
+			}
+		}
+		t.Logf("%s with minSize %d: %v, descriptors this far from the full frame's: %v", what, shrinkFor, shrunk.Rect, checkNear(t, e, what+" shrunk", shrunk, got, 0.25))
+		tooLarge := all[0].Size * 5 / 4
+		small, ok, err := e.LargestFace(context.Background(), frame, tooLarge)
 		if err != nil || ok || len(small.Descriptors) != 0 {
-			t.Errorf("MaxSide %d: LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", maxSide, all[0].Size+3, ok, len(small.Descriptors), err)
+			t.Errorf("MaxSide %d: LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", maxSide, tooLarge, ok, len(small.Descriptors), err)
 		}
 	}
 }
 
 func abs(v int) int { return max(v, -v) }
+
+// workingPixels is how many pixels n pixels of frame become in the engine
+// with the given Config.MaxSide (0: the default), where a shrink is decided.
+func workingPixels(frame gocv.Mat, maxSide, n int) float64 {
+	if maxSide == 0 {
+		maxSide = faces.DefaultMaxSide
+	}
+	return float64(n) * min(1, float64(maxSide)/float64(max(frame.Cols(), frame.Rows())))
+}
