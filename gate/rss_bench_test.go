@@ -128,7 +128,8 @@ func gateRSS(b *testing.B, data string, enroll *signed.Signer) gateMemory {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--id", "rss-1", "--camera", cam, "--camera-fps", "5", "--relay", "log",
+	// The photo's face is as large as a 640x480 camera's: --min-face 80.
+	cmd := exec.Command(bin, "--id", "rss-1", "--camera", cam, "--camera-fps", "5", "--relay", "log", "--min-face", "80",
 		"--nats", "nats://127.0.0.1:1", "--data", data, "--models", testenv.ModelDir(b), "--listen", "",
 		"--trust-enroll", qrtoken.MarshalPublicKey(enroll.PublicKey()),
 		"--trust-admin", qrtoken.MarshalPublicKey(admin.PublicKey()))

@@ -36,6 +36,7 @@ func benchmarkDecision(b *testing.B, size int) {
 	g := startGateWith(b, s, "bench-1", gateEngine(b, faces.DefaultModel), func(c *Config) {
 		c.Pulse = 100 * time.Millisecond
 		c.Policy.Cooldown = 0
+		c.Policy.MinFaceSize = 80 // the README's for 640x480
 	})
 	id, _ := enrollTicket(b, s, "o-bench", "obama.jpg", "day_pass")
 	waitInGallery(b, g, id)

@@ -53,13 +53,38 @@ type Engine struct {
 	inFlight sync.WaitGroup
 }
 
-// worker is one set of loaded models: a dlib recognizer (through go-face)
-// and a Net for each ONNX model, none of which may be used by two calls at
-// once.
+// worker is one set of loaded models: a dlib recognizer (through go-face,
+// loaded on first use when Engine.hog) and a Net for each ONNX model, none
+// of which may be used by two calls at once.
 type worker struct {
 	rec  *face.Recognizer
 	onnx []*onnxEmbedder // one per ONNX model in Engine.models, in order
 	hog  *hogDetector    // when Engine.hog
+}
+
+// loadRecognizer loads go-face's recognizer: dlib's HOG and CNN detectors,
+// its five-point shape predictor and its descriptor network.
+func loadRecognizer(dir string) (*face.Recognizer, error) {
+	rec, err := face.NewRecognizer(dir)
+	if err != nil {
+		return nil, fmt.Errorf("faces: open: load dlib models from %s: %w", dir, err)
+	}
+	return rec, nil
+}
+
+// recognizer returns the worker's go-face recognizer, loading it on first
+// use. An engine that runs no dlib model finds a lane's faces with its
+// hogDetector, so a gate's workers never load go-face, and dlib's networks
+// take no memory there. Only the call holding the worker may use it.
+func (w *worker) recognizer(dir string) (*face.Recognizer, error) {
+	if w.rec == nil {
+		rec, err := loadRecognizer(dir)
+		if err != nil {
+			return nil, err
+		}
+		w.rec = rec
+	}
+	return w.rec, nil
 }
 
 func (w *worker) close() {
@@ -126,17 +151,17 @@ func (e *Engine) loadWorkers() error {
 		wg.Go(func() {
 			w := &worker{}
 			e.all[i] = w
-			rec, err := face.NewRecognizer(e.cfg.ModelDir)
-			if err != nil {
-				errs[i] = fmt.Errorf("faces: open: load dlib models from %s: %w", e.cfg.ModelDir, err)
-				return
-			}
-			w.rec = rec
+			var err error
 			if e.hog {
+				// go-face waits for the first Detect or Enroll
+				// (worker.recognizer), which a gate never makes.
 				if w.hog, err = openHOG(e.cfg.ModelDir); err != nil {
 					errs[i] = err
 					return
 				}
+			} else if w.rec, err = loadRecognizer(e.cfg.ModelDir); err != nil {
+				errs[i] = err
+				return
 			}
 			for _, m := range e.models {
 				if m.onnx == nil {
@@ -250,9 +275,13 @@ func (e *Engine) recognize(ctx context.Context, src prepared, cnn bool, describe
 		return nil, err
 	}
 	defer e.release(w)
-	found, err := w.rec.Recognize(src.jpeg)
+	rec, err := w.recognizer(e.cfg.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	found, err := rec.Recognize(src.jpeg)
 	if err == nil && len(found) == 0 && cnn {
-		found, err = w.rec.RecognizeCNN(src.jpeg)
+		found, err = rec.RecognizeCNN(src.jpeg)
 	}
 	if err != nil {
 		return nil, recognizeError(err)
