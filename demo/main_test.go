@@ -78,7 +78,14 @@ func runDemo(t *testing.T, bin string, flags ...string) {
 			deny = deny || strings.Contains(line, "DENY") && strings.Contains(line, "unknown")
 			admin = admin || strings.Contains(line, "login demo / scenicgate-demo")
 		case <-ctx.Done():
-			cmd.Process.Kill()
+			// Ctrl-C, so that the demo stops the programs it started
+			// rather than leaving them running; a kill only if it hangs.
+			cmd.Process.Signal(syscall.SIGINT)
+			stopped := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+			for range lines {
+			}
+			cmd.Wait()
+			stopped.Stop()
 			t.Fatalf("no admission and denial within 3 minutes:\n%s", strings.Join(seen, "\n"))
 		}
 	}
