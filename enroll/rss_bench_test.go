@@ -141,7 +141,7 @@ func startEnroll(b *testing.B, bin, data string) (addr string, stop func() (rss,
 		if err != nil {
 			b.Fatal(err)
 		}
-		return procMB(status, "VmRSS:"), procMB(status, "VmHWM:")
+		return testenv.ProcMB(status, "VmRSS:"), testenv.ProcMB(status, "VmHWM:")
 	}
 }
 
@@ -206,15 +206,4 @@ func waitPublished(b *testing.B, addr string) {
 		}
 	}
 	b.Fatal("enroll's outbox was not empty within 5 minutes")
-}
-
-// procMB reads a "Name:  1234 kB" line of /proc/<pid>/status in MB.
-func procMB(status []byte, name string) float64 {
-	for _, line := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == name {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,17 +174,6 @@ func gateRSS(b *testing.B, data string, enroll *signed.Signer) gateMemory {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m.rss, m.peak = procMB(status, "VmRSS:"), procMB(status, "VmHWM:")
+	m.rss, m.peak = testenv.ProcMB(status, "VmRSS:"), testenv.ProcMB(status, "VmHWM:")
 	return m
-}
-
-// procMB reads a "Name:  1234 kB" line of /proc/<pid>/status in MB.
-func procMB(status []byte, name string) float64 {
-	for _, line := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == name {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
