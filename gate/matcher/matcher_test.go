@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -44,21 +45,48 @@ func near(r *rand.Rand, f []float32, dist float32) []float32 {
 	return out
 }
 
-// distance64 is the metric computed independently of the gallery, in
-// float64, from the descriptors as given.
-func distance64(metric Metric, a, b []float32) float64 {
-	if metric == Cosine {
-		var dot, na, nb float64
-		for i := range a {
-			dot += float64(a[i]) * float64(b[i])
-			na += float64(a[i]) * float64(a[i])
-			nb += float64(b[i]) * float64(b[i])
+// held is a descriptor as a gallery holds it, worked out independently in
+// float64: normalised for the cosine metric, then in 16-bit fixed point
+// with its largest value at ±32767.
+func held(metric Metric, f []float32) []float64 {
+	v := make([]float64, len(f))
+	var n, peak float64
+	for i, x := range f {
+		v[i] = float64(x)
+		n += v[i] * v[i]
+	}
+	for i := range v {
+		if metric == Cosine && n > 0 {
+			v[i] /= math.Sqrt(n)
 		}
-		return 1 - dot/math.Sqrt(na*nb)
+		peak = max(peak, math.Abs(v[i]))
+	}
+	if peak == 0 {
+		return v
+	}
+	step := peak / 32767
+	for i := range v {
+		v[i] = math.Round(v[i]/step) * step
+	}
+	return v
+}
+
+// distance64 is the metric computed independently of the gallery, in
+// float64, between a query and a descriptor as the gallery holds it.
+func distance64(metric Metric, q, f []float32) float64 {
+	h := held(metric, f)
+	if metric == Cosine {
+		var dot, nq, nh float64
+		for i := range q {
+			dot += float64(q[i]) * h[i]
+			nq += float64(q[i]) * float64(q[i])
+			nh += h[i] * h[i]
+		}
+		return 1 - dot/math.Sqrt(nq*nh)
 	}
 	var sum float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
+	for i := range q {
+		d := float64(q[i]) - h[i]
 		sum += d * d
 	}
 	return math.Sqrt(sum)
@@ -236,6 +264,42 @@ func TestSecondBestIsAnotherTicket(t *testing.T) {
 	g.Set("A", nil, true)
 	if held, _ := g.Has("A"); held {
 		t.Errorf("Set(A, nil) left A in the gallery")
+	}
+}
+
+// TestRemovedFacesLeaveNoTrace checks that the memory of a removed or
+// replaced face holds nothing of it, and that what stays is untouched.
+func TestRemovedFacesLeaveNoTrace(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	g := NewGallery(128, Euclidean)
+	keep := randomFace(r, 128)
+	g.Set("KEEP", [][]float32{keep}, true)
+	g.Set("GONE", [][]float32{randomFace(r, 128), randomFace(r, 128)}, true)
+	g.Set("SWAP", [][]float32{randomFace(r, 128)}, true)
+	g.Remove("GONE")
+	g.Set("SWAP", [][]float32{keep}, true)
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if len(g.owner) != 4 {
+		t.Fatalf("%d slots; want 4", len(g.owner))
+	}
+	used := 0
+	for s, ti := range g.owner {
+		vals, codes := g.vals[s*128:(s+1)*128], g.codes[s*128:(s+1)*128]
+		nonzero := slices.ContainsFunc(vals, func(v int16) bool { return v != 0 }) ||
+			slices.ContainsFunc(codes, func(c int8) bool { return c != 0 })
+		if ti < 0 && (nonzero || g.step[s] != 0 || g.norm2[s] != 0) {
+			t.Errorf("free slot %d still holds a face", s)
+		}
+		if ti >= 0 {
+			used++
+			if !nonzero {
+				t.Errorf("slot %d of %s holds nothing", s, g.tickets[ti])
+			}
+		}
+	}
+	if used != 2 {
+		t.Errorf("%d slots in use; want 2", used)
 	}
 }
 

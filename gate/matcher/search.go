@@ -111,7 +111,7 @@ func (g *Gallery) searchCompact(q []float32) Result {
 	dim := g.dim
 	for _, s := range cands {
 		ti := g.owner[s]
-		d := partialSquared(q, g.vecs[int(s)*dim:(int(s)+1)*dim], secondD)
+		d := partialSquared(q, g.vals[int(s)*dim:(int(s)+1)*dim], g.step[s], secondD)
 		switch {
 		case d < bestD:
 			if ti != best {

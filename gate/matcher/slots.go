@@ -1,0 +1,91 @@
+package matcher
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// A gallery's per-slot arrays — the descriptors — live outside the Go heap,
+// in memory mapped for them (region), grown in place. On the heap they would
+// cost a gate more than their size: the garbage collector lets the heap grow
+// by a quarter of what is live before it collects (the gate runs with
+// GOGC=25), and that room would be the gallery's size again; and growing a
+// slice copies it, holding both copies for a while. A mapping grows by
+// remapping its pages, and only the pages written become resident.
+
+// slotMemory holds the regions behind a gallery's per-slot arrays.
+type slotMemory struct {
+	slots int // slots the regions have room for
+	regions
+}
+
+// regions are the per-slot arrays' memory, one region each.
+type regions struct {
+	vals, step, codes, scale, l1, norm2, owner, next region
+}
+
+// minSlots is the room of a gallery's first regions.
+const minSlots = 1024
+
+// reserve makes room for n more slots than g holds, keeping the contents.
+// g.mu must be held for writing.
+func (g *Gallery) reserve(n int) error {
+	need := len(g.owner) + n
+	m := g.mem
+	if need <= m.slots {
+		return nil
+	}
+	slots := max(need, 2*m.slots, minSlots)
+	for _, r := range []struct {
+		r    *region
+		size int
+	}{
+		{&m.vals, 2 * g.dim}, {&m.step, 4}, {&m.codes, g.dim}, {&m.scale, 4},
+		{&m.l1, 4}, {&m.norm2, 4}, {&m.owner, 4}, {&m.next, 4},
+	} {
+		if err := r.r.resize(slots * r.size); err != nil {
+			return fmt.Errorf("matcher: room for %d descriptors: %w", slots, err)
+		}
+	}
+	m.slots = slots
+	g.view(len(g.owner))
+	return nil
+}
+
+// view points the per-slot arrays at the regions, holding n slots.
+func (g *Gallery) view(n int) {
+	m := g.mem
+	g.vals = viewOf[int16](&m.vals, m.slots*g.dim)[:n*g.dim]
+	g.codes = viewOf[int8](&m.codes, m.slots*g.dim)[:n*g.dim]
+	g.step = viewOf[float32](&m.step, m.slots)[:n]
+	g.scale = viewOf[float32](&m.scale, m.slots)[:n]
+	g.l1 = viewOf[float32](&m.l1, m.slots)[:n]
+	g.norm2 = viewOf[float32](&m.norm2, m.slots)[:n]
+	g.owner = viewOf[int32](&m.owner, m.slots)[:n]
+	g.next = viewOf[int32](&m.next, m.slots)[:n]
+}
+
+// viewOf returns r's memory as n values of T.
+func viewOf[T int8 | int16 | int32 | float32](r *region, n int) []T {
+	if n == 0 {
+		return nil
+	}
+	var zero T
+	if len(r.b) < n*int(unsafe.Sizeof(zero)) {
+		panic("matcher: a view beyond its region")
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(r.b))), n)
+}
+
+// newSlotMemory returns the memory of an empty gallery, given back when
+// owner is collected.
+func newSlotMemory(owner *Gallery) *slotMemory {
+	m := &slotMemory{}
+	runtime.AddCleanup(owner, func(rs *regions) {
+		for _, r := range []*region{&rs.vals, &rs.step, &rs.codes, &rs.scale, &rs.l1, &rs.norm2, &rs.owner, &rs.next} {
+			r.release()
+		}
+	}, &m.regions)
+	return m
+}
