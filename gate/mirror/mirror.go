@@ -53,6 +53,18 @@ type Summary struct {
 	Version int64
 }
 
+// summary is a Summary as the mirror keeps it: a gate holds one per ticket,
+// so it is packed (40 bytes, where a Summary takes 88).
+type summary struct {
+	validFromMs, validUntilMs, version int64
+	place                              int32 // index in Mirror.places
+	faces                              uint8 // at most rules.MaxFaces
+	revoked                            bool
+}
+
+// place is an entitlement's zones and gates.
+type place struct{ zones, gates []string }
+
 // Mirror is the gate's view of the entitlements. It is safe for concurrent
 // use.
 //
@@ -71,9 +83,11 @@ type Mirror struct {
 	now       func() time.Time
 
 	mu   sync.RWMutex
-	ents map[string]Summary
-	// lists interns the zone and gate lists, which most tickets share.
-	lists map[string][]string
+	ents map[string]summary
+	// places are the distinct pairs of zone and gate lists, which most
+	// tickets share; placeIndex finds one by its lists.
+	places     []place
+	placeIndex map[string]int32
 	// lacking holds the tickets that have faces, but none from the gate's
 	// model: enrolled before the site added it.
 	lacking map[string]bool
@@ -93,7 +107,7 @@ type Mirror struct {
 func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, eligible Eligible,
 	trust *signed.Keys, refusals *Refusals, log *slog.Logger) *Mirror {
 	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, eligible: eligible, trust: trust, refusals: refusals,
-		log: log, now: time.Now, ents: map[string]Summary{}, lists: map[string][]string{}, lacking: map[string]bool{},
+		log: log, now: time.Now, ents: map[string]summary{}, placeIndex: map[string]int32{}, lacking: map[string]bool{},
 		removed: map[string]int64{}}
 }
 
@@ -172,7 +186,7 @@ func (m *Mirror) Open(ticketID string, data []byte) (*sgpb.Entitlement, error) {
 	floor := m.removed[ticketID]
 	m.mu.RUnlock()
 	if ok {
-		floor = max(floor, held.Version)
+		floor = max(floor, held.version)
 	}
 	if e.Version < floor {
 		return nil, fmt.Errorf("%w: version %d, %d held", ErrOlder, e.Version, floor)
@@ -203,7 +217,19 @@ func (m *Mirror) Summary(ticketID string) (Summary, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	s, ok := m.ents[ticketID]
-	return s, ok
+	if !ok {
+		return Summary{}, false
+	}
+	return m.unpack(s), true
+}
+
+// unpack returns s as a Summary. m.mu must be held.
+func (m *Mirror) unpack(s summary) Summary {
+	p := m.places[s.place]
+	return Summary{
+		Revoked: s.revoked, ValidFromMs: s.validFromMs, ValidUntilMs: s.validUntilMs,
+		Zones: p.zones, Gates: p.gates, Faces: int(s.faces), Version: s.version,
+	}
 }
 
 // WithoutModel returns how many tickets have faces but no descriptor from
@@ -251,14 +277,15 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 		}
 	}
 	m.mu.Lock()
-	sum := Summary{
-		Revoked: e.Revoked, ValidFromMs: e.ValidFromMs, ValidUntilMs: e.ValidUntilMs,
-		Zones: m.intern(e.Zones), Gates: m.intern(e.Gates), Faces: len(e.Faces), Version: e.Version,
+	s := summary{
+		revoked: e.Revoked, validFromMs: e.ValidFromMs, validUntilMs: e.ValidUntilMs,
+		place: m.place(e.Zones, e.Gates), faces: uint8(len(e.Faces)), version: e.Version,
 	}
+	sum := m.unpack(s)
 	// A fresh string, so that the map does not keep alive the buffer e was
 	// decoded from.
 	id := strings.Clone(e.TicketId)
-	m.ents[id] = sum
+	m.ents[id] = s
 	delete(m.lacking, id)
 	if len(e.Faces) > 0 && len(faces) == 0 {
 		m.lacking[id] = true
@@ -270,24 +297,29 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 	}
 }
 
-// intern returns a shared copy of list. m.mu must be held.
-func (m *Mirror) intern(list []string) []string {
-	if len(list) == 0 {
-		return nil
+// place returns the index of the place with these zones and gates, adding
+// it when it is new. m.mu must be held.
+func (m *Mirror) place(zones, gates []string) int32 {
+	key := strings.Join(zones, "\x00") + "\x01" + strings.Join(gates, "\x00")
+	if i, ok := m.placeIndex[key]; ok {
+		return i
 	}
-	key := strings.Join(list, "\x00")
-	if shared, ok := m.lists[key]; ok {
-		return shared
+	clone := func(list []string) []string {
+		if len(list) == 0 {
+			return nil
+		}
+		return slices.Clone(list)
 	}
-	shared := slices.Clone(list)
-	m.lists[key] = shared
-	return shared
+	i := int32(len(m.places))
+	m.places = append(m.places, place{zones: clone(zones), gates: clone(gates)})
+	m.placeIndex[key] = i
+	return i
 }
 
 func (m *Mirror) remove(ticketID string) {
 	m.mu.Lock()
 	if s, ok := m.ents[ticketID]; ok {
-		m.removed[ticketID] = max(m.removed[ticketID], s.Version)
+		m.removed[ticketID] = max(m.removed[ticketID], s.version)
 	}
 	delete(m.ents, ticketID)
 	delete(m.lacking, ticketID)
@@ -302,8 +334,8 @@ func (m *Mirror) Refresh() {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for id, s := range m.ents {
-		if s.Faces > 0 {
-			m.gallery.SetActive(id, m.eligible(s, now))
+		if s.faces > 0 {
+			m.gallery.SetActive(id, m.eligible(m.unpack(s), now))
 		}
 	}
 }

@@ -210,6 +210,9 @@ func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
 	if s, _ := m.Summary("BOTH"); s.Faces != 2 {
 		t.Errorf("BOTH's summary counts %d faces; want 2", s.Faces)
 	}
+	if s, ok := m.Summary("NOBODY"); ok || s.Faces != 0 || s.Zones != nil {
+		t.Errorf("Summary(NOBODY) = %+v, %v; want nothing", s, ok)
+	}
 	if e := get(t, m, "BOTH"); len(e.Faces) != 2 || len(e.Faces[1].Values) != testDim {
 		t.Errorf("BOTH read back with faces %v; want both, with their values", e.Faces)
 	}
@@ -222,6 +225,9 @@ func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
 	// Revoked: held aside, not searched.
 	kv.Put(ctx, "BOTH", entitlement("BOTH", true, "dlib", testModel))
 	waitFor(t, "BOTH revoked", func() bool { return !searched(g, "BOTH") })
+	if s, ok := m.Summary("BOTH"); !ok || !s.Revoked || s.Faces != 2 {
+		t.Errorf("BOTH's summary after the revoke = %+v, %v; want revoked, 2 faces", s, ok)
+	}
 }
 
 func TestMirrorRefusesForgedOldAndOutOfRangeEntitlements(t *testing.T) {
