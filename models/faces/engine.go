@@ -184,6 +184,8 @@ func (e *Engine) loadWorkers() error {
 		}
 		return errs[i]
 	}
+	// Reading the model files left their parsed copies freed in C's heap.
+	trimHeap()
 	return nil
 }
 

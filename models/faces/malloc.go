@@ -11,7 +11,13 @@ package faces
 #include <malloc.h>
 
 static void sg_limit_arenas(void) { mallopt(M_ARENA_MAX, 2); }
+static void sg_trim(void) { malloc_trim(0); }
 */
 import "C"
 
 func init() { C.sg_limit_arenas() }
+
+// trimHeap gives back to the system the memory C's heap holds freed: after
+// loading models, the parsed model files (measured: 8 MB after loading
+// MobileFaceNet, of which its first frames take back 5).
+func trimHeap() { C.sg_trim() }
