@@ -14,9 +14,8 @@ import (
 	"unsafe"
 )
 
-// compactFrom is the gallery size, in slots, from which Search takes two
-// passes: below it one exact pass costs less than starting the workers.
-const compactFrom = 8192
+// workerShare is how many slots make the first pass worth another worker.
+const workerShare = 8192
 
 // candidateCap bounds the candidates one worker keeps; a gallery whose
 // bounds cannot tell that many descriptors apart is searched exactly.
@@ -48,7 +47,7 @@ type part struct {
 func (g *Gallery) searchCompact(q []float32) Result {
 	qcode := make([]int8, g.dim)
 	qc := quantize(q, qcode)
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(g.owner)/compactFrom))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(g.owner)/workerShare))
 	parts := make([]part, workers)
 	var wg sync.WaitGroup
 	per := (len(g.owner) + workers - 1) / workers

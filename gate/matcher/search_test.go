@@ -40,13 +40,14 @@ func bigGallery(t testing.TB, r *rand.Rand, dim int, metric Metric, n int) (*Gal
 
 // TestCompactSearchIsExact checks the two-pass search against the exact
 // scan — the same best and second-best tickets at the same float32
-// distances — and against a float64 reference, on galleries large enough to
-// take two passes, for every shape of descriptor.
+// distances — on galleries large enough to share the first pass between
+// workers, for every shape of descriptor. (TestSearchMatchesBruteForce
+// checks small galleries against a float64 reference.)
 func TestCompactSearchIsExact(t *testing.T) {
 	for _, sp := range spaces {
 		t.Run(sp.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(21, 22))
-			g, faces := bigGallery(t, r, sp.dim, sp.metric, 3*compactFrom)
+			g, faces := bigGallery(t, r, sp.dim, sp.metric, 3*workerShare)
 			for i := range 300 {
 				var q []float32
 				switch i % 3 {
@@ -80,7 +81,7 @@ func TestCompactSearchUndecidedFallsBack(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	g := NewGallery(128, Euclidean)
 	same := randomFace(r, 128)
-	for i := range 2 * compactFrom {
+	for i := range 2 * workerShare {
 		g.Set(fmt.Sprintf("T%06d", i), [][]float32{same}, true)
 	}
 	g.Set("CLOSEST", [][]float32{near(r, same, 0.01)}, true)
@@ -90,7 +91,7 @@ func TestCompactSearchUndecidedFallsBack(t *testing.T) {
 	want := g.searchExact(q)
 	g.mu.RUnlock()
 	if got != want {
-		t.Fatalf("Search on %d copies = %+v; the exact scan gives %+v", 2*compactFrom, got, want)
+		t.Fatalf("Search on %d copies = %+v; the exact scan gives %+v", 2*workerShare, got, want)
 	}
 }
 

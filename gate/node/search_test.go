@@ -46,7 +46,7 @@ func realDescriptors(t *testing.T) map[string][][]float32 {
 
 // TestSearchOnRealDescriptors checks the gallery's two-pass search against
 // its exact scan with real descriptors as tickets and as queries, among
-// enough other tickets to take two passes; and that the gallery's distances,
+// enough other tickets to share the first pass between workers; and that the gallery's distances,
 // from the descriptors as it holds them (16-bit fixed point), are the
 // model's own distances between the float32 descriptors to within 2e-5
 // (measured: 1.0e-5 for dlib, 8e-6 for MobileFaceNet, 4e-6 for fr-feature;
