@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -125,17 +126,43 @@ func (m *Mirror) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror: load: %w", err)
 	}
-	var drop []store.Change
+	// Checking the signatures is most of the work: every core takes a
+	// share, while one reads the database.
+	type stored struct {
+		id   string
+		data []byte
+	}
+	var (
+		work   = make(chan stored, 256)
+		wg     sync.WaitGroup
+		dropMu sync.Mutex
+		drop   []store.Change
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for s := range work {
+				e, err := m.Open(s.id, s.data)
+				if err != nil {
+					m.log.Error("dropping a stored entitlement that does not open; reading the bucket again", "ticket", s.id, "err", err)
+					dropMu.Lock()
+					drop = append(drop, store.Change{TicketID: s.id})
+					dropMu.Unlock()
+					continue
+				}
+				m.put(e, now)
+			}
+		})
+	}
 	err = m.store.Entitlements(ctx, func(id string, data []byte) error {
-		e, err := m.Open(id, data)
-		if err != nil {
-			m.log.Error("dropping a stored entitlement that does not open; reading the bucket again", "ticket", id, "err", err)
-			drop = append(drop, store.Change{TicketID: id})
+		select {
+		case work <- stored{id, data}:
 			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		m.put(e, now)
-		return nil
 	})
+	close(work)
+	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("mirror: load: %w", err)
 	}

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -321,4 +322,72 @@ func TestMirrorDropsStoredValuesThatDoNotOpen(t *testing.T) {
 		t.Errorf("revision after dropping the stored value = %d; want 0, to read the bucket again", m.Revision())
 	}
 	waitFor(t, "A again, signed, from the bucket", func() bool { return get(t, m, "A") != nil && searched(g, "A") })
+}
+
+// TestMirrorLoadsEveryStoredEntitlement fills a gate's database with many
+// entitlements, a few of them no longer opening, and checks that loading
+// them on every core takes in each good one once and drops the others.
+func TestMirrorLoadsEveryStoredEntitlement(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	var changes []store.Change
+	for i := range n {
+		id := fmt.Sprintf("T%04d", i)
+		data := entitlement(id, i%10 == 0)
+		if i%250 == 0 {
+			data, _ = proto.Marshal(ticket(id, 1, false)) // unsigned
+		}
+		changes = append(changes, store.Change{TicketID: id, Data: data, Revision: uint64(i + 1)})
+	}
+	if err := st.Apply(ctx, changes, n); err != nil {
+		t.Fatal(err)
+	}
+	g := matcher.NewGallery(testDim, matcher.Cosine)
+	trusted, _ := signed.NewKeys(enroll.PublicKey())
+	m := New(st, g, func(model string) bool { return model == testModel }, eligibleUnlessRevoked, trusted,
+		NewRefusals(time.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if m.Revision() != 0 {
+		t.Errorf("revision after dropping stored values = %d; want 0, to read the bucket again", m.Revision())
+	}
+	wantHeld, wantSearched := 0, 0
+	for i := range n {
+		id := fmt.Sprintf("T%04d", i)
+		_, held := m.Summary(id)
+		switch {
+		case i%250 == 0:
+			if held {
+				t.Errorf("%s, unsigned, was taken in", id)
+			}
+		case !held:
+			t.Errorf("%s was not loaded", id)
+		default:
+			wantHeld++
+			if i%10 != 0 {
+				wantSearched++
+			}
+			if searched(g, id) != (i%10 != 0) {
+				t.Errorf("%s searched = %v; want %v", id, searched(g, id), i%10 != 0)
+			}
+		}
+	}
+	if m.Len() != wantHeld {
+		t.Errorf("Len = %d; want %d", m.Len(), wantHeld)
+	}
+	if tickets, faces := g.Len(); tickets != wantSearched || faces != wantSearched {
+		t.Errorf("gallery searches %d tickets, %d faces; want %d of each", tickets, faces, wantSearched)
+	}
+	for i := 0; i < n; i += 250 {
+		if data, err := st.Entitlement(ctx, fmt.Sprintf("T%04d", i)); err == nil {
+			t.Errorf("T%04d, unsigned, is still stored (%d bytes)", i, len(data))
+		}
+	}
 }
