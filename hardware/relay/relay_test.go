@@ -164,11 +164,17 @@ func TestUnplugged(t *testing.T) {
 		t.Errorf("State().Failures = %d; want 1", st.Failures)
 	}
 
+	before := len(sim.Events())
 	if err := sim.Plug(); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, r, relay.Ready)
-	n := len(sim.Events())
+	// Ready follows the "off" that probed the port again; the simulator
+	// may read it a moment later.
+	if ev := waitEvents(t, sim, before+1); !bytes.Equal(ev[before].Raw, lcus1Off) {
+		t.Errorf("first command after plugging back in = [% X]; want off", ev[before].Raw)
+	}
+	n := before + 1
 	if err := r.Pulse(context.Background(), relay.MinPulse); err != nil {
 		t.Fatalf("Pulse after plugging back in: %v", err)
 	}
