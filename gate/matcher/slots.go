@@ -25,6 +25,20 @@ type regions struct {
 	vals, step, codes, scale, l1, norm2, owner, next region
 }
 
+// sizedRegion is a region and the bytes one slot takes in it.
+type sizedRegion struct {
+	region  *region
+	perSlot int
+}
+
+// each returns every region, for descriptors of dim values.
+func (rs *regions) each(dim int) []sizedRegion {
+	return []sizedRegion{
+		{&rs.vals, 2 * dim}, {&rs.step, 4}, {&rs.codes, dim}, {&rs.scale, 4},
+		{&rs.l1, 4}, {&rs.norm2, 4}, {&rs.owner, 4}, {&rs.next, 4},
+	}
+}
+
 // minSlots is the room of a gallery's first regions.
 const minSlots = 1024
 
@@ -37,14 +51,8 @@ func (g *Gallery) reserve(n int) error {
 		return nil
 	}
 	slots := max(need, 2*m.slots, minSlots)
-	for _, r := range []struct {
-		r    *region
-		size int
-	}{
-		{&m.vals, 2 * g.dim}, {&m.step, 4}, {&m.codes, g.dim}, {&m.scale, 4},
-		{&m.l1, 4}, {&m.norm2, 4}, {&m.owner, 4}, {&m.next, 4},
-	} {
-		if err := r.r.resize(slots * r.size); err != nil {
+	for _, r := range m.each(g.dim) {
+		if err := r.region.resize(slots * r.perSlot); err != nil {
 			return fmt.Errorf("matcher: room for %d descriptors: %w", slots, err)
 		}
 	}
@@ -83,8 +91,8 @@ func viewOf[T int8 | int16 | int32 | float32](r *region, n int) []T {
 func newSlotMemory(owner *Gallery) *slotMemory {
 	m := &slotMemory{}
 	runtime.AddCleanup(owner, func(rs *regions) {
-		for _, r := range []*region{&rs.vals, &rs.step, &rs.codes, &rs.scale, &rs.l1, &rs.norm2, &rs.owner, &rs.next} {
-			r.release()
+		for _, r := range rs.each(0) {
+			r.region.release()
 		}
 	}, &m.regions)
 	return m

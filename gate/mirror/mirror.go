@@ -126,8 +126,8 @@ func (m *Mirror) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror: load: %w", err)
 	}
-	// Checking the signatures is most of the work: every core takes a
-	// share, while one reads the database.
+	// Opening each stored value (its signature checked, then decoded)
+	// and holding it is done on every core, while one reads the database.
 	type stored struct {
 		id   string
 		data []byte
