@@ -103,37 +103,69 @@ func alignTransform(shape []image.Point) (similarity, error) {
 func templatePoints() []point { return []point{templateLeftEye, templateRightEye, templateNose} }
 
 // alignFace cuts the ChipSize x ChipSize face chip out of img (BGR) for a
-// face with these landmarks into chip. When the face is more than twice the
-// chip's size, img is first shrunk by area averaging so that the warp
-// scales by 0.5: linear interpolation alone would skip pixels and alias.
-// Pixels from outside img are black.
+// face with these landmarks into chip. Only the part of img the chip is cut
+// from is read: a frame is much larger than a face. When the face is more
+// than twice the chip's size, that part is first shrunk by area averaging
+// so that the warp scales by 0.5: linear interpolation alone would skip
+// pixels and alias. Pixels from outside img are black.
 func alignFace(img gocv.Mat, shape []image.Point, chip *gocv.Mat) error {
 	s, err := alignTransform(shape)
 	if err != nil {
 		return err
 	}
-	src := img
+	pts, _ := alignmentPoints(shape)
+	roi := chipSource(s, image.Rect(0, 0, img.Cols(), img.Rows()))
+	if roi.Empty() {
+		// The whole chip lies outside the image: it is black.
+		black := gocv.Zeros(ChipSize, ChipSize, img.Type())
+		defer black.Close()
+		black.CopyTo(chip)
+		return nil
+	}
+	region := img.Region(roi)
+	defer region.Close()
+	small := gocv.NewMat()
+	defer small.Close()
+	src, f := region, point{1, 1}
 	if sc := s.scale(); sc < 0.5 {
-		f := 2 * sc
-		size := image.Pt(max(1, int(math.Round(float64(img.Cols())*f))), max(1, int(math.Round(float64(img.Rows())*f))))
-		small := gocv.NewMat()
-		defer small.Close()
-		gocv.Resize(img, &small, size, 0, 0, gocv.InterpolationArea)
-		// The shrunk image's coordinates are img's times the factor each
-		// axis actually got after rounding; fit again on them.
-		fx, fy := float64(size.X)/float64(img.Cols()), float64(size.Y)/float64(img.Rows())
-		pts, _ := alignmentPoints(shape)
-		for i := range pts {
-			pts[i] = point{pts[i].X * fx, pts[i].Y * fy}
-		}
-		if s, err = fitSimilarity(pts, templatePoints()); err != nil {
-			return err
-		}
-		src = small
+		size := image.Pt(max(1, int(math.Round(float64(roi.Dx())*2*sc))), max(1, int(math.Round(float64(roi.Dy())*2*sc))))
+		gocv.Resize(region, &small, size, 0, 0, gocv.InterpolationArea)
+		// Each axis is scaled by what it actually got after rounding.
+		src, f = small, point{float64(size.X) / float64(roi.Dx()), float64(size.Y) / float64(roi.Dy())}
+	}
+	for i := range pts {
+		pts[i] = point{(pts[i].X - float64(roi.Min.X)) * f.X, (pts[i].Y - float64(roi.Min.Y)) * f.Y}
+	}
+	if s, err = fitSimilarity(pts, templatePoints()); err != nil {
+		return err
 	}
 	m := s.mat()
 	defer m.Close()
 	gocv.WarpAffineWithParams(src, chip, m, image.Pt(ChipSize, ChipSize),
 		gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
 	return nil
+}
+
+// chipSource returns the part of bounds that the chip of similarity s (image
+// to chip) is cut from: the box around the chip's corners mapped back into
+// the image, widened by what linear interpolation and area averaging read
+// beyond it, and clipped to bounds.
+func chipSource(s similarity, bounds image.Rectangle) image.Rectangle {
+	d := s.A*s.A + s.B*s.B
+	back := func(x, y float64) point {
+		x, y = x-s.TX, y-s.TY
+		return point{(s.A*x + s.B*y) / d, (-s.B*x + s.A*y) / d}
+	}
+	lo := point{math.Inf(1), math.Inf(1)}
+	hi := point{math.Inf(-1), math.Inf(-1)}
+	for _, c := range []point{{0, 0}, {ChipSize, 0}, {0, ChipSize}, {ChipSize, ChipSize}} {
+		p := back(c.X, c.Y)
+		lo = point{math.Min(lo.X, p.X), math.Min(lo.Y, p.Y)}
+		hi = point{math.Max(hi.X, p.X), math.Max(hi.Y, p.Y)}
+	}
+	// One chip pixel is 1/scale image pixels; two of them and two more
+	// pixels cover both the interpolation's neighbours and the averaging.
+	pad := 2/s.scale() + 2
+	r := image.Rect(int(math.Floor(lo.X-pad)), int(math.Floor(lo.Y-pad)), int(math.Ceil(hi.X+pad)), int(math.Ceil(hi.Y+pad)))
+	return r.Intersect(bounds)
 }

@@ -189,3 +189,91 @@ func TestAlignRealFaces(t *testing.T) {
 		})
 	}
 }
+
+// TestAlignFaceReadsOnlyTheFace checks that cutting the chip from the part of
+// the frame around the face gives the chip that warping the whole frame
+// gives, on a frame of noise where a pixel's shift would show at once: at a
+// distance (no shrink), close up (shrunk first) and half outside the frame,
+// whose missing half must stay black.
+func TestAlignFaceReadsOnlyTheFace(t *testing.T) {
+	img := gocv.NewMatWithSize(720, 1280, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	gocv.RandU(&img, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(256, 256, 256, 0))
+	blur := gocv.NewMat()
+	defer blur.Close()
+	gocv.GaussianBlur(img, &blur, image.Pt(0, 0), 3, 3, gocv.BorderReflect)
+	cases := []struct {
+		name  string
+		shape []image.Point // eye corners, then the nose base
+		mean  float64       // largest mean difference per value allowed
+	}{
+		{"at a distance", []image.Point{{660, 300}, {640, 300}, {600, 302}, {580, 302}, {622, 340}}, 0.5},
+		{"turned", []image.Point{{700, 330}, {672, 318}, {615, 300}, {590, 290}, {635, 355}}, 0.5},
+		// Area averaging starts its cells at the crop's corner rather than
+		// the frame's, so values move a little (0.7 on average here); a
+		// crop taken one pixel off moves them by 1.7 in every case.
+		{"close up", []image.Point{{800, 330}, {740, 330}, {600, 335}, {540, 335}, {670, 450}}, 1.2},
+		{"half outside", []image.Point{{1290, 300}, {1270, 300}, {1230, 302}, {1210, 302}, {1252, 340}}, 0.5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := gocv.NewMat()
+			defer got.Close()
+			if err := alignFace(blur, c.shape, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := wholeFrameChip(t, blur, c.shape)
+			defer want.Close()
+			diff := gocv.NewMat()
+			defer diff.Close()
+			gocv.AbsDiff(got, want, &diff)
+			mean := diff.Mean()
+			avg := (mean.Val1 + mean.Val2 + mean.Val3) / 3
+			t.Logf("mean difference %.3f per value", avg)
+			if avg > c.mean {
+				t.Errorf("chip differs from the whole frame's by %.3f per value on average; want at most %v", avg, c.mean)
+			}
+			if c.name == "half outside" {
+				// The chip's right part maps beyond the frame's right edge.
+				gray := gocv.NewMat()
+				defer gray.Close()
+				gocv.CvtColor(got, &gray, gocv.ColorBGRToGray)
+				right := gray.Region(image.Rect(ChipSize-10, 0, ChipSize, ChipSize))
+				defer right.Close()
+				if n := gocv.CountNonZero(right); n != 0 {
+					t.Errorf("%d pixels beyond the frame are not black", n)
+				}
+			}
+		})
+	}
+}
+
+// wholeFrameChip is the chip cut the simple way: the similarity fitted on
+// the frame's own coordinates, the whole frame shrunk when the face is large.
+func wholeFrameChip(t *testing.T, img gocv.Mat, shape []image.Point) gocv.Mat {
+	t.Helper()
+	s, err := alignTransform(shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := img
+	if sc := s.scale(); sc < 0.5 {
+		size := image.Pt(int(math.Round(float64(img.Cols())*2*sc)), int(math.Round(float64(img.Rows())*2*sc)))
+		small := gocv.NewMat()
+		defer small.Close()
+		gocv.Resize(img, &small, size, 0, 0, gocv.InterpolationArea)
+		pts, _ := alignmentPoints(shape)
+		for i := range pts {
+			pts[i] = point{pts[i].X * float64(size.X) / float64(img.Cols()), pts[i].Y * float64(size.Y) / float64(img.Rows())}
+		}
+		if s, err = fitSimilarity(pts, templatePoints()); err != nil {
+			t.Fatal(err)
+		}
+		src = small
+	}
+	m := s.mat()
+	defer m.Close()
+	chip := gocv.NewMat()
+	gocv.WarpAffineWithParams(src, &chip, m, image.Pt(ChipSize, ChipSize), gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
+	return chip
+}
