@@ -26,7 +26,8 @@ char *copyMessage(const char *msg) {
     return out;
 }
 
-// image wraps a BGR Mat for dlib without copying its pixels. The detector
+// image wraps a BGR Mat for dlib without copying its pixels; sghog_detect
+// also takes a grey one. The detector
 // takes each pixel's strongest channel gradient and the shape predictor its
 // mean intensity, so the channel order does not change either result.
 dlib::cv_image<dlib::bgr_pixel> image(void *mat) {
@@ -57,7 +58,10 @@ int sghog_detect(SGHog h, void *mat, long *rects, int max, char **err) {
     *err = nullptr;
     try {
         auto *d = static_cast<hog *>(h);
-        std::vector<dlib::rectangle> found = d->detector(image(mat));
+        const cv::Mat &m = *static_cast<cv::Mat *>(mat);
+        std::vector<dlib::rectangle> found = m.channels() == 1
+            ? d->detector(dlib::cv_image<unsigned char>(m))
+            : d->detector(image(mat));
         for (size_t i = 0; i < found.size() && i < static_cast<size_t>(max); i++) {
             rects[4 * i] = found[i].left();
             rects[4 * i + 1] = found[i].top();

@@ -48,8 +48,8 @@ func (d *hogDetector) Close() {
 	C.sghog_free(d.h)
 }
 
-// detect returns the faces dlib finds in m (8-bit BGR), as go-face reports
-// them: right and bottom are the last pixels inside the face.
+// detect returns the faces dlib finds in m (8-bit grey or BGR), as go-face
+// reports them: right and bottom are the last pixels inside the face.
 func (d *hogDetector) detect(m gocv.Mat) ([]image.Rectangle, error) {
 	var rects [4 * maxFaces]C.long
 	var cerr *C.char
