@@ -1,69 +1,265 @@
-// The compact first pass of the gallery search: int8 dot products, which
-// the compiler turns into SIMD multiply-adds, and from them a lower and an
-// upper bound on each stored descriptor's squared distance to the query.
+// The compact first pass of the gallery search: the dot product of each
+// descriptor's 4-bit code with the query's int8 code, and from it a lower
+// and an upper bound on the squared distance (see quant.go). A descriptor
+// whose lower bound is within the second-best distance found so far has
+// its distance worked out from the values held, which tightens both.
 #include "scan.h"
 
-// The scan is built for the widest vector instructions the CPU offers,
-// chosen when the program loads: the same binary runs on any x86-64 gate
-// computer, and uses AVX2 or AVX-512 where there is one.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SG_CLONES
+#include <math.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SG_X86 1
 #endif
 
-// dot_i8 is the dot product of two int8 vectors, in int32.
-static inline int32_t dot_i8(const int8_t *a, const int8_t *b, int n) {
+#define SG_INLINE static inline __attribute__((always_inline))
+
+// dot4 is Σ (code+8)·q over cbytes bytes of codes, two values to a byte:
+// byte j of each 32 holds the block's value j in its low half and value
+// 32+j in its high half.
+SG_INLINE int32_t dot4_plain(const uint8_t *c, const int8_t *q, int cbytes) {
 	int32_t s = 0;
-	for (int i = 0; i < n; i++) {
-		s += (int16_t)a[i] * (int16_t)b[i];
+	for (int b = 0; b < cbytes; b += 32, q += 64) {
+		for (int j = 0; j < 32; j++) {
+			uint8_t x = c[b + j];
+			s += (int16_t)(x & 15) * (int16_t)q[j] + (int16_t)(x >> 4) * (int16_t)q[32 + j];
+		}
 	}
 	return s;
 }
 
-// sg_scan_i8 scans the slots [lo, hi): for each one of an active ticket it
-// bounds the squared distance to the query from the codes (see bounds in
-// quant.go), keeps in top the two tickets with the smallest upper bounds, and
-// writes to cand the slots whose lower bound is within the current
-// second-best upper bound. It returns the number of candidates written, or -1
-// when more than cap would have been.
-SG_CLONES int sg_scan_i8(const int8_t *codes, const float *scale, const float *l1, const float *norm2,
-		const int32_t *owner, const uint8_t *active, int dim, int lo, int hi,
-		const int8_t *qcode, float qscale, float ql1, float qnorm2,
-		sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
-	int n = 0;
-	const float halfdim = 0.5f * (float)dim;
+#ifdef SG_X86
+// The same with AVX2: the halves are unsigned 0 to 15, so maddubs multiplies
+// them with the signed query values and adds pairs without saturating
+// (2·15·127 < 32767).
+__attribute__((target("avx2"))) SG_INLINE int32_t dot4_avx2(const uint8_t *c, const int8_t *q, int cbytes) {
+	const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+	__m256i acc = _mm256_setzero_si256();
+	for (int b = 0; b < cbytes; b += 32, q += 64) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(c + b));
+		__m256i lo = _mm256_and_si256(x, low);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+		__m256i p = _mm256_add_epi16(
+			_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q)),
+			_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q + 32))));
+		acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+	}
+	__m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
+	v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
+	return _mm_cvtsi128_si32(v);
+}
+#endif
+
+// exact is the squared distance from q to the values held, v times step,
+// each value as the exact pass computes it, summed in float in another
+// order than the exact pass (the bounds allow for the difference).
+SG_INLINE float exact_plain(const int16_t *v, float step, const float *q, int dim) {
+	float s[4] = {0, 0, 0, 0};
+	int i = 0;
+	for (; i + 4 <= dim; i += 4) {
+		for (int k = 0; k < 4; k++) {
+			float d = q[i + k] - step * (float)v[i + k];
+			s[k] += d * d;
+		}
+	}
+	for (; i < dim; i++) {
+		float d = q[i] - step * (float)v[i];
+		s[0] += d * d;
+	}
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+#ifdef SG_X86
+__attribute__((target("avx2"))) SG_INLINE float exact_avx2(const int16_t *v, float step, const float *q, int dim) {
+	const __m256 st = _mm256_set1_ps(step);
+	__m256 acc = _mm256_setzero_ps();
+	int i = 0;
+	for (; i + 8 <= dim; i += 8) {
+		__m256 x = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(v + i))));
+		__m256 d = _mm256_sub_ps(_mm256_loadu_ps(q + i), _mm256_mul_ps(st, x));
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(d, d));
+	}
+	__m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+	float s = _mm_cvtss_f32(h);
+	for (; i < dim; i++) {
+		float d = q[i] - step * (float)v[i];
+		s += d * d;
+	}
+	return s;
+}
+#endif
+
+// take records ticket t with upper bound u among the two best.
+SG_INLINE void take(sg_top2 *top, int32_t t, float u) {
+	if (u < top->u1) {
+		if (t != top->t1) {
+			top->t2 = top->t1;
+			top->u2 = top->u1;
+		}
+		top->t1 = t;
+		top->u1 = u;
+	} else if (u < top->u2 && t != top->t1) {
+		top->t2 = t;
+		top->u2 = u;
+	}
+}
+
+// seeds is how many slots with the smallest lower bounds the first sweep
+// keeps, to be compared exactly before the second: their distances make
+// the second-best bound tight from the start.
+#define SG_SEEDS 8
+
+// SG_AHEAD is how many slots to be compared exactly have their values
+// fetched ahead.
+#define SG_AHEAD 3
+
+// compare works out slot s's distance from the values held, records its
+// ticket's upper bound in top and, when its lower bound is still within
+// the second best, the slot in cand; it marks s done in bound (NaN). It
+// returns -1 when cand would overflow cap.
+SG_INLINE int compare(float (*exact)(const int16_t *, float, const float *, int), int s, int lo,
+		const uint8_t *records, int rbytes, const int32_t *owner, const int16_t *vals, const float *step,
+		int dim, float qnorm2, const float *q, float *bound, sg_top2 *top, int32_t *cand,
+		float *cand_lower, int *n, int cap) {
+	float na2 = ((const sg_header *)(records + (int64_t)s * rbytes))->norm2;
+	float rounding = 1e-4f * (na2 + qnorm2) + 1e-6f;
+	float d = exact(vals + (int64_t)s * dim, step[s], q, dim);
+	take(top, owner[s], d + rounding);
+	bound[s - lo] = NAN;
+	float lower = d - rounding;
+	if (lower <= top->u2) {
+		if (*n == cap) {
+			return -1;
+		}
+		cand[*n] = s;
+		cand_lower[*n] = lower;
+		(*n)++;
+	}
+	return 0;
+}
+
+// scan is sg_scan_q4 with the dot product and the exact distance given:
+// inlined into one copy per instruction set.
+SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
+		float (*exact)(const int16_t *, float, const float *, int),
+		const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
+		const int16_t *vals, const float *step, int dim,
+		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
+		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+	const float qnorm = sqrtf(qnorm2);
+	const int cbytes = rbytes - (int)sizeof(sg_header);
+	// First sweep: every slot's lower bound from its code, into bound
+	// (NaN for a slot not searched, which no comparison lets through), and
+	// the seeds.
+	int seed[SG_SEEDS];
+	float seedLower[SG_SEEDS];
+	int nseeds = 0;
 	for (int s = lo; s < hi; s++) {
+		// Records are read a few slots ahead, so that memory is busy
+		// while this one is worked on.
+		const uint8_t *ahead = records + (int64_t)(s + 16) * rbytes;
+		__builtin_prefetch(ahead);
+		__builtin_prefetch(ahead + rbytes - 1);
 		int32_t t = owner[s];
 		if (t < 0 || !active[t]) {
+			bound[s - lo] = NAN;
 			continue;
 		}
-		float ss = scale[s] * qscale;
-		float dot = ss * (float)dot_i8(codes + (int64_t)s * dim, qcode, dim);
-		// The quantisation error of the dot product, twice (d² = |a|² + |b|²
-		// − 2a·b), plus room for float rounding.
-		float err = ss * (l1[s] + ql1 + halfdim) + 1e-4f * (norm2[s] + qnorm2) + 1e-6f;
-		float approx = norm2[s] + qnorm2 - 2.0f * dot;
-		float lower = approx - err, upper = approx + err;
-		if (upper < top->u1) {
-			if (t != top->t1) {
-				top->t2 = top->t1;
-				top->u2 = top->u1;
+		const uint8_t *rec = records + (int64_t)s * rbytes;
+		const sg_header *h = (const sg_header *)rec;
+		int32_t cdot = dot(rec + sizeof(sg_header), qcode, cbytes) - 8 * qsum;
+		float ra = h->resid, na2 = h->norm2;
+		float err = 2.0f * ((sqrtf(na2) + ra) * qresid + ra * qnorm) + 1e-4f * (na2 + qnorm2) + 1e-6f;
+		float lower = na2 + qnorm2 - 2.0f * h->scale * qscale * (float)cdot - err;
+		bound[s - lo] = lower;
+		if (nseeds < SG_SEEDS || lower < seedLower[nseeds - 1]) {
+			int i = nseeds < SG_SEEDS ? nseeds++ : SG_SEEDS - 1;
+			for (; i > 0 && seedLower[i - 1] > lower; i--) {
+				seed[i] = seed[i - 1];
+				seedLower[i] = seedLower[i - 1];
 			}
-			top->t1 = t;
-			top->u1 = upper;
-		} else if (upper < top->u2 && t != top->t1) {
-			top->t2 = t;
-			top->u2 = upper;
+			seed[i] = s;
+			seedLower[i] = lower;
 		}
-		if (lower <= top->u2) {
-			if (n == cap) {
-				return -1;
+	}
+	// Then the slots whose lower bound is within the second-best distance
+	// known so far are compared exactly, seeds first (and marked done); the
+	// values of the next few such slots are fetched while one is compared.
+	int n = 0;
+	for (int k = 0; k < nseeds; k++) {
+		if (compare(exact, seed[k], lo, records, rbytes, owner, vals, step, dim, qnorm2, q, bound, top, cand, cand_lower, &n, cap) < 0) {
+			return -1;
+		}
+	}
+	int ring[SG_AHEAD];
+	int head = 0, have = 0, next = lo;
+	for (;;) {
+		for (; have < SG_AHEAD; have++) {
+			while (next < hi && !(bound[next - lo] <= top->u2)) {
+				next++;
 			}
-			cand[n] = s;
-			cand_lower[n] = lower;
-			n++;
+			if (next == hi) {
+				break;
+			}
+			const char *v = (const char *)(vals + (int64_t)next * dim);
+			for (int off = 0; off < 2 * dim; off += 64) {
+				__builtin_prefetch(v + off);
+			}
+			ring[(head + have) % SG_AHEAD] = next++;
+		}
+		if (have == 0) {
+			break;
+		}
+		int s = ring[head];
+		head = (head + 1) % SG_AHEAD;
+		have--;
+		// The second-best bound may have tightened since s was queued.
+		if (bound[s - lo] <= top->u2 &&
+			compare(exact, s, lo, records, rbytes, owner, vals, step, dim, qnorm2, q, bound, top, cand, cand_lower, &n, cap) < 0) {
+			return -1;
 		}
 	}
 	return n;
+}
+
+#ifdef SG_X86
+__attribute__((target("avx2"))) static int scan_avx2(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
+		const int16_t *vals, const float *step, int dim,
+		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
+		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+	return scan(dot4_avx2, exact_avx2, records, rbytes, owner, active, lo, hi, vals, step, dim,
+		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+}
+#endif
+
+static int scan_plain(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
+		const int16_t *vals, const float *step, int dim,
+		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
+		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+	return scan(dot4_plain, exact_plain, records, rbytes, owner, active, lo, hi, vals, step, dim,
+		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+}
+
+// sg_scan_q4 scans the slots [lo, hi): for each one of an active ticket it
+// bounds the squared distance to the query, keeps in top the two tickets
+// with the smallest upper bounds, and writes to cand the slots whose lower
+// bound is within the current second-best upper bound. It returns the
+// number of candidates written, or -1 when more than cap would have been.
+// It uses AVX2 where the CPU has it, decided on each call (a cached
+// test).
+int sg_scan_q4(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
+		const int16_t *vals, const float *step, int dim,
+		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
+		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+#ifdef SG_X86
+	if (__builtin_cpu_supports("avx2")) {
+		return scan_avx2(records, rbytes, owner, active, lo, hi, vals, step, dim,
+			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+	}
+#endif
+	return scan_plain(records, rbytes, owner, active, lo, hi, vals, step, dim,
+		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
 }

@@ -1,12 +1,17 @@
+// The compact first pass of the gallery search (scan.c).
 #include <stdint.h>
 
-// sg_top2 is the running best and second-best ticket by upper bound.
+// sg_header starts each slot's record, before its codes (quant.go).
+typedef struct {
+	float scale, resid, norm2, spare;
+} sg_header;
+
 typedef struct {
 	int32_t t1, t2;
 	float u1, u2;
 } sg_top2;
 
-int sg_scan_i8(const int8_t *codes, const float *scale, const float *l1, const float *norm2,
-	const int32_t *owner, const uint8_t *active, int dim, int lo, int hi,
-	const int8_t *qcode, float qscale, float ql1, float qnorm2,
-	sg_top2 *top, int32_t *cand, float *cand_lower, int cap);
+int sg_scan_q4(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
+	const int16_t *vals, const float *step, int dim,
+	const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
+	float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap);

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -96,24 +97,40 @@ func TestCompactSearchUndecidedFallsBack(t *testing.T) {
 }
 
 // TestQuantizeBounds checks the bound on the dot product that the first
-// pass relies on, in float64, on vectors of every shape.
+// pass relies on, in float64, on vectors of every shape, with the stored
+// codes read back from their bytes as the scan reads them.
 func TestQuantizeBounds(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 9))
 	for _, dim := range []int{37, 128, 192, 512} {
-		ca, cb := make([]int8, dim), make([]int8, dim)
+		packed := make([]uint8, codeBytes(dim))
 		for range 2000 {
-			a, b := randomFace(r, dim), randomFace(r, dim)
+			a, q := randomFace(r, dim), randomFace(r, dim)
 			for j := range a {
 				a[j] *= float32(r.Float64() * 3)
 			}
-			qa, qb := quantize(a, ca), quantize(b, cb)
-			var dot, cdot float64
+			qa := quantize4(a, packed)
+			qcode, qsum, qq := quantizeQuery(q)
+			var dot, cdot, resid, sum float64
 			for j := range a {
-				dot += float64(a[j]) * float64(b[j])
-				cdot += float64(ca[j]) * float64(cb[j])
+				ca := int(packed[32*(j/64)+j%32]>>(4*(j%64/32))&15) - 8
+				if ca < -code4Max || ca > code4Max {
+					t.Fatalf("dim %d: value %d has code %d, outside ±%d", dim, j, ca, code4Max)
+				}
+				e := float64(a[j]) - float64(qa.scale)*float64(ca)
+				resid += e * e
+				dot += float64(a[j]) * float64(q[j])
+				cdot += float64(ca) * float64(qcode[j])
+				sum += float64(qcode[j])
 			}
-			est := float64(qa.scale) * float64(qb.scale) * cdot
-			bound := float64(qa.scale) * float64(qb.scale) / 2 * (float64(qa.l1) + float64(qb.l1) + float64(dim)/2)
+			if math.Sqrt(resid) > float64(qa.resid) {
+				t.Fatalf("dim %d: the code leaves out %.6g; it says at most %.6g", dim, math.Sqrt(resid), qa.resid)
+			}
+			if sum != float64(qsum) {
+				t.Fatalf("dim %d: the query's codes sum to %v; quantizeQuery says %d", dim, sum, qsum)
+			}
+			est := float64(qa.scale) * float64(qq.scale) * cdot
+			na, nq := math.Sqrt(float64(qa.norm2)), math.Sqrt(float64(qq.norm2))
+			bound := (na+float64(qa.resid))*float64(qq.resid) + float64(qa.resid)*nq
 			if diff := est - dot; diff > bound || -diff > bound {
 				t.Fatalf("dim %d: code dot product %.6g, true %.6g: off by more than the bound %.6g", dim, est, dot, bound)
 			}

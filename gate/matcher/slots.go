@@ -22,7 +22,7 @@ type slotMemory struct {
 
 // regions are the per-slot arrays' memory, one region each.
 type regions struct {
-	vals, step, codes, scale, l1, norm2, owner, next region
+	vals, step, records, owner, next region
 }
 
 // sizedRegion is a region and the bytes one slot takes in it.
@@ -34,8 +34,8 @@ type sizedRegion struct {
 // each returns every region, for descriptors of dim values.
 func (rs *regions) each(dim int) []sizedRegion {
 	return []sizedRegion{
-		{&rs.vals, 2 * dim}, {&rs.step, 4}, {&rs.codes, dim}, {&rs.scale, 4},
-		{&rs.l1, 4}, {&rs.norm2, 4}, {&rs.owner, 4}, {&rs.next, 4},
+		{&rs.vals, 2 * dim}, {&rs.step, 4}, {&rs.records, recordBytes(dim)},
+		{&rs.owner, 4}, {&rs.next, 4},
 	}
 }
 
@@ -65,17 +65,14 @@ func (g *Gallery) reserve(n int) error {
 func (g *Gallery) view(n int) {
 	m := g.mem
 	g.vals = viewOf[int16](&m.vals, m.slots*g.dim)[:n*g.dim]
-	g.codes = viewOf[int8](&m.codes, m.slots*g.dim)[:n*g.dim]
+	g.records = viewOf[uint8](&m.records, m.slots*recordBytes(g.dim))[:n*recordBytes(g.dim)]
 	g.step = viewOf[float32](&m.step, m.slots)[:n]
-	g.scale = viewOf[float32](&m.scale, m.slots)[:n]
-	g.l1 = viewOf[float32](&m.l1, m.slots)[:n]
-	g.norm2 = viewOf[float32](&m.norm2, m.slots)[:n]
 	g.owner = viewOf[int32](&m.owner, m.slots)[:n]
 	g.next = viewOf[int32](&m.next, m.slots)[:n]
 }
 
 // viewOf returns r's memory as n values of T.
-func viewOf[T int8 | int16 | int32 | float32](r *region, n int) []T {
+func viewOf[T uint8 | int16 | int32 | float32](r *region, n int) []T {
 	if n == 0 {
 		return nil
 	}
