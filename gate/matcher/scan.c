@@ -208,6 +208,10 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 			for (int off = 0; off < 2 * dim; off += 64) {
 				__builtin_prefetch(v + off);
 			}
+			__builtin_prefetch(v + 2 * dim - 1);
+			__builtin_prefetch(step + next);
+			__builtin_prefetch(owner + next);
+			__builtin_prefetch(records + (int64_t)next * rbytes);
 			ring[(head + have) % SG_AHEAD] = next++;
 		}
 		if (have == 0) {
