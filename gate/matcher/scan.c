@@ -253,13 +253,15 @@ static int scan_plain(const uint8_t *records, int rbytes, const int32_t *owner, 
 // bound is within the current second-best upper bound. It returns the
 // number of candidates written, or -1 when more than cap would have been.
 // It uses AVX2 where the CPU has it, decided on each call (a cached
-// test).
+// test), unless sg_plain_only is set.
+int sg_plain_only;
+
 int sg_scan_q4(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
 		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
 #ifdef SG_X86
-	if (__builtin_cpu_supports("avx2")) {
+	if (!sg_plain_only && __builtin_cpu_supports("avx2")) {
 		return scan_avx2(records, rbytes, owner, active, lo, hi, vals, step, dim,
 			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
 	}

@@ -15,6 +15,15 @@ import (
 	"unsafe"
 )
 
+// plainScan makes the first pass run its plain C code even on a CPU with
+// AVX2, so that tests check both; it is not safe while searches run.
+func plainScan(on bool) {
+	C.sg_plain_only = 0
+	if on {
+		C.sg_plain_only = 1
+	}
+}
+
 // workerShare is how many slots make the first pass worth another worker.
 const workerShare = 8192
 

@@ -42,11 +42,26 @@ func bigGallery(t testing.TB, r *rand.Rand, dim int, metric Metric, n int) (*Gal
 // TestCompactSearchIsExact checks the two-pass search against the exact
 // scan — the same best and second-best tickets at the same float32
 // distances — on galleries large enough to share the first pass between
-// workers, for every shape of descriptor. (TestSearchMatchesBruteForce
-// checks small galleries against a float64 reference.)
+// workers, for every shape of descriptor, with the scan's AVX2 code (where
+// the CPU has it) and its plain code. (TestSearchMatchesBruteForce checks
+// small galleries against a float64 reference.)
 func TestCompactSearchIsExact(t *testing.T) {
-	for _, sp := range spaces {
-		t.Run(sp.name, func(t *testing.T) {
+	defer plainScan(false)
+	runs := []struct {
+		space int // index in spaces
+		plain bool
+	}{{0, false}, {1, false}, {2, false}, {3, false},
+		// The plain code on whole blocks of 64 values and on a length
+		// that leaves part of one.
+		{1, true}, {3, true}}
+	for _, run := range runs {
+		sp, plain := spaces[run.space], run.plain
+		name := sp.name
+		if plain {
+			name += "/plain"
+		}
+		plainScan(plain)
+		t.Run(name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(21, 22))
 			g, faces := bigGallery(t, r, sp.dim, sp.metric, 3*workerShare)
 			for i := range 300 {
