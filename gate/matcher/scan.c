@@ -234,6 +234,16 @@ __attribute__((target("avx2"))) static int scan_avx2(const uint8_t *records, int
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
 		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+	// With the record's length known when compiled, the dot product's
+	// loop unrolls: a fifth less time a slot for the models' lengths.
+	switch (rbytes) {
+	case 16 + 64: // 128 values: dlib
+		return scan(dot4_avx2, exact_avx2, records, 16 + 64, owner, active, lo, hi, vals, step, dim,
+			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+	case 16 + 96: // 192 values: MobileFaceNet
+		return scan(dot4_avx2, exact_avx2, records, 16 + 96, owner, active, lo, hi, vals, step, dim,
+			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+	}
 	return scan(dot4_avx2, exact_avx2, records, rbytes, owner, active, lo, hi, vals, step, dim,
 		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
 }
