@@ -92,9 +92,8 @@ const DefaultClaimWait = 10 * time.Second
 // DefaultMinFace is a lane's smallest face worth matching, in pixels of the
 // default 1280x720 frame: a visitor within about 0.9 m of a camera with a
 // 70° field of view. Anyone farther is still queueing, and the face detector
-// looks at frames shrunk so that this size is 100 pixels (800x450 instead
-// of 1280x720, which takes the detector about 0.4 of the time). At
-// 640x480, use 80.
+// looks at grey frames shrunk so that this size is 83 pixels (667x375
+// instead of 1280x720: a quarter of the pixels). At 640x480, use 80.
 const DefaultMinFace = 160
 
 // DefaultConfig returns the defaults printed by --help.
@@ -156,7 +155,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be (0: the model's: "+modelDefaults(func(m faces.Model) float32 { return m.Margin })+")")
 	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
 	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "frames considered for agreement (N)")
-	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching: smaller faces are people still queueing; faces are looked for in frames shrunk so that this is 100 pixels, so a larger value is quicker (80 suits 640x480)")
+	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching: smaller faces are people still queueing; faces are looked for in frames shrunk so that this is 83 pixels, so a larger value is quicker (80 suits 640x480)")
 	fs.DurationVar(&c.Policy.Cooldown, "cooldown", c.Policy.Cooldown, "time before the same ticket is decided again")
 	fs.StringVar(&c.OfflinePolicy, "offline-policy", c.OfflinePolicy, "allow or deny entry-limited tickets while NATS is unreachable")
 	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "longest wait for one answer from NATS when claiming an entry (tried again within --claim-wait)")
