@@ -192,7 +192,7 @@ func TestGatePrunesItsHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pending, _ := st.Unpublished(ctx, 10)
+	pending, _ := st.Unpublished(ctx, 0, 10)
 	st.MarkPublished(ctx, pending[0].Seq, old)
 	if entries, _, _, _ := st.Usage(ctx, "T-gone", ""); entries != 2 {
 		t.Fatalf("%d decisions stored before the gate starts; want 2", entries)

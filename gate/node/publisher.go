@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -19,7 +20,10 @@ import (
 //
 // Decisions the disk would not take (unrecorded) are written to the outbox
 // as soon as it takes them again; until then they are sent straight from
-// memory, and written marked published.
+// memory, and written marked published. A full disk may also refuse to mark
+// an outbox row published: the row is then remembered as sent (sent), so
+// that the rows after it are still sent and it is not sent again while the
+// mark waits for the disk.
 type publisher struct {
 	store      *store.Store
 	unrecorded *unrecorded
@@ -27,6 +31,7 @@ type publisher struct {
 	log        *slog.Logger
 	wake       drain.Waker
 	gate       string
+	sent       map[int64]bool // outbox rows published but not yet marked so; only drain uses it
 }
 
 // Wake asks for a publish now; it never blocks.
@@ -45,21 +50,31 @@ func (p *publisher) drain(ctx context.Context) error {
 		}
 		p.unrecorded.published(a.EventID, time.Now())
 	}
-	for {
-		pending, err := p.store.Unpublished(ctx, 100)
+	var markErr error
+	for after := int64(0); ; {
+		pending, err := p.store.Unpublished(ctx, after, 100)
 		if err != nil {
 			return err
 		}
 		if len(pending) == 0 {
-			return nil
+			return markErr
 		}
 		for _, a := range pending {
-			if err := p.publish(ctx, a.EventID, a.Payload); err != nil {
-				return err
+			after = a.Seq
+			if !p.sent[a.Seq] {
+				if err := p.publish(ctx, a.EventID, a.Payload); err != nil {
+					return err
+				}
 			}
 			if err := p.store.MarkPublished(ctx, a.Seq, time.Now()); err != nil {
-				return err
+				if p.sent == nil {
+					p.sent = map[int64]bool{}
+				}
+				p.sent[a.Seq] = true
+				markErr = cmp.Or(markErr, fmt.Errorf("mark admission %s published: %w", a.EventID, err))
+				continue
 			}
+			delete(p.sent, a.Seq)
 		}
 	}
 }

@@ -70,11 +70,11 @@ type Pending struct {
 	Payload []byte
 }
 
-// Unpublished returns up to limit admissions not yet published, oldest
-// first.
-func (s *Store) Unpublished(ctx context.Context, limit int) ([]Pending, error) {
+// Unpublished returns up to limit admissions not yet published recorded
+// after seq after (0: from the first), oldest first.
+func (s *Store) Unpublished(ctx context.Context, after int64, limit int) ([]Pending, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
-		`SELECT seq, event_id, payload FROM admissions WHERE published_ms = 0 ORDER BY seq LIMIT ?`, limit)
+		`SELECT seq, event_id, payload FROM admissions WHERE published_ms = 0 AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: unpublished: %w", err)
 	}

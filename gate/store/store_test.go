@@ -39,7 +39,7 @@ func TestPruneKeepsWhatUsageNeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		if published {
-			pending, _ := s.Unpublished(ctx, 100)
+			pending, _ := s.Unpublished(ctx, 0, 100)
 			for _, p := range pending {
 				if p.EventID == id {
 					s.MarkPublished(ctx, p.Seq, at)
