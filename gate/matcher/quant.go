@@ -41,7 +41,7 @@ type code struct {
 // scan.h), then its codes.
 type header struct {
 	code
-	_ float32 // keeps records, and the codes after the header, 16-byte aligned
+	reach float32 // ‖a‖ + ‖ea‖ of the bound, rounded up; also keeps records 16-byte aligned
 }
 
 const headerBytes = int(unsafe.Sizeof(header{}))
@@ -58,7 +58,8 @@ func (g *Gallery) record(s int32) []uint8 {
 // putRecord writes the record of the values v into rec.
 func putRecord(rec []uint8, v []float32) {
 	c := quantize4(v, rec[headerBytes:])
-	*(*header)(unsafe.Pointer(&rec[0])) = header{code: c}
+	reach := math.Sqrt(float64(c.norm2)) + float64(c.resid)
+	*(*header)(unsafe.Pointer(&rec[0])) = header{code: c, reach: math.Nextafter32(float32(reach), float32(math.Inf(1)))}
 }
 
 const (

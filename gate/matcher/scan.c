@@ -172,7 +172,7 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 		const sg_header *h = (const sg_header *)rec;
 		int32_t cdot = dot(rec + sizeof(sg_header), qcode, cbytes) - 8 * qsum;
 		float ra = h->resid, na2 = h->norm2;
-		float err = 2.0f * ((sqrtf(na2) + ra) * qresid + ra * qnorm) + 1e-4f * (na2 + qnorm2) + 1e-6f;
+		float err = 2.0f * (h->reach * qresid + ra * qnorm) + 1e-4f * (na2 + qnorm2) + 1e-6f;
 		float lower = na2 + qnorm2 - 2.0f * h->scale * qscale * (float)cdot - err;
 		bound[s - lo] = lower;
 		if (nseeds < SG_SEEDS || lower < seedLower[nseeds - 1]) {

@@ -3,7 +3,8 @@
 
 // sg_header starts each slot's record, before its codes (quant.go).
 typedef struct {
-	float scale, resid, norm2, spare;
+	float scale, resid, norm2;
+	float reach; // sqrt(norm2) + resid, rounded up: worked out once, not at every search
 } sg_header;
 
 typedef struct {

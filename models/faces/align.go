@@ -109,11 +109,14 @@ func templatePoints() []point { return []point{templateLeftEye, templateRightEye
 // so that the warp scales by 0.5: linear interpolation alone would skip
 // pixels and alias. Pixels from outside img are black.
 func alignFace(img gocv.Mat, shape []image.Point, chip *gocv.Mat) error {
-	s, err := alignTransform(shape)
+	pts, err := alignmentPoints(shape)
 	if err != nil {
 		return err
 	}
-	pts, _ := alignmentPoints(shape)
+	s, err := fitSimilarity(pts, templatePoints())
+	if err != nil {
+		return err
+	}
 	roi := chipSource(s, image.Rect(0, 0, img.Cols(), img.Rows()))
 	if roi.Empty() {
 		// The whole chip lies outside the image: it is black.
