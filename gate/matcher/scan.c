@@ -107,9 +107,14 @@ SG_INLINE void take(sg_top2 *top, int32_t t, float u) {
 	}
 }
 
-// seeds is how many slots with the smallest lower bounds the first sweep
-// keeps, to be compared exactly before the second: their distances make
-// the second-best bound tight from the start.
+// SG_BLOCK is how many slots the scan bounds before it compares exactly
+// those of them that could still be among the two best: their bounds stay
+// in the first-level cache, and nothing is written for the others.
+#define SG_BLOCK 1024
+
+// SG_SEEDS is how many slots of the first block, those with the smallest
+// lower bounds, are compared exactly first: their distances make the
+// second-best bound tight from the start.
 #define SG_SEEDS 8
 
 // SG_AHEAD is how many slots to be compared exactly have their values
@@ -118,17 +123,16 @@ SG_INLINE void take(sg_top2 *top, int32_t t, float u) {
 
 // compare works out slot s's distance from the values held, records its
 // ticket's upper bound in top and, when its lower bound is still within
-// the second best, the slot in cand; it marks s done in bound (NaN). It
-// returns -1 when cand would overflow cap.
-SG_INLINE int compare(float (*exact)(const int16_t *, float, const float *, int), int s, int lo,
+// the second best, the slot in cand. It returns -1 when cand would
+// overflow cap.
+SG_INLINE int compare(float (*exact)(const int16_t *, float, const float *, int), int s,
 		const uint8_t *records, int rbytes, const int32_t *owner, const int16_t *vals, const float *step,
-		int dim, float qnorm2, const float *q, float *bound, sg_top2 *top, int32_t *cand,
+		int dim, float qnorm2, const float *q, sg_top2 *top, int32_t *cand,
 		float *cand_lower, int *n, int cap) {
 	float na2 = ((const sg_header *)(records + (int64_t)s * rbytes))->norm2;
 	float rounding = 1e-4f * (na2 + qnorm2) + 1e-6f;
 	float d = exact(vals + (int64_t)s * dim, step[s], q, dim);
 	take(top, owner[s], d + rounding);
-	bound[s - lo] = NAN;
 	float lower = d - rounding;
 	if (lower <= top->u2) {
 		if (*n == cap) {
@@ -141,6 +145,20 @@ SG_INLINE int compare(float (*exact)(const int16_t *, float, const float *, int)
 	return 0;
 }
 
+// searched says whether slot s holds a descriptor of an active ticket.
+SG_INLINE int searched(const int32_t *owner, const uint8_t *active, int s) {
+	int32_t t = owner[s];
+	return t >= 0 && active[t];
+}
+
+// open says whether a lower bound lets its slot be among the two best
+// whose second is u2: the bound is within u2, or not a number (a
+// descriptor whose values overflow the bounds' arithmetic), but not +inf,
+// which marks a slot already compared.
+SG_INLINE int open(float lower, float u2) {
+	return !(lower > u2) && lower != INFINITY;
+}
+
 // scan is sg_scan_q4 with the dot product and the exact distance given:
 // inlined into one copy per instruction set.
 SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
@@ -148,82 +166,93 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 		const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
-		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
 	const float qnorm = sqrtf(qnorm2);
 	const int cbytes = rbytes - (int)sizeof(sg_header);
-	// First sweep: every slot's lower bound from its code, into bound
-	// (NaN for a slot not searched, which no comparison lets through), and
-	// the seeds.
-	int seed[SG_SEEDS];
-	float seedLower[SG_SEEDS];
-	int nseeds = 0;
-	for (int s = lo; s < hi; s++) {
-		// Records are read a few slots ahead, so that memory is busy
-		// while this one is worked on.
-		const uint8_t *ahead = records + (int64_t)(s + 16) * rbytes;
-		__builtin_prefetch(ahead);
-		__builtin_prefetch(ahead + rbytes - 1);
-		int32_t t = owner[s];
-		if (t < 0 || !active[t]) {
-			bound[s - lo] = NAN;
-			continue;
-		}
-		const uint8_t *rec = records + (int64_t)s * rbytes;
-		const sg_header *h = (const sg_header *)rec;
-		int32_t cdot = dot(rec + sizeof(sg_header), qcode, cbytes) - 8 * qsum;
-		float ra = h->resid, na2 = h->norm2;
-		float err = 2.0f * (h->reach * qresid + ra * qnorm) + 1e-4f * (na2 + qnorm2) + 1e-6f;
-		float lower = na2 + qnorm2 - 2.0f * h->scale * qscale * (float)cdot - err;
-		bound[s - lo] = lower;
-		if (nseeds < SG_SEEDS || lower < seedLower[nseeds - 1]) {
-			int i = nseeds < SG_SEEDS ? nseeds++ : SG_SEEDS - 1;
-			for (; i > 0 && seedLower[i - 1] > lower; i--) {
-				seed[i] = seed[i - 1];
-				seedLower[i] = seedLower[i - 1];
-			}
-			seed[i] = s;
-			seedLower[i] = lower;
-		}
-	}
-	// Then the slots whose lower bound is within the second-best distance
-	// known so far are compared exactly, seeds first (and marked done); the
-	// values of the next few such slots are fetched while one is compared.
+	float lower[SG_BLOCK];
 	int n = 0;
-	for (int k = 0; k < nseeds; k++) {
-		if (compare(exact, seed[k], lo, records, rbytes, owner, vals, step, dim, qnorm2, q, bound, top, cand, cand_lower, &n, cap) < 0) {
-			return -1;
+	for (int b = lo; b < hi; b += SG_BLOCK) {
+		const int e = b + SG_BLOCK < hi ? b + SG_BLOCK : hi;
+		// Every slot's lower bound from its code, whoever holds it: the
+		// few within reach are checked after.
+		for (int s = b; s < e; s++) {
+			// Records are read a few slots ahead, so that memory is
+			// busy while this one is worked on.
+			const uint8_t *ahead = records + (int64_t)(s + 16) * rbytes;
+			__builtin_prefetch(ahead);
+			__builtin_prefetch(ahead + rbytes - 1);
+			const uint8_t *rec = records + (int64_t)s * rbytes;
+			const sg_header *h = (const sg_header *)rec;
+			int32_t cdot = dot(rec + sizeof(sg_header), qcode, cbytes) - 8 * qsum;
+			float na2 = h->norm2;
+			float err = 2.0f * (h->reach * qresid + h->resid * qnorm) + 1e-4f * (na2 + qnorm2) + 1e-6f;
+			lower[s - b] = na2 + qnorm2 - 2.0f * h->scale * qscale * (float)cdot - err;
 		}
-	}
-	int ring[SG_AHEAD];
-	int head = 0, have = 0, next = lo;
-	for (;;) {
-		for (; have < SG_AHEAD; have++) {
-			while (next < hi && !(bound[next - lo] <= top->u2)) {
-				next++;
+		// The other workers' second best bounds this one's too.
+		float lim; // the smaller of the two is the one to beat
+		__atomic_load(shared, &lim, __ATOMIC_RELAXED);
+		if (top->u2 == INFINITY && lim == INFINITY) {
+			// Seeds: the searched slots with the smallest lower bounds.
+			int seed[SG_SEEDS];
+			float seedLower[SG_SEEDS];
+			int nseeds = 0;
+			for (int s = b; s < e; s++) {
+				float l = lower[s - b];
+				if (!searched(owner, active, s) || !(nseeds < SG_SEEDS || l < seedLower[nseeds - 1])) {
+					continue;
+				}
+				int i = nseeds < SG_SEEDS ? nseeds++ : SG_SEEDS - 1;
+				for (; i > 0 && seedLower[i - 1] > l; i--) {
+					seed[i] = seed[i - 1];
+					seedLower[i] = seedLower[i - 1];
+				}
+				seed[i] = s;
+				seedLower[i] = l;
 			}
-			if (next == hi) {
+			for (int k = 0; k < nseeds; k++) {
+				lower[seed[k] - b] = INFINITY;
+				if (compare(exact, seed[k], records, rbytes, owner, vals, step, dim, qnorm2, q, top, cand, cand_lower, &n, cap) < 0) {
+					return -1;
+				}
+			}
+		}
+		// Then the searched slots whose lower bound is within the
+		// second-best distance known so far are compared exactly; the
+		// values of the next few are fetched while one is compared.
+		int ring[SG_AHEAD];
+		int head = 0, have = 0, next = b;
+		for (;;) {
+			for (; have < SG_AHEAD; have++) {
+				while (next < e && !(open(lower[next - b], fminf(top->u2, lim)) && searched(owner, active, next))) {
+					next++;
+				}
+				if (next == e) {
+					break;
+				}
+				const char *v = (const char *)(vals + (int64_t)next * dim);
+				for (int off = 0; off < 2 * dim; off += 64) {
+					__builtin_prefetch(v + off);
+				}
+				__builtin_prefetch(v + 2 * dim - 1);
+				__builtin_prefetch(step + next);
+				ring[(head + have) % SG_AHEAD] = next++;
+			}
+			if (have == 0) {
 				break;
 			}
-			const char *v = (const char *)(vals + (int64_t)next * dim);
-			for (int off = 0; off < 2 * dim; off += 64) {
-				__builtin_prefetch(v + off);
+			int s = ring[head];
+			head = (head + 1) % SG_AHEAD;
+			have--;
+			// The second-best bound may have tightened since s was queued.
+			if (open(lower[s - b], fminf(top->u2, lim)) &&
+				compare(exact, s, records, rbytes, owner, vals, step, dim, qnorm2, q, top, cand, cand_lower, &n, cap) < 0) {
+				return -1;
 			}
-			__builtin_prefetch(v + 2 * dim - 1);
-			__builtin_prefetch(step + next);
-			__builtin_prefetch(owner + next);
-			__builtin_prefetch(records + (int64_t)next * rbytes);
-			ring[(head + have) % SG_AHEAD] = next++;
 		}
-		if (have == 0) {
-			break;
-		}
-		int s = ring[head];
-		head = (head + 1) % SG_AHEAD;
-		have--;
-		// The second-best bound may have tightened since s was queued.
-		if (bound[s - lo] <= top->u2 &&
-			compare(exact, s, lo, records, rbytes, owner, vals, step, dim, qnorm2, q, bound, top, cand, cand_lower, &n, cap) < 0) {
-			return -1;
+		for (float u2 = top->u2; u2 < lim;) {
+			if (__atomic_compare_exchange(shared, &lim, &u2, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				break;
+			}
 		}
 	}
 	return n;
@@ -233,34 +262,37 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 __attribute__((target("avx2"))) static int scan_avx2(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
-		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
 	// With the record's length known when compiled, the dot product's
 	// loop unrolls: a fifth less time a slot for the models' lengths.
 	switch (rbytes) {
 	case 16 + 64: // 128 values: dlib
 		return scan(dot4_avx2, exact_avx2, records, 16 + 64, owner, active, lo, hi, vals, step, dim,
-			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	case 16 + 96: // 192 values: MobileFaceNet
 		return scan(dot4_avx2, exact_avx2, records, 16 + 96, owner, active, lo, hi, vals, step, dim,
-			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	}
 	return scan(dot4_avx2, exact_avx2, records, rbytes, owner, active, lo, hi, vals, step, dim,
-		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }
 #endif
 
 static int scan_plain(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
-		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
 	return scan(dot4_plain, exact_plain, records, rbytes, owner, active, lo, hi, vals, step, dim,
-		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }
 
 // sg_scan_q4 scans the slots [lo, hi): for each one of an active ticket it
 // bounds the squared distance to the query, keeps in top the two tickets
 // with the smallest upper bounds, and writes to cand the slots whose lower
-// bound is within the current second-best upper bound. It returns the
+// bound is within the current second-best upper bound. *shared is the
+// smallest second-best upper bound any worker of the search has found: a
+// bound on this share's second best too, read and lowered between blocks,
+// so that each worker's finds spare the others comparisons. It returns the
 // number of candidates written, or -1 when more than cap would have been.
 // It uses AVX2 where the CPU has it, decided on each call (a cached
 // test), unless sg_plain_only is set.
@@ -269,13 +301,13 @@ int sg_plain_only;
 int sg_scan_q4(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
-		float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap) {
+		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
 #ifdef SG_X86
 	if (!sg_plain_only && __builtin_cpu_supports("avx2")) {
 		return scan_avx2(records, rbytes, owner, active, lo, hi, vals, step, dim,
-			qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	}
 #endif
 	return scan_plain(records, rbytes, owner, active, lo, hi, vals, step, dim,
-		qcode, qsum, qscale, qresid, qnorm2, q, bound, top, cand, cand_lower, cap);
+		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }

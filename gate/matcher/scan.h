@@ -15,7 +15,7 @@ typedef struct {
 int sg_scan_q4(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 	const int16_t *vals, const float *step, int dim,
 	const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
-	float *bound, sg_top2 *top, int32_t *cand, float *cand_lower, int cap);
+	sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap);
 
 // sg_plain_only makes sg_scan_q4 use its plain code on any CPU (for tests).
 extern int sg_plain_only;

@@ -31,12 +31,10 @@ const workerShare = 8192
 // bounds cannot tell that many descriptors apart is searched exactly.
 const candidateCap = 4096
 
-// scratch holds one worker's candidates, and the lower bounds of its share
-// of the slots.
+// scratch holds one worker's candidates.
 type scratch struct {
 	slots []int32
 	lower []float32
-	bound []float32
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -51,9 +49,10 @@ type part struct {
 }
 
 // searchCompact runs the two-pass search: every core bounds the distances
-// of its share of the slots from their 4-bit codes, compares exactly those
-// whose lower bound is within the second-best distance found so far (the
-// most promising first, scan.c), and keeps the two tickets with the
+// of its share of the slots from their 4-bit codes, a block at a time,
+// compares exactly those whose lower bound is within the second-best
+// distance found so far by any core (the most promising first, scan.c),
+// and keeps the two tickets with the
 // smallest upper bounds and the slots that could still be the best or the
 // second best; then those candidates are compared again as searchExact
 // would, in slot order, so that ties fall the same way. g.mu must be held.
@@ -62,22 +61,20 @@ func (g *Gallery) searchCompact(q []float32) Result {
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(g.owner)/workerShare))
 	parts := make([]part, workers)
 	var wg sync.WaitGroup
+	shared := C.float(math.Inf(1))
 	per := (len(g.owner) + workers - 1) / workers
 	for w := range workers {
 		lo, hi := w*per, min((w+1)*per, len(g.owner))
 		wg.Go(func() {
 			p := &parts[w]
 			p.buf = scratchPool.Get().(*scratch)
-			if cap(p.buf.bound) < hi-lo {
-				p.buf.bound = make([]float32, hi-lo)
-			}
 			p.top = C.sg_top2{t1: -1, t2: -1, u1: C.float(math.Inf(1)), u2: C.float(math.Inf(1))}
 			p.n = int(C.sg_scan_q4(
 				(*C.uint8_t)(&g.records[0]), C.int(recordBytes(g.dim)), (*C.int32_t)(&g.owner[0]), (*C.uint8_t)(&g.active[0]), C.int(lo), C.int(hi),
 				(*C.int16_t)(&g.vals[0]), (*C.float)(&g.step[0]), C.int(g.dim),
 				(*C.int8_t)(unsafe.Pointer(&qcode[0])), C.int32_t(qsum), C.float(qc.scale), C.float(qc.resid),
-				C.float(qc.norm2), (*C.float)(&q[0]), (*C.float)(&p.buf.bound[:1][0]),
-				&p.top, (*C.int32_t)(&p.buf.slots[0]), (*C.float)(&p.buf.lower[0]), C.int(candidateCap)))
+				C.float(qc.norm2), (*C.float)(&q[0]),
+				&p.top, &shared, (*C.int32_t)(&p.buf.slots[0]), (*C.float)(&p.buf.lower[0]), C.int(candidateCap)))
 		})
 	}
 	wg.Wait()

@@ -152,3 +152,40 @@ func TestQuantizeBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactSearchHugeValues searches descriptors so long that their
+// squared lengths overflow float32, though the distances between them do
+// not: the bounds are not numbers, and such a slot must be compared exactly
+// rather than passed over.
+func TestCompactSearchHugeValues(t *testing.T) {
+	defer plainScan(false)
+	for _, plain := range []bool{false, true} {
+		plainScan(plain)
+		r := rand.New(rand.NewPCG(3, 4))
+		g := NewGallery(37, Euclidean)
+		var faces [][]float32
+		for i := range 2 * workerShare {
+			f := randomFace(r, 37)
+			if i%100 == 0 {
+				for j := range f {
+					f[j] *= 3e19
+				}
+			}
+			faces = append(faces, f)
+			g.Set(fmt.Sprintf("T%06d", i), [][]float32{f}, true)
+		}
+		for i := 0; i < len(faces); i += 100 {
+			q := near(r, faces[i], 1e17)
+			got, err := g.Search(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.mu.RLock()
+			want := g.searchExact(q)
+			g.mu.RUnlock()
+			if got != want || got.Best != fmt.Sprintf("T%06d", i) {
+				t.Fatalf("plain %v, query near T%06d: two-pass search = %+v; the exact scan gives %+v", plain, i, got, want)
+			}
+		}
+	}
+}
