@@ -372,21 +372,39 @@ func TestLargestFace(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("LargestFace(obama and biden) = %v, %v; want a face", ok, err)
 	}
-	if got.Rect != all[0].Rect {
-		t.Errorf("LargestFace(obama and biden).Rect = %v; want the largest, %v", got.Rect, all[0].Rect)
+	// The face is found on one grey channel, then go-face finds it again
+	// in the part of the frame around it: the box may be a step of the
+	// detector's pyramid, a sixth, larger or smaller; the landmarks, fitted
+	// to the face, are near DetectMat's.
+	if d := got.Rect.Min.Sub(all[0].Rect.Min); abs(d.X) > all[0].Size/6 || abs(d.Y) > all[0].Size/6 || abs(got.Size-all[0].Size) > all[0].Size/6 {
+		t.Errorf("LargestFace(obama and biden).Rect = %v; want the largest, %v, within %d pixels", got.Rect, all[0].Rect, all[0].Size/6)
+	}
+	for i, p := range got.Landmarks {
+		if d := p.Sub(all[0].Landmarks[i]); abs(d.X) > 3 || abs(d.Y) > 3 {
+			t.Errorf("LargestFace landmark %d = %v; want DetectMat's %v within 3 pixels", i, p, all[0].Landmarks[i])
+		}
+	}
+	if got.TouchesBorder != all[0].TouchesBorder {
+		t.Errorf("LargestFace.TouchesBorder = %v; DetectMat says %v", got.TouchesBorder, all[0].TouchesBorder)
 	}
 	if len(got.Descriptors) != len(e.Models()) {
 		t.Fatalf("LargestFace gave %d descriptors; want %d", len(got.Descriptors), len(e.Models()))
 	}
-	for i, d := range got.Descriptors {
-		if !slices.Equal(d.Values, all[0].Descriptors[i].Values) {
-			t.Errorf("LargestFace's %s descriptor differs from DetectMat's for the same face", d.Model)
-		}
+	t.Logf("LargestFace: %v, descriptors this far from DetectMat's: %v", got.Rect, checkNear(t, e, "LargestFace(obama and biden)", got, all[0], 0.25))
+	// A face at the frame's edge: go-face is given what there is of the
+	// frame around it, and the face says it touches the edge.
+	edge := frame.Region(image.Rect(max(0, all[0].Rect.Min.X+4), 0, frame.Cols(), frame.Rows()))
+	defer edge.Close()
+	atEdge, ok, err := e.LargestFace(context.Background(), edge, faces.DefaultMinFaceSize)
+	if err != nil || !ok || !atEdge.TouchesBorder || len(atEdge.Descriptors) != len(e.Models()) {
+		t.Fatalf("LargestFace(a face cut by the frame's edge) = %v, TouchesBorder %v, %d descriptors, %v; want a described face touching the border",
+			ok, atEdge.TouchesBorder, len(atEdge.Descriptors), err)
 	}
+	t.Logf("LargestFace(a face cut by the frame's edge): %v, descriptors this far from the whole face's: %v", atEdge.Rect, checkNear(t, e, "LargestFace(a face cut by the frame's edge)", atEdge, got, 0.5))
 	// A face below the lane's minimum size is not worth describing.
-	small, ok, err := e.LargestFace(context.Background(), frame, all[0].Size+1)
+	small, ok, err := e.LargestFace(context.Background(), frame, all[0].Size*5/4)
 	if err != nil || ok || len(small.Descriptors) != 0 {
-		t.Errorf("LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", all[0].Size+1, ok, len(small.Descriptors), err)
+		t.Errorf("LargestFace(minSize %d) = %v with %d descriptors, %v; want no face", all[0].Size*5/4, ok, len(small.Descriptors), err)
 	}
 }
 

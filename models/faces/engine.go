@@ -31,8 +31,9 @@ type Engine struct {
 	// pixels reports that some model needs the working image's pixels
 	// (the ONNX models align the face themselves).
 	pixels bool
-	// hog reports that the engine runs no dlib model, so its workers have
-	// a hogDetector for LargestFace: dlib's descriptor is not needed.
+	// hog reports that the engine runs no dlib model, so its workers
+	// load a hogDetector at once and never go-face: LargestFace needs no
+	// dlib descriptor.
 	hog bool
 
 	// idle holds the workers not in use; a call takes one and puts it
@@ -59,7 +60,7 @@ type Engine struct {
 type worker struct {
 	rec  *face.Recognizer
 	onnx []*onnxEmbedder // one per ONNX model in Engine.models, in order
-	hog  *hogDetector    // when Engine.hog
+	hog  *hogDetector    // loaded at once when Engine.hog, otherwise on first use
 }
 
 // loadRecognizer loads go-face's recognizer: dlib's HOG and CNN detectors,
@@ -85,6 +86,20 @@ func (w *worker) recognizer(dir string) (*face.Recognizer, error) {
 		w.rec = rec
 	}
 	return w.rec, nil
+}
+
+// detector returns the worker's HOG detector, loading it on first use: an
+// engine with a dlib model has go-face, and a worker only needs the
+// detector of its own when it serves a lane (Engine.LargestFace).
+func (w *worker) detector(dir string) (*hogDetector, error) {
+	if w.hog == nil {
+		hog, err := openHOG(dir)
+		if err != nil {
+			return nil, err
+		}
+		w.hog = hog
+	}
+	return w.hog, nil
 }
 
 func (w *worker) close() {
@@ -277,6 +292,11 @@ func (e *Engine) recognize(ctx context.Context, src prepared, cnn bool, describe
 		return nil, err
 	}
 	defer e.release(w)
+	return e.recognizeWith(w, src, cnn, describe)
+}
+
+// recognizeWith is recognize with a worker already held.
+func (e *Engine) recognizeWith(w *worker, src prepared, cnn bool, describe func([]Face) []int) ([]Face, error) {
 	rec, err := w.recognizer(e.cfg.ModelDir)
 	if err != nil {
 		return nil, err
@@ -319,6 +339,14 @@ func (e *Engine) describe(w *worker, src prepared, f *Face) error {
 		f.Descriptors = append(f.Descriptors, d)
 	}
 	return nil
+}
+
+// first describes the largest face.
+func first(faces []Face) []int {
+	if len(faces) == 0 {
+		return nil
+	}
+	return []int{0}
 }
 
 // all describes every face.

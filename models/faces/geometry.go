@@ -31,12 +31,10 @@ func (g geometry) faces(found []face.Face) []Face {
 // whose right and bottom are the last pixels inside the face, and its
 // landmarks, if any — into a Face in the original's coordinates.
 func (g geometry) face(rect image.Rectangle, shapes []image.Point) Face {
-	sx := float64(g.orig.Dx()) / float64(g.work.X)
-	sy := float64(g.orig.Dy()) / float64(g.work.Y)
 	// image.Rectangle's Max is the first pixel outside.
 	x0, y0 := rect.Min.X, rect.Min.Y
 	x1, y1 := rect.Max.X+1, rect.Max.Y+1
-	r := image.Rect(scaleCoord(x0, sx), scaleCoord(y0, sy), scaleCoord(x1, sx), scaleCoord(y1, sy)).Add(g.orig.Min)
+	r := g.rect(image.Rect(x0, y0, x1, y1))
 	f := Face{
 		Rect: r,
 		Size: min(r.Dx(), r.Dy()),
@@ -45,6 +43,14 @@ func (g geometry) face(rect image.Rectangle, shapes []image.Point) Face {
 	}
 	g.setLandmarks(&f, shapes)
 	return f
+}
+
+// rect converts a rectangle of the working image (Max outside it) into the
+// original's coordinates.
+func (g geometry) rect(r image.Rectangle) image.Rectangle {
+	sx := float64(g.orig.Dx()) / float64(g.work.X)
+	sy := float64(g.orig.Dy()) / float64(g.work.Y)
+	return image.Rect(scaleCoord(r.Min.X, sx), scaleCoord(r.Min.Y, sy), scaleCoord(r.Max.X, sx), scaleCoord(r.Max.Y, sy)).Add(g.orig.Min)
 }
 
 // setLandmarks gives f the landmarks dlib placed in the working image.
