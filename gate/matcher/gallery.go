@@ -113,6 +113,7 @@ func (g *Gallery) Set(ticket string, faces [][]float32, active bool) error {
 			}
 		}
 	}
+	enc := g.encode(faces)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err := g.reserve(len(faces) - len(g.free)); err != nil {
@@ -127,22 +128,50 @@ func (g *Gallery) Set(ticket string, faces [][]float32, active bool) error {
 	if active {
 		g.nActive++
 	}
-	v := make([]float32, g.dim)
-	for _, f := range faces {
+	rb := recordBytes(g.dim)
+	for i := range faces {
 		s := g.slot()
-		copy(v, f)
-		if g.metric == Cosine {
-			normalize(v)
-		}
-		// The codes bound the distances to the values held, as the
-		// exact pass reads them: the fixed-point ones.
-		g.step[s] = toFixed(v, g.vals[int(s)*g.dim:(int(s)+1)*g.dim])
-		fromFixed(g.vals[int(s)*g.dim:(int(s)+1)*g.dim], g.step[s], v)
-		putRecord(g.record(s), v)
+		copy(g.vals[int(s)*g.dim:(int(s)+1)*g.dim], enc.vals[i*g.dim:(i+1)*g.dim])
+		g.step[s] = enc.step[i]
+		copy(g.record(s), enc.records[i*rb:(i+1)*rb])
 		g.owner[s] = ti
 		g.next[s], g.head[ti] = g.head[ti], s
 	}
 	return nil
+}
+
+// encoded is faces as a gallery holds them, one after another: worked out
+// before Set takes the lock, so that neither searches nor other Sets wait
+// for it (a gate loading its tickets sets them on every core).
+type encoded struct {
+	vals    []int16
+	step    []float32
+	records []uint8
+}
+
+// encode returns faces as the gallery holds them: normalised for the cosine
+// metric, in 16-bit fixed point, and the record of the values held, since
+// the codes bound the distances to those values, as the exact pass reads
+// them.
+func (g *Gallery) encode(faces [][]float32) encoded {
+	rb := recordBytes(g.dim)
+	enc := encoded{
+		vals:    make([]int16, len(faces)*g.dim),
+		step:    make([]float32, len(faces)),
+		records: make([]uint8, len(faces)*rb),
+	}
+	v := make([]float32, g.dim)
+	for i, f := range faces {
+		copy(v, f)
+		if g.metric == Cosine {
+			normalize(v)
+		}
+		vals := enc.vals[i*g.dim : (i+1)*g.dim]
+		enc.step[i] = toFixed(v, vals)
+		fromFixed(vals, enc.step[i], v)
+		putRecord(enc.records[i*rb:(i+1)*rb], v)
+	}
+	return enc
 }
 
 // SetActive turns searching a ticket on or off. It reports whether the

@@ -132,11 +132,15 @@ func quantizeTo(v []float32, most int) (code, []int) {
 	for _, f := range fractions {
 		scale := float32(f * peak / float64(most))
 		s := float64(scale)
+		// Any integer code is sound (the bounds use the residual it
+		// leaves); the nearest, ties to even, leaves the shortest, and
+		// RoundToEven is a single instruction where Round is not.
+		inv, m := 1/s, float64(most)
 		var resid2 float64
 		for i, x := range v {
-			c := int(max(-float64(most), min(float64(most), math.Round(float64(x)/s))))
-			try[i] = c
-			e := float64(x) - s*float64(c)
+			c := max(-m, min(m, math.RoundToEven(float64(x)*inv)))
+			try[i] = int(c)
+			e := float64(x) - s*c
 			resid2 += e * e
 		}
 		if resid2 < best {
