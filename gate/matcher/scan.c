@@ -92,6 +92,43 @@ __attribute__((target("avx2"))) SG_INLINE float exact_avx2(const int16_t *v, flo
 }
 #endif
 
+// A header's numbers, as floats.
+typedef struct {
+	float scale, resid, norm2, reach;
+} sg_numbers;
+
+// half_plain is the value of the half h.
+SG_INLINE float half_plain(uint16_t h) {
+	uint32_t exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+	float f;
+	if (exp == 0) {
+		f = (float)frac * (1.0f / 16777216.0f); // subnormal: frac·2⁻²⁴, exact
+	} else if (exp == 0x1f) {
+		f = frac ? NAN : INFINITY;
+	} else {
+		uint32_t bits = (exp + 127 - 15) << 23 | frac << 13;
+		__builtin_memcpy(&f, &bits, sizeof f);
+	}
+	return h & 0x8000 ? -f : f;
+}
+
+float sg_half(uint16_t h) { return half_plain(h); }
+
+SG_INLINE sg_numbers header_plain(const uint8_t *rec) {
+	const sg_header *h = (const sg_header *)rec;
+	return (sg_numbers){half_plain(h->scale), half_plain(h->resid), half_plain(h->norm2), half_plain(h->reach)};
+}
+
+#ifdef SG_X86
+// The same with F16C, which every CPU with AVX2 has: the four in one
+// instruction.
+__attribute__((target("avx2,f16c"))) SG_INLINE sg_numbers header_f16c(const uint8_t *rec) {
+	float f[4];
+	_mm_storeu_ps(f, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)rec)));
+	return (sg_numbers){f[0], f[1], f[2], f[3]};
+}
+#endif
+
 // take records ticket t with upper bound u among the two best.
 SG_INLINE void take(sg_top2 *top, int32_t t, float u) {
 	if (u < top->u1) {
@@ -123,17 +160,21 @@ SG_INLINE void take(sg_top2 *top, int32_t t, float u) {
 
 // compare works out slot s's distance from the values held, records its
 // ticket's upper bound in top and, when its lower bound is still within
-// the second best, the slot in cand. It returns -1 when cand would
-// overflow cap.
+// the second best, the slot in cand. A slot whose header a half could not
+// hold (a NaN scale) is a candidate whatever its distance: float rounding
+// at its size is not known. It returns -1 when cand would overflow cap.
 SG_INLINE int compare(float (*exact)(const int16_t *, float, const float *, int), int s,
 		const uint8_t *records, int rbytes, const int32_t *owner, const int16_t *vals, const float *step,
 		int dim, float qnorm2, const float *q, sg_top2 *top, int32_t *cand,
 		float *cand_lower, int *n, int cap) {
-	float na2 = ((const sg_header *)(records + (int64_t)s * rbytes))->norm2;
-	float rounding = 1e-4f * (na2 + qnorm2) + 1e-6f;
+	sg_numbers h = header_plain(records + (int64_t)s * rbytes);
 	float d = exact(vals + (int64_t)s * dim, step[s], q, dim);
-	take(top, owner[s], d + rounding);
-	float lower = d - rounding;
+	float lower = -INFINITY;
+	if (!isnan(h.scale)) {
+		float rounding = 1e-4f * (h.norm2 + qnorm2) + 1e-6f;
+		take(top, owner[s], d + rounding);
+		lower = d - rounding;
+	}
 	if (lower <= top->u2) {
 		if (*n == cap) {
 			return -1;
@@ -162,7 +203,7 @@ SG_INLINE int open(float lower, float u2) {
 // scan is sg_scan_q4 with the dot product and the exact distance given:
 // inlined into one copy per instruction set.
 SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
-		float (*exact)(const int16_t *, float, const float *, int),
+		float (*exact)(const int16_t *, float, const float *, int), sg_numbers (*numbers)(const uint8_t *),
 		const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
@@ -182,11 +223,10 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 			__builtin_prefetch(ahead);
 			__builtin_prefetch(ahead + rbytes - 1);
 			const uint8_t *rec = records + (int64_t)s * rbytes;
-			const sg_header *h = (const sg_header *)rec;
+			sg_numbers h = numbers(rec);
 			int32_t cdot = dot(rec + sizeof(sg_header), qcode, cbytes) - 8 * qsum;
-			float na2 = h->norm2;
-			float err = 2.0f * (h->reach * qresid + h->resid * qnorm) + 1e-4f * (na2 + qnorm2) + 1e-6f;
-			lower[s - b] = na2 + qnorm2 - 2.0f * h->scale * qscale * (float)cdot - err;
+			float err = 2.0f * (h.reach * qresid + h.resid * qnorm) + 1e-4f * (h.norm2 + qnorm2) + 1e-6f;
+			lower[s - b] = h.norm2 + qnorm2 - 2.0f * h.scale * qscale * (float)cdot - err;
 		}
 		// The other workers' second best bounds this one's too.
 		float lim; // the smaller of the two is the one to beat
@@ -259,21 +299,21 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 }
 
 #ifdef SG_X86
-__attribute__((target("avx2"))) static int scan_avx2(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
+__attribute__((target("avx2,f16c"))) static int scan_avx2(const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
 		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
 	// With the record's length known when compiled, the dot product's
 	// loop unrolls: a fifth less time a slot for the models' lengths.
 	switch (rbytes) {
-	case 16 + 64: // 128 values: dlib
-		return scan(dot4_avx2, exact_avx2, records, 16 + 64, owner, active, lo, hi, vals, step, dim,
+	case 8 + 64: // 128 values: dlib
+		return scan(dot4_avx2, exact_avx2, header_f16c, records, 8 + 64, owner, active, lo, hi, vals, step, dim,
 			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
-	case 16 + 96: // 192 values: MobileFaceNet
-		return scan(dot4_avx2, exact_avx2, records, 16 + 96, owner, active, lo, hi, vals, step, dim,
+	case 8 + 96: // 192 values: MobileFaceNet
+		return scan(dot4_avx2, exact_avx2, header_f16c, records, 8 + 96, owner, active, lo, hi, vals, step, dim,
 			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	}
-	return scan(dot4_avx2, exact_avx2, records, rbytes, owner, active, lo, hi, vals, step, dim,
+	return scan(dot4_avx2, exact_avx2, header_f16c, records, rbytes, owner, active, lo, hi, vals, step, dim,
 		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }
 #endif
@@ -282,7 +322,7 @@ static int scan_plain(const uint8_t *records, int rbytes, const int32_t *owner, 
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
 		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
-	return scan(dot4_plain, exact_plain, records, rbytes, owner, active, lo, hi, vals, step, dim,
+	return scan(dot4_plain, exact_plain, header_plain, records, rbytes, owner, active, lo, hi, vals, step, dim,
 		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }
 
@@ -294,7 +334,7 @@ static int scan_plain(const uint8_t *records, int rbytes, const int32_t *owner, 
 // bound on this share's second best too, read and lowered between blocks,
 // so that each worker's finds spare the others comparisons. It returns the
 // number of candidates written, or -1 when more than cap would have been.
-// It uses AVX2 where the CPU has it, decided on each call (a cached
+// It uses AVX2 and F16C where the CPU has them, decided on each call (a cached
 // test), unless sg_plain_only is set.
 int sg_plain_only;
 
@@ -303,7 +343,7 @@ int sg_scan_q4(const uint8_t *records, int rbytes, const int32_t *owner, const u
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
 		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
 #ifdef SG_X86
-	if (!sg_plain_only && __builtin_cpu_supports("avx2")) {
+	if (!sg_plain_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
 		return scan_avx2(records, rbytes, owner, active, lo, hi, vals, step, dim,
 			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	}

@@ -24,6 +24,9 @@ func plainScan(on bool) {
 	}
 }
 
+// scanHalf is the value of the half h as the scan's plain code reads it.
+func scanHalf(h uint16) float32 { return float32(C.sg_half(C.uint16_t(h))) }
+
 // workerShare is how many slots make the first pass worth another worker.
 const workerShare = 8192
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // bigGallery fills a gallery of one shape with n tickets: most with one
@@ -113,43 +114,102 @@ func TestCompactSearchUndecidedFallsBack(t *testing.T) {
 
 // TestQuantizeBounds checks the bound on the dot product that the first
 // pass relies on, in float64, on vectors of every shape, with the stored
-// codes read back from their bytes as the scan reads them.
+// codes and header read back from their bytes as the scan reads them.
 func TestQuantizeBounds(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 9))
 	for _, dim := range []int{37, 128, 192, 512} {
-		packed := make([]uint8, codeBytes(dim))
-		for range 2000 {
+		rec := make([]uint8, recordBytes(dim))
+		for i := range 2000 {
 			a, q := randomFace(r, dim), randomFace(r, dim)
 			for j := range a {
-				a[j] *= float32(r.Float64() * 3)
+				// Lengths from 1e-6 to 3e3: some halves subnormal.
+				a[j] *= float32(r.Float64() * math.Pow(10, float64(i%10)-6))
 			}
-			qa := quantize4(a, packed)
+			putRecord(rec, a)
+			scale, aResid, aNorm2, reach := (*(*header)(unsafe.Pointer(&rec[0]))).values()
+			packed := rec[headerBytes:]
 			qcode, qsum, qq := quantizeQuery(q)
-			var dot, cdot, resid, sum float64
+			var dot, cdot, resid, norm2, sum float64
 			for j := range a {
 				ca := int(packed[32*(j/64)+j%32]>>(4*(j%64/32))&15) - 8
 				if ca < -code4Max || ca > code4Max {
 					t.Fatalf("dim %d: value %d has code %d, outside ±%d", dim, j, ca, code4Max)
 				}
-				e := float64(a[j]) - float64(qa.scale)*float64(ca)
+				e := float64(a[j]) - scale*float64(ca)
 				resid += e * e
+				norm2 += float64(a[j]) * float64(a[j])
 				dot += float64(a[j]) * float64(q[j])
 				cdot += float64(ca) * float64(qcode[j])
 				sum += float64(qcode[j])
 			}
-			if math.Sqrt(resid) > float64(qa.resid) {
-				t.Fatalf("dim %d: the code leaves out %.6g; it says at most %.6g", dim, math.Sqrt(resid), qa.resid)
+			if math.IsNaN(scale) {
+				// A header a half cannot hold: the search compares
+				// the descriptor exactly.
+				if peak, _ := peakNorm(a); norm2 <= halfMax && peak > 1e-6 {
+					t.Fatalf("dim %d: ‖a‖² = %.6g, largest value %.3g: its header should hold it", dim, norm2, peak)
+				}
+				continue
 			}
-			if sum != float64(qsum) {
+			switch {
+			case math.Sqrt(resid) > aResid:
+				t.Fatalf("dim %d: the code leaves out %.6g; its header says at most %.6g", dim, math.Sqrt(resid), aResid)
+			case norm2 < aNorm2:
+				t.Fatalf("dim %d: ‖a‖² = %.6g; its header says at least %.6g", dim, norm2, aNorm2)
+			case norm2 > 2*aNorm2+1e-7:
+				t.Fatalf("dim %d: ‖a‖² = %.6g; its header says %.6g, far below", dim, norm2, aNorm2)
+			case math.Sqrt(norm2)+math.Sqrt(resid) > reach:
+				t.Fatalf("dim %d: ‖a‖ + ‖ea‖ = %.6g; its header says at most %.6g", dim, math.Sqrt(norm2)+math.Sqrt(resid), reach)
+			case sum != float64(qsum):
 				t.Fatalf("dim %d: the query's codes sum to %v; quantizeQuery says %d", dim, sum, qsum)
 			}
-			est := float64(qa.scale) * float64(qq.scale) * cdot
-			na, nq := math.Sqrt(float64(qa.norm2)), math.Sqrt(float64(qq.norm2))
-			bound := (na+float64(qa.resid))*float64(qq.resid) + float64(qa.resid)*nq
+			est := scale * float64(qq.scale) * cdot
+			nq := math.Sqrt(float64(qq.norm2))
+			bound := reach*float64(qq.resid) + aResid*nq
 			if diff := est - dot; diff > bound || -diff > bound {
 				t.Fatalf("dim %d: code dot product %.6g, true %.6g: off by more than the bound %.6g", dim, est, dot, bound)
 			}
 		}
+	}
+}
+
+// TestHalves checks the conversions between halves and numbers: the scan's
+// own (for CPUs without F16C) against the Go one for every half, and the
+// directed roundings around numbers of every size.
+func TestHalves(t *testing.T) {
+	for h := range 1 << 16 {
+		want, got := halfToFloat(uint16(h)), float64(scanHalf(uint16(h)))
+		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("half %#04x: the scan reads %v; want %v", h, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		h uint16
+		v float64
+	}{{0x3c00, 1}, {0x3800, 0.5}, {0x7bff, halfMax}, {0x0001, 1.0 / (1 << 24)}, {0x0400, halfMinNorm}, {0xc000, -2}} {
+		if v := halfToFloat(tc.h); v != tc.v {
+			t.Errorf("halfToFloat(%#04x) = %v; want %v", tc.h, v, tc.v)
+		}
+	}
+	r := rand.New(rand.NewPCG(6, 7))
+	for range 100_000 {
+		x := math.Pow(10, r.Float64()*13-9) // 1e-9 to 1e4
+		down := halfDown(x)
+		up, ok := halfUp(x)
+		near, nok := halfNearest(x)
+		lo, hi := halfToFloat(down), halfToFloat(up)
+		switch {
+		case !ok || lo > x || halfToFloat(down+1) <= x:
+			t.Fatalf("halfDown(%v) = %v; want the largest half at most it", x, lo)
+		case hi < x || (up > 0 && halfToFloat(up-1) >= x):
+			t.Fatalf("halfUp(%v) = %v; want the smallest half at least it", x, hi)
+		case nok && math.Abs(halfToFloat(near)-x) > math.Min(x-lo, hi-x):
+			t.Fatalf("halfNearest(%v) = %v; want the nearer of %v and %v", x, halfToFloat(near), lo, hi)
+		case !nok && x > math.Ldexp(1, -25):
+			t.Fatalf("halfNearest(%v) refused; want a half", x)
+		}
+	}
+	if _, ok := halfUp(7e4); ok {
+		t.Error("halfUp(7e4) = a half; want none: it is beyond the largest")
 	}
 }
 
