@@ -6,6 +6,7 @@
 #include "scan.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -129,6 +130,55 @@ __attribute__((target("avx2,f16c"))) SG_INLINE sg_numbers header_f16c(const uint
 }
 #endif
 
+#ifdef SG_X86
+// bounds4_avx2 writes to out the lower bounds of the four records from rec
+// on, as the scan's loop works them out one at a time, with the dot
+// products and the bounds' arithmetic of the four done together. Each
+// maddubs sum is at most 2·15·127 = 3810 in magnitude, so the sums of up to
+// four blocks of 64 values are added in 16 bits before they are widened.
+__attribute__((target("avx2,f16c"))) SG_INLINE void bounds4_avx2(const uint8_t *rec, int rbytes, int cbytes,
+		const int8_t *q, int32_t qsum, float qscale, float qresid, float qnorm, float qnorm2, float *out) {
+	const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+	__m256i acc[4];
+	for (int k = 0; k < 4; k++) {
+		const uint8_t *c = rec + k * rbytes + sizeof(sg_header);
+		__m256i s16 = _mm256_setzero_si256(), s32 = _mm256_setzero_si256();
+		for (int b = 0; b < cbytes; b += 32) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(c + b));
+			__m256i lo = _mm256_and_si256(x, low);
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+			s16 = _mm256_add_epi16(s16, _mm256_add_epi16(
+				_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(q + 2 * b))),
+				_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q + 2 * b + 32)))));
+			if ((b / 32) % 4 == 3) {
+				s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(s16, ones));
+				s16 = _mm256_setzero_si256();
+			}
+		}
+		acc[k] = _mm256_add_epi32(s32, _mm256_madd_epi16(s16, ones));
+	}
+	// Lane by lane: [a0+a1, a2+a3, b0+b1, b2+b3], then the four sums of
+	// each half, then the two halves added: [a, b, c, d].
+	__m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+	__m128i dots = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+	__m128 cdot = _mm_cvtepi32_ps(_mm_sub_epi32(dots, _mm_set1_epi32(8 * qsum)));
+	// Each header's four numbers, then turned so that each vector holds
+	// one number of the four records.
+	__m128 scale = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)rec));
+	__m128 resid = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(rec + rbytes)));
+	__m128 norm2 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(rec + 2 * rbytes)));
+	__m128 reach = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(rec + 3 * rbytes)));
+	_MM_TRANSPOSE4_PS(scale, resid, norm2, reach);
+	const __m128 two = _mm_set1_ps(2.0f), qn2 = _mm_set1_ps(qnorm2);
+	__m128 err = _mm_add_ps(_mm_add_ps(
+		_mm_mul_ps(two, _mm_add_ps(_mm_mul_ps(reach, _mm_set1_ps(qresid)), _mm_mul_ps(resid, _mm_set1_ps(qnorm)))),
+		_mm_mul_ps(_mm_set1_ps(1e-4f), _mm_add_ps(norm2, qn2))), _mm_set1_ps(1e-6f));
+	__m128 est = _mm_sub_ps(_mm_add_ps(norm2, qn2),
+		_mm_mul_ps(_mm_mul_ps(_mm_mul_ps(two, scale), _mm_set1_ps(qscale)), cdot));
+	_mm_storeu_ps(out, _mm_sub_ps(est, err));
+}
+#endif
+
 // take records ticket t with upper bound u among the two best.
 SG_INLINE void take(sg_top2 *top, int32_t t, float u) {
 	if (u < top->u1) {
@@ -204,6 +254,7 @@ SG_INLINE int open(float lower, float u2) {
 // inlined into one copy per instruction set.
 SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 		float (*exact)(const int16_t *, float, const float *, int), sg_numbers (*numbers)(const uint8_t *),
+		void (*bounds4)(const uint8_t *, int, int, const int8_t *, int32_t, float, float, float, float, float *),
 		const uint8_t *records, int rbytes, const int32_t *owner, const uint8_t *active, int lo, int hi,
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
@@ -216,7 +267,18 @@ SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 		const int e = b + SG_BLOCK < hi ? b + SG_BLOCK : hi;
 		// Every slot's lower bound from its code, whoever holds it: the
 		// few within reach are checked after.
-		for (int s = b; s < e; s++) {
+		int s = b;
+		if (bounds4) {
+			for (; s + 4 <= e; s += 4) {
+				const char *ahead = (const char *)records + (int64_t)(s + 16) * rbytes;
+				for (int off = 0; off < 4 * rbytes; off += 64) {
+					__builtin_prefetch(ahead + off);
+				}
+				__builtin_prefetch(ahead + 4 * rbytes - 1);
+				bounds4(records + (int64_t)s * rbytes, rbytes, cbytes, qcode, qsum, qscale, qresid, qnorm, qnorm2, lower + (s - b));
+			}
+		}
+		for (; s < e; s++) {
 			// Records are read a few slots ahead, so that memory is
 			// busy while this one is worked on.
 			const uint8_t *ahead = records + (int64_t)(s + 16) * rbytes;
@@ -307,13 +369,13 @@ __attribute__((target("avx2,f16c"))) static int scan_avx2(const uint8_t *records
 	// loop unrolls: a fifth less time a slot for the models' lengths.
 	switch (rbytes) {
 	case 8 + 64: // 128 values: dlib
-		return scan(dot4_avx2, exact_avx2, header_f16c, records, 8 + 64, owner, active, lo, hi, vals, step, dim,
+		return scan(dot4_avx2, exact_avx2, header_f16c, bounds4_avx2, records, 8 + 64, owner, active, lo, hi, vals, step, dim,
 			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	case 8 + 96: // 192 values: MobileFaceNet
-		return scan(dot4_avx2, exact_avx2, header_f16c, records, 8 + 96, owner, active, lo, hi, vals, step, dim,
+		return scan(dot4_avx2, exact_avx2, header_f16c, bounds4_avx2, records, 8 + 96, owner, active, lo, hi, vals, step, dim,
 			qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 	}
-	return scan(dot4_avx2, exact_avx2, header_f16c, records, rbytes, owner, active, lo, hi, vals, step, dim,
+	return scan(dot4_avx2, exact_avx2, header_f16c, bounds4_avx2, records, rbytes, owner, active, lo, hi, vals, step, dim,
 		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }
 #endif
@@ -322,7 +384,7 @@ static int scan_plain(const uint8_t *records, int rbytes, const int32_t *owner, 
 		const int16_t *vals, const float *step, int dim,
 		const int8_t *qcode, int32_t qsum, float qscale, float qresid, float qnorm2, const float *q,
 		sg_top2 *top, float *shared, int32_t *cand, float *cand_lower, int cap) {
-	return scan(dot4_plain, exact_plain, header_plain, records, rbytes, owner, active, lo, hi, vals, step, dim,
+	return scan(dot4_plain, exact_plain, header_plain, NULL, records, rbytes, owner, active, lo, hi, vals, step, dim,
 		qcode, qsum, qscale, qresid, qnorm2, q, top, shared, cand, cand_lower, cap);
 }
 
