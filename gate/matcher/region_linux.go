@@ -5,8 +5,8 @@ import "golang.org/x/sys/unix"
 // region is memory from an anonymous private mapping: zero when mapped,
 // resident only where written, grown by remapping. It asks for huge pages
 // (2 MB rather than 4 kB where the kernel allows): a search reads a
-// million MobileFaceNet records, 112 MB, in a stream, and with 4 kB pages it
-// waits on address translation every 37 records; huge pages made it a tenth
+// million MobileFaceNet records, 104 MB, in a stream, and with 4 kB pages it
+// waits on address translation every 39 records; huge pages made it a tenth
 // to a fifth faster here. At most a huge page's worth of unused room
 // becomes resident at the end of the region.
 type region struct{ b []byte }
