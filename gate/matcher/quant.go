@@ -88,34 +88,35 @@ func codeBytes(dim int) int { return (dim + 63) / 64 * 32 }
 // shorter: 0.107 against 0.116 with 128 values, 0.109 against 0.122 with
 // 192), each rounded to a half.
 func quantize4(v []float32, c []uint8) header {
-	peak, norm2 := peakNorm(v)
-	var scales []float64
-	for _, f := range []float64{1, 0.9, 0.8, 0.7, 0.6} {
-		if h, ok := halfNearest(f * peak / code4Max); ok {
-			scales = append(scales, halfToFloat(h))
-		}
-	}
 	for i := range c {
 		c[i] = 8 | 8<<4 // code 0 in both halves: the padding beyond len(v)
 	}
+	peak, norm2 := peakNorm(v)
 	if peak == 0 {
 		// All codes 0 and nothing left out: the bounds are exact.
 		return header{norm2: halfDown(norm2)}
 	}
+	var halves []uint16
+	var scales []float64
+	for _, f := range []float64{1, 0.9, 0.8, 0.7, 0.6} {
+		if h, ok := halfNearest(f * peak / code4Max); ok {
+			halves = append(halves, h)
+			scales = append(scales, halfToFloat(h))
+		}
+	}
 	if len(scales) == 0 || norm2 > halfMax {
 		return header{scale: halfNaN}
 	}
-	codes, scale, resid := quantizeTo(v, code4Max, scales)
+	codes, i, resid := quantizeTo(v, code4Max, scales)
 	// The float64 sums above are within a few parts in 1e16; the nudges
 	// keep what is rounded up above the true values and ‖a‖² below.
-	h := header{norm2: halfDown(norm2 * (1 - 1e-12))}
+	h := header{scale: halves[i], norm2: halfDown(norm2 * (1 - 1e-12))}
 	var okResid, okReach bool
 	h.resid, okResid = halfUp(resid * (1 + 1e-12))
 	h.reach, okReach = halfUp((math.Sqrt(norm2) + resid) * (1 + 1e-12))
 	if !okResid || !okReach {
 		return header{scale: halfNaN}
 	}
-	h.scale, _ = halfNearest(scale)
 	for i, x := range codes {
 		b := 32*(i/64) + i%32
 		shift := 0
@@ -159,13 +160,13 @@ func peakNorm(v []float32) (peak, norm2 float64) {
 
 // quantizeTo rounds v to integers from −most to most times each of scales
 // and returns the codes of the scale that leaves the shortest error, with
-// that scale and the error's length, worked out in float64. scales must not
-// be empty.
-func quantizeTo(v []float32, most int, scales []float64) (codes []int, scale, resid float64) {
+// that scale's index and the error's length, worked out in float64. scales
+// must not be empty.
+func quantizeTo(v []float32, most int, scales []float64) (codes []int, index int, resid float64) {
 	codes = make([]int, len(v))
 	try := make([]int, len(v))
 	best := math.Inf(1)
-	for _, s := range scales {
+	for k, s := range scales {
 		// Any integer code is sound (the bounds use the residual it
 		// leaves); the nearest, ties to even, leaves the shortest, and
 		// RoundToEven is a single instruction where Round is not.
@@ -178,9 +179,9 @@ func quantizeTo(v []float32, most int, scales []float64) (codes []int, scale, re
 			resid2 += e * e
 		}
 		if resid2 < best {
-			best, scale = resid2, s
+			best, index = resid2, k
 			copy(codes, try)
 		}
 	}
-	return codes, scale, math.Sqrt(best)
+	return codes, index, math.Sqrt(best)
 }

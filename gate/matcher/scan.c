@@ -250,8 +250,9 @@ SG_INLINE int open(float lower, float u2) {
 	return !(lower > u2) && lower != INFINITY;
 }
 
-// scan is sg_scan_q4 with the dot product and the exact distance given:
-// inlined into one copy per instruction set.
+// scan is sg_scan_q4 with the dot product, the exact distance, the header's
+// reader and, where there is one, the bounds of four records at a time
+// given: inlined into one copy per instruction set.
 SG_INLINE int scan(int32_t (*dot)(const uint8_t *, const int8_t *, int),
 		float (*exact)(const int16_t *, float, const float *, int), sg_numbers (*numbers)(const uint8_t *),
 		void (*bounds4)(const uint8_t *, int, int, const int8_t *, int32_t, float, float, float, float, float *),

@@ -54,11 +54,11 @@ type part struct {
 // searchCompact runs the two-pass search: every core bounds the distances
 // of its share of the slots from their 4-bit codes, a block at a time,
 // compares exactly those whose lower bound is within the second-best
-// distance found so far by any core (the most promising first, scan.c),
-// and keeps the two tickets with the
-// smallest upper bounds and the slots that could still be the best or the
-// second best; then those candidates are compared again as searchExact
-// would, in slot order, so that ties fall the same way. g.mu must be held.
+// distance found so far by any core (scan.c), and keeps the two tickets
+// with the smallest upper bounds and the slots that could still be the best
+// or the second best; then those candidates are compared again as
+// searchExact would, in slot order, so that ties fall the same way. g.mu
+// must be held.
 func (g *Gallery) searchCompact(q []float32) Result {
 	qcode, qsum, qc := quantizeQuery(q)
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(g.owner)/workerShare))

@@ -170,7 +170,7 @@ func (e *Engine) loadWorkers() error {
 			if e.hog {
 				// go-face waits for the first Detect or Enroll
 				// (worker.recognizer), which a gate never makes.
-				if w.hog, err = openHOG(e.cfg.ModelDir); err != nil {
+				if _, err = w.detector(e.cfg.ModelDir); err != nil {
 					errs[i] = err
 					return
 				}
