@@ -16,6 +16,7 @@ import (
 func runCalibrate(args []string) error {
 	fs := config.NewFlagSet("gate calibrate [options] DIR  (DIR holds one folder of photos per person)")
 	models := fs.String("models", "models", "folder with the model files (make models)")
+	detector := fs.String("detector", faces.DefaultDetector, "face detector: "+strings.Join(faces.Detectors(), ", "))
 	faceModels := fs.String("face-models", "", "models to compare, comma-separated (empty: every one installed)")
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")
 	target := fs.Float64("target-far", 0.001, "the 1:N false-accept rate to recommend a threshold for")
@@ -46,7 +47,7 @@ func runCalibrate(args []string) error {
 			ts = append(ts, float32(v))
 		}
 	}
-	e, err := faces.Open(faces.Config{ModelDir: *models, Models: names})
+	e, err := faces.Open(faces.Config{ModelDir: *models, Models: names, Detector: *detector})
 	if err != nil {
 		return err
 	}

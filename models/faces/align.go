@@ -10,14 +10,32 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// The ONNX models take a 112x112 face chip with the eyes and the nose base
-// at fixed places (the ArcFace template's points, which MobileFaceNet-class
-// models are trained on).
-var (
-	templateLeftEye  = point{38.2946, 51.6963}
-	templateRightEye = point{73.5318, 51.5014}
-	templateNose     = point{55.7940, 80.5830}
-)
+// The ONNX models take a 112x112 face chip with the face's points at fixed
+// places: the ArcFace template, which MobileFaceNet-class models are trained
+// on. Its five points are the eye centres, the nose tip and the mouth
+// corners, the person's right first (on the chip's left).
+var arcFaceTemplate = []point{
+	{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041},
+}
+
+// dlibTemplate is where a face aligned by dlib's five landmarks puts the
+// eyes' centres and the base of the nose (dlib's fifth point, below the
+// ArcFace template's nose tip), as the HOG detector's faces were always
+// aligned.
+var dlibTemplate = []point{{38.2946, 51.6963}, {73.5318, 51.5014}, {55.7940, 80.5830}}
+
+// templateFor returns the template for a face's alignment points: five from
+// FaceMesh, three from dlib's landmarks.
+func templateFor(pts []point) ([]point, error) {
+	switch len(pts) {
+	case len(arcFaceTemplate):
+		return arcFaceTemplate, nil
+	case len(dlibTemplate):
+		return dlibTemplate, nil
+	default:
+		return nil, fmt.Errorf("align: %d alignment points; want 5 (FaceMesh) or 3 (dlib)", len(pts))
+	}
+}
 
 // point is a position in pixels, with sub-pixel precision.
 type point struct{ X, Y float64 }
@@ -31,6 +49,16 @@ func (s similarity) apply(p point) point {
 }
 
 func (s similarity) scale() float64 { return math.Hypot(s.A, s.B) }
+
+// inverse returns the similarity that undoes s. s must not be degenerate
+// (scale 0).
+func (s similarity) inverse() similarity {
+	d := s.A*s.A + s.B*s.B
+	inv := similarity{A: s.A / d, B: -s.B / d}
+	inv.TX = -(inv.A*s.TX - inv.B*s.TY)
+	inv.TY = -(inv.B*s.TX + inv.A*s.TY)
+	return inv
+}
 
 // mat returns s as the 2x3 matrix WarpAffine takes; the caller closes it.
 func (s similarity) mat() gocv.Mat {
@@ -72,7 +100,7 @@ func fitSimilarity(src, dst []point) (similarity, error) {
 	return s, nil
 }
 
-// alignmentPoints returns the left eye, right eye and nose base from the five
+// alignmentPoints returns the eyes' centres and the nose base from the five
 // landmarks of dlib's shape_predictor_5: two corners of one eye, two of the
 // other, then the nose base. Each eye is the mean of its corners; the eyes
 // are told apart by x, left in the image first.
@@ -91,38 +119,38 @@ func alignmentPoints(shape []image.Point) ([]point, error) {
 }
 
 // alignTransform returns the similarity from image pixels to the chip for a
-// face with these landmarks.
-func alignTransform(shape []image.Point) (similarity, error) {
-	src, err := alignmentPoints(shape)
+// face with these alignment points (see templateFor).
+func alignTransform(pts []point) (similarity, error) {
+	tmpl, err := templateFor(pts)
 	if err != nil {
 		return similarity{}, err
 	}
-	return fitSimilarity(src, templatePoints())
+	return fitSimilarity(pts, tmpl)
 }
 
-func templatePoints() []point { return []point{templateLeftEye, templateRightEye, templateNose} }
-
 // alignFace cuts the ChipSize x ChipSize face chip out of img (BGR) for a
-// face with these landmarks into chip. Only the part of img the chip is cut
-// from is read: a frame is much larger than a face. When the face is more
-// than twice the chip's size, that part is first shrunk by area averaging
-// so that the warp scales by 0.5: linear interpolation alone would skip
-// pixels and alias. Pixels from outside img are black.
-func alignFace(img gocv.Mat, shape []image.Point, chip *gocv.Mat) error {
-	pts, err := alignmentPoints(shape)
+// face with these alignment points into chip.
+func alignFace(img gocv.Mat, pts []point, chip *gocv.Mat) error {
+	s, err := alignTransform(pts)
 	if err != nil {
 		return err
 	}
-	s, err := fitSimilarity(pts, templatePoints())
-	if err != nil {
-		return err
-	}
-	roi := chipSource(s, image.Rect(0, 0, img.Cols(), img.Rows()))
+	return warpSimilarity(img, s, ChipSize, chip)
+}
+
+// warpSimilarity writes into dst the size x size picture that similarity s
+// (img's pixels to dst's) makes of img (8-bit). Only the part of img the
+// picture comes from is read: a frame is much larger than a face. When s
+// shrinks by more than half, that part is first shrunk by area averaging so
+// that the warp scales by 0.5: linear interpolation alone would skip pixels
+// and alias. Pixels from outside img are black.
+func warpSimilarity(img gocv.Mat, s similarity, size int, dst *gocv.Mat) error {
+	roi := chipSource(s, size, image.Rect(0, 0, img.Cols(), img.Rows()))
 	if roi.Empty() {
-		// The whole chip lies outside the image: it is black.
-		black := gocv.Zeros(ChipSize, ChipSize, img.Type())
+		// The whole picture lies outside the image: it is black.
+		black := gocv.Zeros(size, size, img.Type())
 		defer black.Close()
-		black.CopyTo(chip)
+		black.CopyTo(dst)
 		return nil
 	}
 	region := img.Region(roi)
@@ -131,29 +159,31 @@ func alignFace(img gocv.Mat, shape []image.Point, chip *gocv.Mat) error {
 	defer small.Close()
 	src, f := region, point{1, 1}
 	if sc := s.scale(); sc < 0.5 {
-		size := image.Pt(max(1, int(math.Round(float64(roi.Dx())*2*sc))), max(1, int(math.Round(float64(roi.Dy())*2*sc))))
-		gocv.Resize(region, &small, size, 0, 0, gocv.InterpolationArea)
+		sz := image.Pt(max(1, int(math.Round(float64(roi.Dx())*2*sc))), max(1, int(math.Round(float64(roi.Dy())*2*sc))))
+		gocv.Resize(region, &small, sz, 0, 0, gocv.InterpolationArea)
 		// Each axis is scaled by what it actually got after rounding.
-		src, f = small, point{float64(size.X) / float64(roi.Dx()), float64(size.Y) / float64(roi.Dy())}
+		src, f = small, point{float64(sz.X) / float64(roi.Dx()), float64(sz.Y) / float64(roi.Dy())}
 	}
-	for i := range pts {
-		pts[i] = point{(pts[i].X - float64(roi.Min.X)) * f.X, (pts[i].Y - float64(roi.Min.Y)) * f.Y}
-	}
-	if s, err = fitSimilarity(pts, templatePoints()); err != nil {
-		return err
-	}
-	m := s.mat()
+	// A pixel q of src is the pixel q/f + roi.Min of img.
+	rx, ry := float64(roi.Min.X), float64(roi.Min.Y)
+	m := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
 	defer m.Close()
-	gocv.WarpAffineWithParams(src, chip, m, image.Pt(ChipSize, ChipSize),
+	for i, v := range []float64{
+		s.A / f.X, -s.B / f.Y, s.A*rx - s.B*ry + s.TX,
+		s.B / f.X, s.A / f.Y, s.B*rx + s.A*ry + s.TY,
+	} {
+		m.SetDoubleAt(i/3, i%3, v)
+	}
+	gocv.WarpAffineWithParams(src, dst, m, image.Pt(size, size),
 		gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
 	return nil
 }
 
-// chipSource returns the part of bounds that the chip of similarity s (image
-// to chip) is cut from: the box around the chip's corners mapped back into
-// the image, widened by what linear interpolation and area averaging read
-// beyond it, and clipped to bounds.
-func chipSource(s similarity, bounds image.Rectangle) image.Rectangle {
+// chipSource returns the part of bounds that the size x size picture of
+// similarity s (image to picture) is cut from: the box around the picture's
+// corners mapped back into the image, widened by what linear interpolation
+// and area averaging read beyond it, and clipped to bounds.
+func chipSource(s similarity, size int, bounds image.Rectangle) image.Rectangle {
 	d := s.A*s.A + s.B*s.B
 	back := func(x, y float64) point {
 		x, y = x-s.TX, y-s.TY
@@ -161,7 +191,8 @@ func chipSource(s similarity, bounds image.Rectangle) image.Rectangle {
 	}
 	lo := point{math.Inf(1), math.Inf(1)}
 	hi := point{math.Inf(-1), math.Inf(-1)}
-	for _, c := range []point{{0, 0}, {ChipSize, 0}, {0, ChipSize}, {ChipSize, ChipSize}} {
+	n := float64(size)
+	for _, c := range []point{{0, 0}, {n, 0}, {0, n}, {n, n}} {
 		p := back(c.X, c.Y)
 		lo = point{math.Min(lo.X, p.X), math.Min(lo.Y, p.Y)}
 		hi = point{math.Max(hi.X, p.X), math.Max(hi.Y, p.Y)}

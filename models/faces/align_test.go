@@ -116,7 +116,7 @@ func TestAlignFaceGeometry(t *testing.T) {
 				dx, dy := (q.X-ChipSize/2)*c.scale, (q.Y-ChipSize/2)*c.scale
 				return point{c.centre.X + dx*math.Cos(rad) - dy*math.Sin(rad), c.centre.Y + dx*math.Sin(rad) + dy*math.Cos(rad)}
 			}
-			le, re, nose := place(templateLeftEye), place(templateRightEye), place(templateNose)
+			le, re, nose := place(dlibTemplate[0]), place(dlibTemplate[1]), place(dlibTemplate[2])
 			radius := max(2, int(2*c.scale))
 			for _, p := range []point{le, re, nose} {
 				dot(img, p, radius)
@@ -129,9 +129,13 @@ func TestAlignFaceGeometry(t *testing.T) {
 			shape := []image.Point{corner(re, 1), corner(re, -1), corner(le, 1), corner(le, -1),
 				image.Pt(int(math.Round(nose.X)), int(math.Round(nose.Y)))}
 
+			pts, err := alignmentPoints(shape)
+			if err != nil {
+				t.Fatal(err)
+			}
 			chip := gocv.NewMat()
 			defer chip.Close()
-			if err := alignFace(img, shape, &chip); err != nil {
+			if err := alignFace(img, pts, &chip); err != nil {
 				t.Fatal(err)
 			}
 			if chip.Cols() != ChipSize || chip.Rows() != ChipSize {
@@ -143,7 +147,7 @@ func TestAlignFaceGeometry(t *testing.T) {
 			for _, want := range []struct {
 				name string
 				at   point
-			}{{"left eye", templateLeftEye}, {"right eye", templateRightEye}, {"nose", templateNose}} {
+			}{{"left eye", dlibTemplate[0]}, {"right eye", dlibTemplate[1]}, {"nose", dlibTemplate[2]}} {
 				box := image.Rect(int(want.at.X)-8, int(want.at.Y)-8, int(want.at.X)+9, int(want.at.Y)+9)
 				got := centroid(gray, box)
 				t.Logf("%s at (%.2f, %.2f); template (%.2f, %.2f)", want.name, got.X, got.Y, want.at.X, want.at.Y)
@@ -161,7 +165,21 @@ func TestAlignFaceGeometry(t *testing.T) {
 // of its place (measured on these photos: at most 4.6). A fit gone wrong — eyes swapped, a
 // point from the wrong landmark — lands tens of pixels away.
 func TestAlignRealFaces(t *testing.T) {
-	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}})
+	for _, c := range []struct {
+		detector string
+		tol      float64
+	}{
+		{DetectorHOG, 6},
+		// Five points fit worse than three: a smile moves the mouth
+		// corners (6.2 pixels on obama.jpg).
+		{DetectorBlazeFace, 8},
+	} {
+		t.Run(c.detector, func(t *testing.T) { alignRealFaces(t, c.detector, c.tol) })
+	}
+}
+
+func alignRealFaces(t *testing.T, detector string, tol float64) {
+	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}, Detector: detector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +190,14 @@ func TestAlignRealFaces(t *testing.T) {
 			if err != nil || len(got) != 1 {
 				t.Fatalf("Detect(%s) = %d faces, %v", name, len(got), err)
 			}
-			s, err := alignTransform(got[0].work)
+			pts := got[0].align
+			s, err := alignTransform(pts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			pts, _ := alignmentPoints(got[0].work)
-			for i, want := range templatePoints() {
+			tmpl, _ := templateFor(pts)
+			for i, want := range tmpl {
 				at := s.apply(pts[i])
-				tol := 6.0
 				msg := fmt.Sprintf("point %d lands at (%.2f, %.2f); template (%.2f, %.2f)", i, at.X, at.Y, want.X, want.Y)
 				t.Log(msg)
 				if !near(at, want, tol) {
@@ -219,7 +237,11 @@ func TestAlignFaceReadsOnlyTheFace(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got := gocv.NewMat()
 			defer got.Close()
-			if err := alignFace(blur, c.shape, &got); err != nil {
+			pts, err := alignmentPoints(c.shape)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := alignFace(blur, pts, &got); err != nil {
 				t.Fatal(err)
 			}
 			want := wholeFrameChip(t, blur, c.shape)
@@ -252,7 +274,11 @@ func TestAlignFaceReadsOnlyTheFace(t *testing.T) {
 // the frame's own coordinates, the whole frame shrunk when the face is large.
 func wholeFrameChip(t *testing.T, img gocv.Mat, shape []image.Point) gocv.Mat {
 	t.Helper()
-	s, err := alignTransform(shape)
+	pts, err := alignmentPoints(shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := alignTransform(pts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,11 +288,10 @@ func wholeFrameChip(t *testing.T, img gocv.Mat, shape []image.Point) gocv.Mat {
 		small := gocv.NewMat()
 		defer small.Close()
 		gocv.Resize(img, &small, size, 0, 0, gocv.InterpolationArea)
-		pts, _ := alignmentPoints(shape)
 		for i := range pts {
 			pts[i] = point{pts[i].X * float64(size.X) / float64(img.Cols()), pts[i].Y * float64(size.Y) / float64(img.Rows())}
 		}
-		if s, err = fitSimilarity(pts, templatePoints()); err != nil {
+		if s, err = fitSimilarity(pts, dlibTemplate); err != nil {
 			t.Fatal(err)
 		}
 		src = small

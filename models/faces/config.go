@@ -2,8 +2,11 @@ package faces
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 )
 
 // Defaults used for the zero values of Config's fields.
@@ -40,6 +43,25 @@ const (
 	DefaultOpenCVThreads = 1
 )
 
+// Face detectors the engine can find faces with.
+const (
+	// DetectorBlazeFace finds faces with MediaPipe's BlazeFace and aligns
+	// them on five points FaceMesh places (the eye centres, the nose tip
+	// and the mouth corners): it finds turned, tilted and half-covered
+	// faces, in a few milliseconds. The default.
+	DetectorBlazeFace = "blazeface"
+	// DetectorHOG finds faces with dlib's HOG detector and aligns them on
+	// dlib's five landmarks, as ScenicGate did before BlazeFace. It finds
+	// upright frontal faces only.
+	DetectorHOG = "hog"
+	// DefaultDetector is the detector used when Config.Detector is empty.
+	DefaultDetector = DetectorBlazeFace
+)
+
+// Detectors returns the names of the detectors the engine knows, the
+// default first.
+func Detectors() []string { return []string{DetectorBlazeFace, DetectorHOG} }
+
 // Config configures an Engine. The zero value of each field selects its
 // default.
 type Config struct {
@@ -49,6 +71,11 @@ type Config struct {
 	// mmod_human_face_detector.dat, which find every face, and the ONNX
 	// files of the other models (see Model.File).
 	ModelDir string
+	// Detector names the face detector: DetectorBlazeFace (its files
+	// blazeface.onnx and facemesh.onnx come with `make models`) or
+	// DetectorHOG. Empty means DefaultDetector. Whatever the detector, dlib's
+	// own descriptor is computed from dlib's landmarks.
+	Detector string
 	// Models names the embedding models whose descriptors the engine
 	// computes, in the order Face.Descriptors lists them. Empty means every
 	// model installed in ModelDir (see Installed).
@@ -117,9 +144,23 @@ func (c Config) withDefaults() (Config, error) {
 	if c.OpenCVThreads == 0 {
 		c.OpenCVThreads = DefaultOpenCVThreads
 	}
+	if c.Detector == "" {
+		c.Detector = DefaultDetector
+	}
+	if !slices.Contains(Detectors(), c.Detector) {
+		return c, fmt.Errorf("faces: open: detector %q (known: %s): %w", c.Detector, strings.Join(Detectors(), ", "), ErrInvalidConfig)
+	}
 	if len(c.Models) == 0 {
 		if c.Models = Installed(c.ModelDir); len(c.Models) == 0 {
 			return c, fmt.Errorf("faces: open: no model in %s: %w", c.ModelDir, ErrModelMissing)
+		}
+	}
+	if c.Detector == DetectorBlazeFace {
+		for _, f := range []string{blazeFaceFile, faceMeshFile} {
+			if _, err := os.Stat(filepath.Join(c.ModelDir, f)); err != nil {
+				return c, fmt.Errorf("faces: open: the %s detector needs %s, which is not in %s (run `make models`): %w",
+					c.Detector, f, c.ModelDir, ErrModelMissing)
+			}
 		}
 	}
 	return c, nil

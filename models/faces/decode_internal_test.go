@@ -14,7 +14,7 @@ import (
 // TestPrepareBytes checks which JPEGs reach dlib untouched and, for the
 // others, the working size and original frame the faces are mapped with.
 func TestPrepareBytes(t *testing.T) {
-	cfg, err := Config{ModelDir: "unused: no recognizer is loaded", Models: []string{Dlib}}.withDefaults()
+	cfg, err := Config{ModelDir: "unused: no recognizer is loaded", Models: []string{Dlib}, Detector: DetectorHOG}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}

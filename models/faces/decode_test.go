@@ -202,8 +202,10 @@ func TestImageKinds(t *testing.T) {
 			}
 			d := checkNear(t, e, "Enroll("+tt.name+")", got, want, tt.maxDist)
 			t.Logf("Enroll(%s): %v, %v from obama2.jpg", tt.name, got.Rect, d)
-			if !closeRect(got.Rect, want.Rect, 8) {
-				t.Errorf("Enroll(%s).Rect = %v; want %v within 8 pixels", tt.name, got.Rect, want.Rect)
+			// Without colour BlazeFace's box moves by up to 3% of the
+			// face (9 of 300 pixels here).
+			if !closeRect(got.Rect, want.Rect, 12) {
+				t.Errorf("Enroll(%s).Rect = %v; want %v within 12 pixels", tt.name, got.Rect, want.Rect)
 			}
 		})
 	}
@@ -240,9 +242,12 @@ func TestJPEGFlavours(t *testing.T) {
 			{base, data},
 			{base + " turned", withOrientation(data, 6, binary.LittleEndian)},
 		} {
+			// The picture shows two people, with faces of about 20
+			// pixels: too small for the HOG detector, near the least
+			// BlazeFace finds.
 			got, err := e.Detect(context.Background(), variant.data)
-			if err != nil || len(got) != 0 {
-				t.Errorf("Detect(%s) = %d faces, %v; want 0 faces and no error", variant.name, len(got), err)
+			if err != nil || len(got) > 2 {
+				t.Errorf("Detect(%s) = %d faces, %v; want at most the 2 in the picture and no error", variant.name, len(got), err)
 			}
 		}
 	}

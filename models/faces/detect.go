@@ -130,6 +130,9 @@ func (e *Engine) largestFace(ctx context.Context, frame gocv.Mat, minSize int) (
 		return Face{}, false, err
 	}
 	defer e.release(w)
+	if e.blaze {
+		return e.largestBlaze(w, work, geom, minSize)
+	}
 	hog, err := w.detector(e.cfg.ModelDir)
 	if err != nil {
 		return Face{}, false, err
@@ -155,7 +158,7 @@ func (e *Engine) largestFace(ctx context.Context, frame gocv.Mat, minSize int) (
 	if f.Size < minSize {
 		return Face{}, false, nil
 	}
-	if !e.hog {
+	if e.dlibModel {
 		return e.describeCrop(w, work, geom, rects[largest], f)
 	}
 	shape, err := hog.landmarks(work, rects[largest])
@@ -198,7 +201,7 @@ func (e *Engine) describeCrop(w *worker, work gocv.Mat, geom geometry, rect imag
 	// The HOG detector has judged the face large enough; go-face's box for
 	// it may come out a step of its pyramid smaller on the crop, and is
 	// not judged again.
-	faces, err := e.recognizeWith(w, src, false, first)
+	faces, err := e.recognizeDlib(w, src, false, first)
 	if err != nil {
 		return Face{}, false, err
 	}

@@ -289,9 +289,11 @@ func TestDetectImage(t *testing.T) {
 		tol  int
 	}{
 		{"whole", full, 2},
-		// HOG cells are 8 pixels, so cropping may move the box by a
-		// cell or so; forgetting the offset would move it by (60,100).
-		{"sub-image at (60,100)", crop, 12},
+		// BlazeFace sees the image letterboxed into a square, so
+		// cropping moves the face within what it sees, and its box by
+		// up to 7% of the face (19 of 300 pixels here); forgetting the
+		// offset would move it by (60,100).
+		{"sub-image at (60,100)", crop, 24},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := e.DetectImage(context.Background(), tt.img)
@@ -320,9 +322,14 @@ func TestDetectImage(t *testing.T) {
 
 // TestEnrollFallsBackOnCNN enrolls a photo in which dlib's HOG detector
 // finds no face — biden.jpg squeezed to half its width, as a face turned
-// away from the camera looks narrower — but its CNN detector does.
+// away from the camera looks narrower — but its CNN detector does, with the
+// HOG detector chosen.
 func TestEnrollFallsBackOnCNN(t *testing.T) {
-	e := testEngine(t)
+	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(t), Workers: 1, Detector: faces.DetectorHOG})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
 	bgr, err := gocv.IMDecode(testenv.Photo(t, "biden.jpg"), gocv.IMReadColor)
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func BenchmarkEmbedder(b *testing.B) {
 			}
 			defer o.Close()
 			for b.Loop() {
-				if _, err := o.describe(frame, found[0].work); err != nil {
+				if _, err := o.describe(frame, found[0].align); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -147,7 +147,7 @@ func BenchmarkEmbedderThreads(b *testing.B) {
 				}
 				defer e.release(w)
 				for pb.Next() {
-					if _, err := w.onnx[0].describe(frame, found[0].work); err != nil {
+					if _, err := w.onnx[0].describe(frame, found[0].align); err != nil {
 						b.Error(err)
 						return
 					}

@@ -31,10 +31,17 @@ type Engine struct {
 	// pixels reports that some model needs the working image's pixels
 	// (the ONNX models align the face themselves).
 	pixels bool
-	// hog reports that the engine runs no dlib model, so its workers
-	// load a hogDetector at once and never go-face: LargestFace needs no
-	// dlib descriptor.
+	// blaze reports that faces are found by BlazeFace and aligned on
+	// FaceMesh's points (Config.Detector); otherwise dlib's HOG detector
+	// and landmarks find and align them.
+	blaze bool
+	// hog reports that the engine finds faces with the HOG detector and
+	// runs no dlib model, so its workers load a hogDetector at once and
+	// never go-face: LargestFace needs no dlib descriptor.
 	hog bool
+	// dlibModel reports that one of the models is dlib's, whose
+	// descriptor only go-face computes.
+	dlibModel bool
 
 	// idle holds the workers not in use; a call takes one and puts it
 	// back. all keeps every worker so that Close can free them.
@@ -58,9 +65,11 @@ type Engine struct {
 // loaded on first use when Engine.hog) and a Net for each ONNX model, none
 // of which may be used by two calls at once.
 type worker struct {
-	rec  *face.Recognizer
-	onnx []*onnxEmbedder // one per ONNX model in Engine.models, in order
-	hog  *hogDetector    // loaded at once when Engine.hog, otherwise on first use
+	rec   *face.Recognizer
+	onnx  []*onnxEmbedder // one per ONNX model in Engine.models, in order
+	hog   *hogDetector    // loaded at once when Engine.hog, otherwise on first use
+	blaze *blazeFace      // with mesh, loaded at once when Engine.blaze
+	mesh  *faceMesh
 }
 
 // loadRecognizer loads go-face's recognizer: dlib's HOG and CNN detectors,
@@ -109,6 +118,12 @@ func (w *worker) close() {
 	if w.hog != nil {
 		w.hog.Close()
 	}
+	if w.blaze != nil {
+		w.blaze.Close()
+	}
+	if w.mesh != nil {
+		w.mesh.Close()
+	}
 	for _, o := range w.onnx {
 		o.Close()
 	}
@@ -143,11 +158,13 @@ func Open(cfg Config) (*Engine, error) {
 		decoding: make(chan struct{}, cfg.Workers),
 		done:     make(chan struct{}),
 	}
-	e.hog = true
+	e.blaze = cfg.Detector == DetectorBlazeFace
+	e.pixels = e.blaze
 	for _, m := range models {
 		e.pixels = e.pixels || m.onnx != nil
-		e.hog = e.hog && m.onnx != nil
+		e.dlibModel = e.dlibModel || m.onnx == nil
 	}
+	e.hog = !e.blaze && !e.dlibModel
 	if err := e.loadWorkers(); err != nil {
 		return nil, err
 	}
@@ -167,16 +184,35 @@ func (e *Engine) loadWorkers() error {
 			w := &worker{}
 			e.all[i] = w
 			var err error
-			if e.hog {
+			switch {
+			case e.blaze:
+				if w.blaze, err = openBlazeFace(e.cfg.ModelDir); err != nil {
+					errs[i] = err
+					return
+				}
+				if w.mesh, err = openFaceMesh(e.cfg.ModelDir); err != nil {
+					errs[i] = err
+					return
+				}
+				// go-face is needed only for dlib's descriptor.
+				if e.dlibModel {
+					if w.rec, err = loadRecognizer(e.cfg.ModelDir); err != nil {
+						errs[i] = err
+						return
+					}
+				}
+			case e.hog:
 				// go-face waits for the first Detect or Enroll
 				// (worker.recognizer), which a gate never makes.
 				if _, err = w.detector(e.cfg.ModelDir); err != nil {
 					errs[i] = err
 					return
 				}
-			} else if w.rec, err = loadRecognizer(e.cfg.ModelDir); err != nil {
-				errs[i] = err
-				return
+			default:
+				if w.rec, err = loadRecognizer(e.cfg.ModelDir); err != nil {
+					errs[i] = err
+					return
+				}
 			}
 			for _, m := range e.models {
 				if m.onnx == nil {
@@ -297,6 +333,15 @@ func (e *Engine) recognize(ctx context.Context, src prepared, cnn bool, describe
 
 // recognizeWith is recognize with a worker already held.
 func (e *Engine) recognizeWith(w *worker, src prepared, cnn bool, describe func([]Face) []int) ([]Face, error) {
+	if e.blaze {
+		return e.recognizeBlaze(w, src, describe)
+	}
+	return e.recognizeDlib(w, src, cnn, describe)
+}
+
+// recognizeDlib finds the faces with go-face: dlib's HOG detector (and its
+// CNN detector with cnn), its landmarks and its descriptor for every face.
+func (e *Engine) recognizeDlib(w *worker, src prepared, cnn bool, describe func([]Face) []int) ([]Face, error) {
 	rec, err := w.recognizer(e.cfg.ModelDir)
 	if err != nil {
 		return nil, err
@@ -320,16 +365,21 @@ func (e *Engine) recognizeWith(w *worker, src prepared, cnn bool, describe func(
 	return faces, nil
 }
 
-// describe computes f's descriptor for every model of the engine.
+// describe computes f's descriptor for every model of the engine. A face
+// found by BlazeFace that go-face cannot find again has no dlib descriptor.
 func (e *Engine) describe(w *worker, src prepared, f *Face) error {
 	f.Descriptors = make([]Descriptor, 0, len(e.models))
 	next := 0 // the next of w.onnx
 	for _, m := range e.models {
 		d := Descriptor{Model: m.Name}
 		if m.onnx == nil {
+			if !f.hasDlib {
+				// go-face did not find the face BlazeFace found.
+				continue
+			}
 			d.Values = slices.Clone(f.dlib[:])
 		} else {
-			v, err := w.onnx[next].describe(src.pixels, f.work)
+			v, err := w.onnx[next].describe(src.pixels, f.align)
 			next++
 			if err != nil {
 				return err

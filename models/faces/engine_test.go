@@ -140,8 +140,10 @@ func TestOpenErrors(t *testing.T) {
 		{"negative max side", Config{ModelDir: models, MaxSide: -5}, ErrInvalidConfig, nil, "MaxSide"},
 		{"unknown model", Config{ModelDir: models, Models: []string{"arcface"}}, ErrUnknownModel, nil, "arcface"},
 		{"model named twice", Config{ModelDir: models, Models: []string{Dlib, "dlib_face_recognition_resnet_model_v1"}}, ErrInvalidConfig, nil, "twice"},
-		{"ONNX model not fetched", Config{ModelDir: onlyDlib, Models: []string{MobileFaceNet}}, ErrModelMissing, nil, "make models"},
-		{"damaged model file", Config{ModelDir: damagedModels(t, models), Models: []string{Dlib}}, nil, &damaged, "dlib"},
+		{"ONNX model not fetched", Config{ModelDir: onlyDlib, Models: []string{MobileFaceNet}, Detector: DetectorHOG}, ErrModelMissing, nil, "make models"},
+		{"damaged model file", Config{ModelDir: damagedModels(t, models), Models: []string{Dlib}, Detector: DetectorHOG}, nil, &damaged, "dlib"},
+		{"unknown detector", Config{ModelDir: models, Detector: "viola-jones"}, ErrInvalidConfig, nil, "viola-jones"},
+		{"detector not fetched", Config{ModelDir: onlyDlib, Models: []string{Dlib}}, ErrModelMissing, nil, "blazeface.onnx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

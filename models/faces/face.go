@@ -14,9 +14,13 @@ type Face struct {
 	// TouchesBorder reports that Rect touches or crosses the image's edge,
 	// so part of the face may be cut off and the descriptors less reliable.
 	TouchesBorder bool
-	// Landmarks are the five points dlib's shape_predictor_5 places, in the
-	// upright original's coordinates: the two corners of one eye, the two
-	// of the other, and the base of the nose.
+	// Landmarks are the points the face was aligned by, in the upright
+	// original's coordinates. With the BlazeFace detector they are five
+	// points FaceMesh placed: the centre of the person's right eye (on the
+	// image's left), of the left eye, the nose tip, the right and the left
+	// mouth corner. With the HOG detector they are the five of dlib's
+	// shape_predictor_5: the two corners of one eye, the two of the other,
+	// and the base of the nose.
 	Landmarks []image.Point
 	// Descriptors holds one descriptor per model the engine runs, in the
 	// order of Engine.Models. It is empty for a face the call was not
@@ -27,11 +31,20 @@ type Face struct {
 	// the image was clean.
 	ImageWarning string
 
-	// work holds Landmarks in the working image's pixels, where the ONNX
-	// models' alignment is done.
+	// work holds dlib's landmarks in the working image's pixels, when dlib
+	// placed them.
 	work []image.Point
-	// dlib is dlib's descriptor, which go-face computes for every face.
-	dlib [128]float32
+	// align holds the points the ONNX models' chip is aligned by, in the
+	// working image's pixels, with sub-pixel precision: five from FaceMesh,
+	// or three (the eyes' centres and the nose base) from dlib's landmarks.
+	align []point
+	// box is the detector's box in the working image's pixels, Max
+	// outside it.
+	box image.Rectangle
+	// dlib is dlib's descriptor, valid when hasDlib: go-face computes it
+	// for every face it finds.
+	dlib    [128]float32
+	hasDlib bool
 }
 
 // Descriptor returns the face's descriptor by model (a name Lookup knows),

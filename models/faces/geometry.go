@@ -21,7 +21,7 @@ func (g geometry) faces(found []face.Face) []Face {
 	out := make([]Face, 0, len(found))
 	for _, f := range found {
 		out = append(out, g.face(f.Rectangle, f.Shapes))
-		out[len(out)-1].dlib = f.Descriptor
+		out[len(out)-1].dlib, out[len(out)-1].hasDlib = f.Descriptor, true
 	}
 	slices.SortStableFunc(out, largestFirst)
 	return out
@@ -45,6 +45,15 @@ func (g geometry) face(rect image.Rectangle, shapes []image.Point) Face {
 	return f
 }
 
+// detected converts a face BlazeFace found in the working image into a Face
+// in the original's coordinates, without landmarks.
+func (g geometry) detected(d detection) Face {
+	r := d.rect()
+	f := g.face(image.Rect(r.Min.X, r.Min.Y, r.Max.X-1, r.Max.Y-1), nil)
+	f.box = r
+	return f
+}
+
 // rect converts a rectangle of the working image (Max outside it) into the
 // original's coordinates.
 func (g geometry) rect(r image.Rectangle) image.Rectangle {
@@ -53,7 +62,8 @@ func (g geometry) rect(r image.Rectangle) image.Rectangle {
 	return image.Rect(scaleCoord(r.Min.X, sx), scaleCoord(r.Min.Y, sy), scaleCoord(r.Max.X, sx), scaleCoord(r.Max.Y, sy)).Add(g.orig.Min)
 }
 
-// setLandmarks gives f the landmarks dlib placed in the working image.
+// setLandmarks gives f the landmarks dlib placed in the working image, and
+// the alignment points they make.
 func (g geometry) setLandmarks(f *Face, shapes []image.Point) {
 	sx := float64(g.orig.Dx()) / float64(g.work.X)
 	sy := float64(g.orig.Dy()) / float64(g.work.Y)
@@ -62,6 +72,23 @@ func (g geometry) setLandmarks(f *Face, shapes []image.Point) {
 		f.Landmarks[i] = image.Pt(scaleCoord(p.X, sx), scaleCoord(p.Y, sy)).Add(g.orig.Min)
 	}
 	f.work = shapes
+	f.align = nil
+	if pts, err := alignmentPoints(shapes); err == nil {
+		f.align = pts
+	}
+}
+
+// setPoints gives f the alignment points FaceMesh placed in the working
+// image, which are also its Landmarks.
+func (g geometry) setPoints(f *Face, pts []point) {
+	sx := float64(g.orig.Dx()) / float64(g.work.X)
+	sy := float64(g.orig.Dy()) / float64(g.work.Y)
+	f.Landmarks = make([]image.Point, len(pts))
+	for i, p := range pts {
+		f.Landmarks[i] = image.Pt(int(math.Round(p.X*sx)), int(math.Round(p.Y*sy))).Add(g.orig.Min)
+	}
+	f.work = nil
+	f.align = pts
 }
 
 // largestFirst orders faces by size, larger first, then top to bottom and

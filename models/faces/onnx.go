@@ -17,19 +17,9 @@ type onnxEmbedder struct {
 
 // openONNX loads model m from dir.
 func openONNX(dir string, m Model) (*onnxEmbedder, error) {
-	path := filepath.Join(dir, m.File)
-	net := gocv.ReadNetFromONNX(path)
-	if net.Empty() {
-		net.Close()
-		return nil, fmt.Errorf("faces: open: OpenCV cannot load %s as an ONNX model (run `make models`)", path)
-	}
-	if err := net.SetPreferableBackend(gocv.NetBackendOpenCV); err != nil {
-		net.Close()
-		return nil, fmt.Errorf("faces: open: %s: %w", path, err)
-	}
-	if err := net.SetPreferableTarget(gocv.NetTargetCPU); err != nil {
-		net.Close()
-		return nil, fmt.Errorf("faces: open: %s: %w", path, err)
+	net, err := openNet(filepath.Join(dir, m.File))
+	if err != nil {
+		return nil, err
 	}
 	return &onnxEmbedder{model: m, net: net}, nil
 }
@@ -61,12 +51,12 @@ func (o *onnxEmbedder) embed(chip gocv.Mat) ([]float32, error) {
 	return append([]float32(nil), vals...), nil
 }
 
-// describe aligns the face with these landmarks in img and returns its
-// normalised descriptor.
-func (o *onnxEmbedder) describe(img gocv.Mat, shape []image.Point) ([]float32, error) {
+// describe aligns the face with these alignment points in img and returns
+// its normalised descriptor.
+func (o *onnxEmbedder) describe(img gocv.Mat, pts []point) ([]float32, error) {
 	chip := gocv.NewMat()
 	defer chip.Close()
-	if err := alignFace(img, shape, &chip); err != nil {
+	if err := alignFace(img, pts, &chip); err != nil {
 		return nil, err
 	}
 	v, err := o.embed(chip)

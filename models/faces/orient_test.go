@@ -180,12 +180,14 @@ func TestDetectMat(t *testing.T) {
 		name    string
 		frame   gocv.Mat
 		maxDist float32 // as a fraction of each model's threshold
+		tol     int     // pixels the box may move
 	}{
-		{"BGR", bgr, 0.33},
-		{"BGRA", bgra, 0.33},
+		{"BGR", bgr, 0.33, 2},
+		{"BGRA", bgra, 0.33, 2},
 		// Without colour the descriptor moves more, but stays the
-		// same person's.
-		{"gray", gray, 0.67},
+		// same person's, and BlazeFace's box moves by up to 3% of the
+		// face.
+		{"gray", gray, 0.67, 12},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := e.DetectMat(context.Background(), tt.frame)
@@ -194,8 +196,8 @@ func TestDetectMat(t *testing.T) {
 			}
 			d := checkNear(t, e, "DetectMat("+tt.name+")", got[0], want, tt.maxDist)
 			t.Logf("DetectMat(%s): %v, %v from Detect's descriptors", tt.name, got[0].Rect, d)
-			if !closeRect(got[0].Rect, want.Rect, 2) {
-				t.Errorf("DetectMat(%s)[0].Rect = %v; want %v within 2 pixels", tt.name, got[0].Rect, want.Rect)
+			if !closeRect(got[0].Rect, want.Rect, tt.tol) {
+				t.Errorf("DetectMat(%s)[0].Rect = %v; want %v within %d pixels", tt.name, got[0].Rect, want.Rect, tt.tol)
 			}
 		})
 	}
