@@ -110,7 +110,7 @@ func turned(t *testing.T, photo []byte, deg float64) gocv.Mat {
 // person.
 func TestBlazeFaceFindsWhatHOGMisses(t *testing.T) {
 	dir := testenv.ModelDir(t)
-	blaze, err := Open(Config{ModelDir: dir, Workers: 1, Models: []string{MobileFaceNet}})
+	blaze, err := Open(Config{ModelDir: dir, Workers: 1, Models: []string{MobileFaceNet}, Detector: DetectorBlazeFace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestBlazeFaceFindsWhatHOGMisses(t *testing.T) {
 // whole frame at once, so the lane finds it in the tiles; one smaller than
 // min-face is not taken.
 func TestLargestFaceLooksInTiles(t *testing.T) {
-	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}})
+	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}, Detector: DetectorBlazeFace})
 	if err != nil {
 		t.Fatal(err)
 	}

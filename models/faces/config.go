@@ -48,14 +48,17 @@ const (
 	// DetectorBlazeFace finds faces with MediaPipe's BlazeFace and aligns
 	// them on five points FaceMesh places (the eye centres, the nose tip
 	// and the mouth corners): it finds turned, tilted and half-covered
-	// faces, in a few milliseconds. The default.
+	// faces, in a few milliseconds.
 	DetectorBlazeFace = "blazeface"
 	// DetectorHOG finds faces with dlib's HOG detector and aligns them on
 	// dlib's five landmarks, as ScenicGate did before BlazeFace. It finds
 	// upright frontal faces only.
 	DetectorHOG = "hog"
 	// DefaultDetector is the detector used when Config.Detector is empty.
-	DefaultDetector = DetectorBlazeFace
+	// It stays HOG until the gate's track, thresholds and enrollment have
+	// been measured end to end with BlazeFace; choose BlazeFace with
+	// Config.Detector (gate calibrate --detector blazeface).
+	DefaultDetector = DetectorHOG
 )
 
 // Detectors returns the names of the detectors the engine knows, the

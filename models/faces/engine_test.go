@@ -143,7 +143,7 @@ func TestOpenErrors(t *testing.T) {
 		{"ONNX model not fetched", Config{ModelDir: onlyDlib, Models: []string{MobileFaceNet}, Detector: DetectorHOG}, ErrModelMissing, nil, "make models"},
 		{"damaged model file", Config{ModelDir: damagedModels(t, models), Models: []string{Dlib}, Detector: DetectorHOG}, nil, &damaged, "dlib"},
 		{"unknown detector", Config{ModelDir: models, Detector: "viola-jones"}, ErrInvalidConfig, nil, "viola-jones"},
-		{"detector not fetched", Config{ModelDir: onlyDlib, Models: []string{Dlib}}, ErrModelMissing, nil, "blazeface.onnx"},
+		{"detector not fetched", Config{ModelDir: onlyDlib, Models: []string{Dlib}, Detector: DetectorBlazeFace}, ErrModelMissing, nil, "blazeface.onnx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
