@@ -142,6 +142,31 @@ func openNet(path string) (gocv.Net, error) {
 	return net, nil
 }
 
+// forward runs net on blob and returns the named outputs' values, which stay
+// valid until done is called.
+func forward(net gocv.Net, blob gocv.Mat, input string, outputs ...string) (vals [][]float32, done func(), err error) {
+	net.SetInput(blob, input)
+	mats := net.ForwardLayers(outputs)
+	done = func() {
+		for _, m := range mats {
+			m.Close()
+		}
+	}
+	if len(mats) != len(outputs) {
+		done()
+		return nil, nil, fmt.Errorf("%d outputs; want %d", len(mats), len(outputs))
+	}
+	for i, m := range mats {
+		v, err := m.DataPtrFloat32()
+		if err != nil {
+			done()
+			return nil, nil, fmt.Errorf("output %s: %w", outputs[i], err)
+		}
+		vals = append(vals, v)
+	}
+	return vals, done, nil
+}
+
 // detectSquare looks for faces in the square of img (8-bit BGR) whose top
 // left corner is at and whose side is side pixels; the part of the square
 // outside img is black, so a whole frame is looked at letterboxed. It returns
@@ -183,24 +208,12 @@ func (b *blazeFace) detectSquare(img gocv.Mat, at image.Point, side int) ([]dete
 	blob := gocv.BlobFromImage(b.canvas, 1/127.5, image.Pt(blazeFaceInput, blazeFaceInput),
 		gocv.NewScalar(127.5, 127.5, 127.5, 0), true, false)
 	defer blob.Close()
-	b.net.SetInput(blob, blazeFaceNames.input)
-	outs := b.net.ForwardLayers([]string{blazeFaceNames.boxes, blazeFaceNames.scores})
-	defer func() {
-		for _, o := range outs {
-			o.Close()
-		}
-	}()
-	if len(outs) != 2 {
-		return nil, fmt.Errorf("blazeface: %d outputs; want 2", len(outs))
-	}
-	boxes, err := outs[0].DataPtrFloat32()
+	outs, done, err := forward(b.net, blob, blazeFaceNames.input, blazeFaceNames.boxes, blazeFaceNames.scores)
 	if err != nil {
-		return nil, fmt.Errorf("blazeface: boxes: %w", err)
+		return nil, fmt.Errorf("blazeface: %w", err)
 	}
-	scores, err := outs[1].DataPtrFloat32()
-	if err != nil {
-		return nil, fmt.Errorf("blazeface: scores: %w", err)
-	}
+	defer done()
+	boxes, scores := outs[0], outs[1]
 	const coords = 4 + 2*numKeypoints
 	if len(scores) != len(b.anchors) || len(boxes) != coords*len(b.anchors) {
 		return nil, fmt.Errorf("blazeface: %d scores and %d box values; want %d and %d",

@@ -75,13 +75,17 @@ func (e *Engine) largestBlaze(w *worker, work gocv.Mat, geom geometry, minSize i
 	if err != nil || len(dets) == 0 {
 		return Face{}, false, err
 	}
-	largest := 0
+	found := make([]Face, len(dets))
 	for i, d := range dets {
-		if largestFirst(geom.detected(d), geom.detected(dets[largest])) < 0 {
+		found[i] = geom.detected(d)
+	}
+	largest := 0
+	for i := range found {
+		if largestFirst(found[i], found[largest]) < 0 {
 			largest = i
 		}
 	}
-	if geom.detected(dets[largest]).Size < minSize {
+	if found[largest].Size < minSize {
 		return Face{}, false, nil
 	}
 	f, ok, err := e.meshFace(w, work, geom, dets[largest])

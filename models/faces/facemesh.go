@@ -92,24 +92,12 @@ func (m *faceMesh) fivePoints(img gocv.Mat, d detection) ([]point, float64, erro
 	blob := gocv.BlobFromImage(m.crop, 1.0/255, image.Pt(faceMeshInput, faceMeshInput),
 		gocv.NewScalar(0, 0, 0, 0), true, false)
 	defer blob.Close()
-	m.net.SetInput(blob, faceMeshNames.input)
-	outs := m.net.ForwardLayers([]string{faceMeshNames.landmarks, faceMeshNames.presence})
-	defer func() {
-		for _, o := range outs {
-			o.Close()
-		}
-	}()
-	if len(outs) != 2 {
-		return nil, 0, fmt.Errorf("facemesh: %d outputs; want 2", len(outs))
-	}
-	xyz, err := outs[0].DataPtrFloat32()
+	outs, done, err := forward(m.net, blob, faceMeshNames.input, faceMeshNames.landmarks, faceMeshNames.presence)
 	if err != nil {
-		return nil, 0, fmt.Errorf("facemesh: landmarks: %w", err)
+		return nil, 0, fmt.Errorf("facemesh: %w", err)
 	}
-	presence, err := outs[1].DataPtrFloat32()
-	if err != nil {
-		return nil, 0, fmt.Errorf("facemesh: presence: %w", err)
-	}
+	defer done()
+	xyz, presence := outs[0], outs[1]
 	if len(xyz) != 3*meshPoints || len(presence) != 1 {
 		return nil, 0, fmt.Errorf("facemesh: %d landmark values and %d scores; want %d and 1", len(xyz), len(presence), 3*meshPoints)
 	}
