@@ -15,8 +15,8 @@ import (
 type dupIndex struct {
 	model     faces.Model
 	alignment string
-	mu      sync.RWMutex
-	tickets map[string]dupEntry
+	mu        sync.RWMutex
+	tickets   map[string]dupEntry
 }
 
 type dupEntry struct {

@@ -57,7 +57,7 @@ type Config struct {
 	// ONNX models' faces are aligned, so enroll must use the same one.
 	Detector string
 	Workers  int
-	Policy    matcher.Policy
+	Policy   matcher.Policy
 	// OfflinePolicy says what a gate does with an entry-limited ticket it
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
