@@ -108,6 +108,8 @@ type blazeFace struct {
 	anchors []anchor
 	// canvas is the 128x128 input, kept between calls.
 	canvas gocv.Mat
+	// looks counts the network's passes, for tests.
+	looks int
 }
 
 func openBlazeFace(dir string) (*blazeFace, error) {
@@ -172,6 +174,7 @@ func forward(net gocv.Net, blob gocv.Mat, input string, outputs ...string) (vals
 // outside img is black, so a whole frame is looked at letterboxed. It returns
 // the faces in img's pixels, before non-maximum suppression.
 func (b *blazeFace) detectSquare(img gocv.Mat, at image.Point, side int) ([]detection, error) {
+	b.looks++
 	square := image.Rectangle{Min: at, Max: at.Add(image.Pt(side, side))}
 	inside := square.Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
 	if inside.Empty() {
@@ -332,6 +335,27 @@ func (b *blazeFace) findFaces(img gocv.Mat, minSize float64) ([]detection, error
 		}
 	}
 	return suppress(found), nil
+}
+
+// findNear looks at one square around near, where the face was in the
+// frame before: about three times its size, so that the face fills a third
+// of it after moving by its own width, and no larger than the frame's
+// shorter side. It returns what it found there only if a face is at least
+// minSize, and nothing otherwise.
+func (b *blazeFace) findNear(img gocv.Mat, minSize float64, near image.Rectangle) ([]detection, error) {
+	w, h := img.Cols(), img.Rows()
+	side := min(max(3*max(near.Dx(), near.Dy()), blazeFaceInput), w, h)
+	c := near.Min.Add(near.Max).Div(2)
+	at := image.Pt(min(max(c.X-side/2, 0), w-side), min(max(c.Y-side/2, 0), h-side))
+	found, err := b.detectSquare(img, at, side)
+	if err != nil {
+		return nil, err
+	}
+	found = suppress(found)
+	if slices.ContainsFunc(found, func(d detection) bool { return faceSide(d) >= minSize }) {
+		return found, nil
+	}
+	return nil, nil
 }
 
 // faceSide is a detection's size as Face.Size counts it.

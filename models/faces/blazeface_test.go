@@ -231,6 +231,70 @@ func TestLargestFaceLooksInTiles(t *testing.T) {
 	}
 }
 
+// TestLargestFaceNearLooksOnce puts a face that one look at the whole
+// 1280x720 frame cannot find in it: LargestFace needs the tiles, and
+// LargestFaceNear, told where the face was a frame before, finds the same
+// face in one look; told a place where it is not, it still finds it.
+func TestLargestFaceNearLooksOnce(t *testing.T) {
+	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}, Detector: DetectorBlazeFace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	full, err := gocv.IMDecode(testenv.Photo(t, "obama.jpg"), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	photo := full.Region(image.Rect(250, 50, 720, 520))
+	defer photo.Close()
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 100, 110, 0), 720, 1280, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(photo, &small, image.Pt(photo.Cols()/2, photo.Rows()/2), 0, 0, gocv.InterpolationArea)
+	at := image.Rect(700, 200, 700+small.Cols(), 200+small.Rows())
+	dst := frame.Region(at)
+	small.CopyTo(&dst)
+	dst.Close()
+
+	ctx := context.Background()
+	m, _ := Lookup(MobileFaceNet)
+	looks := func(find func() (Face, bool, error)) (Face, int) {
+		t.Helper()
+		w, err := e.acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := w.blaze.looks
+		e.release(w)
+		f, ok, err := find()
+		if err != nil || !ok {
+			t.Fatalf("no face: %v", err)
+		}
+		w, _ = e.acquire(ctx)
+		defer e.release(w)
+		return f, w.blaze.looks - before
+	}
+	first, n := looks(func() (Face, bool, error) { return e.LargestFace(ctx, frame, 120) })
+	if n < 2 {
+		t.Fatalf("LargestFace looked %d times; want the whole frame and tiles, or the test proves nothing", n)
+	}
+	again, n := looks(func() (Face, bool, error) { return e.LargestFaceNear(ctx, frame, 120, first.Rect) })
+	if n != 1 {
+		t.Errorf("LargestFaceNear(where the face was) looked %d times; want 1", n)
+	}
+	if !again.Rect.Overlaps(first.Rect) || m.Distance(again.Descriptor(MobileFaceNet), first.Descriptor(MobileFaceNet)) > 0.05 {
+		t.Errorf("LargestFaceNear found %v; want the face LargestFace found at %v, described alike", again.Rect, first.Rect)
+	}
+	elsewhere, n := looks(func() (Face, bool, error) {
+		return e.LargestFaceNear(ctx, frame, 120, image.Rect(20, 20, 180, 180))
+	})
+	if !elsewhere.Rect.Overlaps(first.Rect) || n < 3 {
+		t.Errorf("LargestFaceNear(a corner with no face) found %v in %d looks; want the face at %v, after looking at the whole frame", elsewhere.Rect, n, first.Rect)
+	}
+}
+
 // blazeOnly counts the faces BlazeFace finds looking at the whole of img at
 // once, without tiles.
 func (e *Engine) blazeOnly(img gocv.Mat) (int, error) {

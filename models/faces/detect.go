@@ -84,7 +84,20 @@ func (e *Engine) DetectMat(ctx context.Context, frame gocv.Mat) ([]Face, error) 
 // whole frame it would encode all of it, scan it in colour, and describe
 // every face in it.
 func (e *Engine) LargestFace(ctx context.Context, frame gocv.Mat, minSize int) (largest Face, ok bool, err error) {
-	largest, ok, err = e.largestFace(ctx, frame, minSize)
+	return e.LargestFaceNear(ctx, frame, minSize, image.Rectangle{})
+}
+
+// LargestFaceNear is LargestFace for a frame that follows one in which the
+// visitor's face was at near (Face.Rect of that frame). BlazeFace looks
+// first at a square about three faces wide around near, one look where
+// LargestFace may need four, and takes the largest face of minSize there;
+// only when it shows none does it look at the whole frame. A larger face
+// elsewhere in the frame is not looked for meanwhile: at a turnstile nobody
+// stands nearer the camera than the visitor in it, and the lane looks at
+// the whole frame again whenever the face leaves the square. With HOG, or
+// an empty near, it is LargestFace.
+func (e *Engine) LargestFaceNear(ctx context.Context, frame gocv.Mat, minSize int, near image.Rectangle) (largest Face, ok bool, err error) {
+	largest, ok, err = e.largestFace(ctx, frame, minSize, near)
 	if err != nil {
 		return Face{}, false, fmt.Errorf("faces: largest face: %w", err)
 	}
@@ -110,7 +123,7 @@ func (e *Engine) prepareMat(ctx context.Context, frame gocv.Mat) (prepared, erro
 }
 
 // largestFace is LargestFace without its error's prefix.
-func (e *Engine) largestFace(ctx context.Context, frame gocv.Mat, minSize int) (Face, bool, error) {
+func (e *Engine) largestFace(ctx context.Context, frame gocv.Mat, minSize int, near image.Rectangle) (Face, bool, error) {
 	if err := e.enter(); err != nil {
 		return Face{}, false, err
 	}
@@ -131,7 +144,7 @@ func (e *Engine) largestFace(ctx context.Context, frame gocv.Mat, minSize int) (
 	}
 	defer e.release(w)
 	if e.blaze {
-		return e.largestBlaze(w, work, geom, minSize)
+		return e.largestBlaze(w, work, geom, minSize, near)
 	}
 	hog, err := w.detector(e.cfg.ModelDir)
 	if err != nil {

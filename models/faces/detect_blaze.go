@@ -65,13 +65,21 @@ func (e *Engine) meshFace(w *worker, img gocv.Mat, geom geometry, d detection) (
 	return f, true, nil
 }
 
-// largestBlaze is LargestFace with BlazeFace, on a worker already held: the
-// detector looks at the whole frame and, when it shows no face of minSize,
-// at squares of the frame small enough to find one; FaceMesh then places the
-// points of the largest face only.
-func (e *Engine) largestBlaze(w *worker, work gocv.Mat, geom geometry, minSize int) (Face, bool, error) {
+// largestBlaze is LargestFaceNear with BlazeFace, on a worker already held:
+// the detector looks around near (in the original's coordinates) if given,
+// else, or when that shows no face of minSize, at the whole frame and, when
+// it shows none either, at squares of the frame small enough to find one;
+// FaceMesh then places the points of the largest face only.
+func (e *Engine) largestBlaze(w *worker, work gocv.Mat, geom geometry, minSize int, near image.Rectangle) (Face, bool, error) {
 	minWork := float64(minSize) * float64(geom.work.X) / float64(geom.orig.Dx())
-	dets, err := w.blaze.findFaces(work, minWork)
+	var dets []detection
+	var err error
+	if !near.Empty() {
+		dets, err = w.blaze.findNear(work, minWork, geom.toWork(near))
+	}
+	if err == nil && len(dets) == 0 {
+		dets, err = w.blaze.findFaces(work, minWork)
+	}
 	if err != nil || len(dets) == 0 {
 		return Face{}, false, err
 	}

@@ -62,6 +62,15 @@ func (g geometry) rect(r image.Rectangle) image.Rectangle {
 	return image.Rect(scaleCoord(r.Min.X, sx), scaleCoord(r.Min.Y, sy), scaleCoord(r.Max.X, sx), scaleCoord(r.Max.Y, sy)).Add(g.orig.Min)
 }
 
+// toWork converts a rectangle in the original's coordinates into the
+// working image's, the inverse of rect.
+func (g geometry) toWork(r image.Rectangle) image.Rectangle {
+	sx := float64(g.work.X) / float64(g.orig.Dx())
+	sy := float64(g.work.Y) / float64(g.orig.Dy())
+	r = r.Sub(g.orig.Min)
+	return image.Rect(scaleCoord(r.Min.X, sx), scaleCoord(r.Min.Y, sy), scaleCoord(r.Max.X, sx), scaleCoord(r.Max.Y, sy))
+}
+
 // setLandmarks gives f the landmarks dlib placed in the working image, and
 // the alignment points they make.
 func (g geometry) setLandmarks(f *Face, shapes []image.Point) {
