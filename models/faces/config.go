@@ -57,7 +57,7 @@ const (
 	// DefaultDetector is the detector used when Config.Detector is empty.
 	// It stays HOG until the gate's track, thresholds and enrollment have
 	// been measured end to end with BlazeFace; choose BlazeFace with
-	// Config.Detector (gate calibrate --detector blazeface).
+	// Config.Detector (gate calibrate --detectors blazeface,hog compares them).
 	DefaultDetector = DetectorHOG
 )
 
