@@ -1,6 +1,7 @@
 package calibrate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -250,6 +251,19 @@ func OperatingPoint(trials []Trial, margin float32, maxFPIR float64) Point {
 	pt.Outcome = Evaluate(trials, matcher.Policy{Threshold: pt.Threshold, Margin: margin})
 	pt.OK = genuine > 0 && impostors > 0
 	return pt
+}
+
+// Nearest returns the n impostor trials whose best match is nearest,
+// nearest first.
+func Nearest(trials []Trial, n int) []Trial {
+	var out []Trial
+	for _, t := range trials {
+		if !t.Genuine && t.Result.Best != "" {
+			out = append(out, t)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Trial) int { return cmp.Compare(a.Result.BestDistance, b.Result.BestDistance) })
+	return out[:min(n, len(out))]
 }
 
 // CorrectMargins returns, sorted, the margin between the right person and

@@ -212,6 +212,9 @@ func TestOperatingPoint(t *testing.T) {
 	if pt := OperatingPoint(tied, 0, 0.5); pt.Limit != 0.5 || pt.Outcome.FalseAccepts != 0 || pt.Outcome.CorrectAccepts != 1 {
 		t.Errorf("OperatingPoint(tied, FPIR 0.5) = limit %v, %+v; want below 0.5, no impostor, a admitted", pt.Limit, pt.Outcome)
 	}
+	if got := Nearest(trials, 2); len(got) != 2 || got[0].Person != "g" || got[1].Person != "f" {
+		t.Errorf("Nearest(2) = %+v; want g at 0.10, then f at 0.35", got)
+	}
 	if pt := OperatingPoint(trials[:5], 0.1, 0); pt.OK {
 		t.Errorf("OperatingPoint without impostor trials is ok")
 	}

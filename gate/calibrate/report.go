@@ -53,7 +53,15 @@ type Measurement struct {
 	Outcome Outcome
 	// Margins are those of correct genuine trials, sorted.
 	Margins []float32
+	// Nearest are the non-mated searches that came closest to admitting
+	// someone, nearest first: worth a look, since a person in both folders
+	// (or twice among the strangers) shows up here.
+	Nearest []Trial
 }
+
+// nearestShown is how many of the nearest non-mated searches a report
+// lists.
+const nearestShown = 5
 
 // Measure measures model m on in, trying policy p in open-set trials
 // against one gallery of every visitor and stranger, and recommending a
@@ -76,6 +84,7 @@ func Measure(in Input, m faces.Model, p matcher.Policy, gallery int, target floa
 	}
 	r.Outcome = Evaluate(trials, p)
 	r.Margins = CorrectMargins(trials)
+	r.Nearest = Nearest(trials, nearestShown)
 	return r, nil
 }
 
@@ -236,6 +245,12 @@ func Report(w io.Writer, in Input, ms []Measurement, thresholds map[string][]flo
 		}
 		fmt.Fprintf(w, "\n%s: genuine %s\n%s  impostor %s\n", m.Model.Name, summary(m.Pairs.Genuine),
 			strings.Repeat(" ", len(m.Model.Name)), summary(m.Pairs.Impostor))
+		if len(m.Nearest) > 0 {
+			fmt.Fprintf(w, "  nearest searches without the person's own ticket:\n")
+			for _, t := range m.Nearest {
+				fmt.Fprintf(w, "    %s → %s at %.3f (second %.3f)\n", t.Path, t.Result.Best, t.Result.BestDistance, t.Result.SecondDistance)
+			}
+		}
 		fmt.Fprintf(w, "  %-9s  %-9s  %-9s  %s\n", "threshold", "FAR", "FRR", fmt.Sprintf("FAR with %d tickets", gallery))
 		for _, t := range ts {
 			r := m.Pairs.At(t, gallery)
