@@ -1,7 +1,9 @@
 package calibrate
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -230,5 +232,37 @@ func TestCorrectMargins(t *testing.T) {
 	}
 	if m := CorrectMargins(trials); len(m) != 1 || math.Abs(float64(m[0])-0.3) > 1e-6 {
 		t.Errorf("CorrectMargins = %v; want [0.3]", m)
+	}
+}
+
+// BenchmarkSearch10000 times the open-set trials of a site-sized gallery:
+// 1,000 visitors of 3 photos each and 9,000 strangers, made-up descriptors.
+func BenchmarkSearch10000(b *testing.B) {
+	m, err := faces.Lookup(faces.MobileFaceNet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func() []float32 {
+		v := make([]float32, m.Dim)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	var visitors, strangers []Sample
+	for p := range 1000 {
+		for i := range 3 {
+			visitors = append(visitors, sample(m, fmt.Sprint("v", p), fmt.Sprint("v", p, "/", i), random()))
+		}
+	}
+	for p := range 9000 {
+		strangers = append(strangers, sample(m, fmt.Sprint("s", p), fmt.Sprint("s", p), random()))
+	}
+	for b.Loop() {
+		trials, err := Search(Enroll(visitors, strangers, m, 2))
+		if err != nil || len(trials) != 4000 {
+			b.Fatalf("Search: %d trials, %v; want 4000", len(trials), err)
+		}
 	}
 }
