@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,9 @@ import (
 func runCalibrate(args []string) error {
 	fs := config.NewFlagSet("gate calibrate [options] DIR  (DIR holds one folder of photos per person)")
 	models := fs.String("models", "models", "folder with the model files (make models)")
-	detector := fs.String("detector", faces.DefaultDetector, "face detector: "+strings.Join(faces.Detectors(), ", "))
+	detectors := fs.String("detectors", faces.DefaultDetector, "face detectors to compare, comma-separated: "+strings.Join(faces.Detectors(), ", "))
+	strangers := fs.String("strangers", "", "folder of other people, one photo each (a file, or a folder of one photo, per person), enrolled as more tickets in the same gallery")
+	enrollPhotos := fs.Int("enroll-photos", 1, "photos fused into each visitor's gallery entry, where they have one more to probe with")
 	faceModels := fs.String("face-models", "", "models to compare, comma-separated (empty: every one installed)")
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")
 	target := fs.Float64("target-far", 0.001, "the 1:N false-accept rate to recommend a threshold for")
@@ -34,6 +37,18 @@ func runCalibrate(args []string) error {
 	if *faceModels != "" {
 		names = strings.Split(*faceModels, ",")
 	}
+	if *enrollPhotos < 1 {
+		return config.UsageError{Msg: "--enroll-photos must be at least 1"}
+	}
+	var dets []string
+	for _, d := range strings.Split(*detectors, ",") {
+		if d = strings.TrimSpace(d); d != "" && !slices.Contains(dets, d) {
+			dets = append(dets, d)
+		}
+	}
+	if len(dets) == 0 {
+		return config.UsageError{Msg: "--detectors names no detector"}
+	}
 	if len(names) != 1 && (*thresholds != "" || *threshold != 0 || *margin != 0) {
 		return config.UsageError{Msg: "--thresholds, --threshold and --margin need exactly one model in --face-models"}
 	}
@@ -47,31 +62,73 @@ func runCalibrate(args []string) error {
 			ts = append(ts, float32(v))
 		}
 	}
-	e, err := faces.Open(faces.Config{ModelDir: *models, Models: names, Detector: *detector})
+	for i, d := range dets {
+		if i > 0 {
+			fmt.Println()
+		}
+		err := calibrateWith(faces.Config{ModelDir: *models, Models: names, Detector: d}, calibration{
+			dir: fs.Arg(0), strangers: *strangers, enrollPhotos: *enrollPhotos, minFace: *minFace,
+			threshold: float32(*threshold), margin: float32(*margin), thresholds: ts, gallery: *gallery, target: *target,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// calibration is what one run of calibrate measures, whatever the detector.
+type calibration struct {
+	dir, strangers    string
+	enrollPhotos      int
+	minFace           int
+	threshold, margin float32 // 0: the model's
+	thresholds        []float32
+	gallery           int
+	target            float64
+}
+
+// calibrateWith opens an engine with cfg, reads the photos with it and
+// writes the report of every model.
+func calibrateWith(cfg faces.Config, c calibration) error {
+	e, err := faces.Open(cfg)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	samples, skipped, err := calibrate.Load(context.Background(), e, fs.Arg(0), *minFace)
+	ctx := context.Background()
+	in := calibrate.Input{Detector: e.Config().Detector, EnrollPhotos: c.enrollPhotos}
+	in.Visitors, in.Skipped, err = calibrate.Load(ctx, e, c.dir, c.minFace)
 	if err != nil {
 		return err
+	}
+	if c.strangers != "" {
+		in.StrangersGiven = true
+		in.Strangers, in.StrangersSkipped, err = calibrate.LoadStrangers(ctx, e, c.strangers, c.minFace)
+		if err != nil {
+			return err
+		}
 	}
 	var ms []calibrate.Measurement
 	perModel := map[string][]float32{}
 	for _, m := range e.Models() {
 		p := matcher.DefaultPolicy(m.Threshold, m.Margin)
-		if *threshold != 0 {
-			p.Threshold = float32(*threshold)
+		if c.threshold != 0 {
+			p.Threshold = c.threshold
 		}
-		if *margin != 0 {
-			p.Margin = float32(*margin)
+		if c.margin != 0 {
+			p.Margin = c.margin
 		}
-		perModel[m.Name] = ts
-		ms = append(ms, calibrate.Measure(samples, m, p, *gallery, *target))
+		perModel[m.Name] = c.thresholds
+		r, err := calibrate.Measure(in, m, p, c.gallery, c.target)
+		if err != nil {
+			return err
+		}
+		ms = append(ms, r)
 	}
-	calibrate.Report(os.Stdout, ms, samples, skipped, perModel, *gallery, *target)
-	if len(samples) == 0 {
-		return fmt.Errorf("calibrate: no usable photo in %s", fs.Arg(0))
+	calibrate.Report(os.Stdout, in, ms, perModel, c.gallery, c.target)
+	if len(in.Visitors) == 0 {
+		return fmt.Errorf("calibrate: no usable photo in %s", c.dir)
 	}
 	return nil
 }

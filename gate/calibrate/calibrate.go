@@ -1,23 +1,36 @@
 // Package calibrate measures how well faces are told apart on a site's own
 // photos, by every embedding model, so that the gate's model and threshold
 // are chosen from data rather than guessed. Photos are run through the same
-// face engine the gate uses.
+// face engine the gate uses, and open-set trials through the gate's matcher
+// and policy.
 //
 // The input is a folder with one sub-folder per person, each holding that
-// person's photos (JPEG, PNG or WebP). Every pair of photos of one person
-// gives a genuine distance; every pair of photos of two people an impostor
-// distance.
+// person's photos (JPEG, PNG or WebP): the visitors. Every pair of photos of
+// one person gives a genuine distance; every pair of photos of two people an
+// impostor distance. Optionally a second folder holds strangers, one photo
+// each, who hold tickets in the same gallery as the visitors, as the other
+// tickets valid at a scenic area do; they make the gallery as large as a
+// site's and the open-set figures as hard.
+//
+// Open-set trials search one gallery per model: each visitor enrolled from
+// their first K photos, fused, and each stranger from their photo. A
+// visitor's other photos are mated probes (TPIR); every photo of a visitor,
+// searched with that visitor's ticket turned off, is a non-mated probe
+// (FPIR): someone without a ticket.
 package calibrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -38,15 +51,23 @@ type Skipped struct {
 // photoExts are the file name endings Load reads.
 var photoExts = []string{".jpg", ".jpeg", ".png", ".webp"}
 
-// Load reads every photo under dir with the engine, keeping the largest face
-// of each. Photos without a usable face are reported, not fatal.
+func isPhoto(name string) bool {
+	return slices.Contains(photoExts, strings.ToLower(filepath.Ext(name)))
+}
+
+// photo is one file to read, and whose face it shows.
+type photo struct{ person, path string }
+
+// Load reads every photo under dir, one sub-folder per person, with the
+// engine, keeping the largest face of each. Photos without a usable face
+// are reported, not fatal. Samples keep the order of the folders and their
+// files.
 func Load(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Sample, []Skipped, error) {
 	people, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("calibrate: %w", err)
 	}
-	var samples []Sample
-	var skipped []Skipped
+	var photos []photo
 	for _, p := range people {
 		if !p.IsDir() {
 			continue
@@ -56,28 +77,116 @@ func Load(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Samp
 			return nil, nil, fmt.Errorf("calibrate: %w", err)
 		}
 		for _, f := range files {
-			if f.IsDir() || !slices.Contains(photoExts, strings.ToLower(filepath.Ext(f.Name()))) {
-				continue
-			}
-			path := filepath.Join(dir, p.Name(), f.Name())
-			img, err := os.ReadFile(path)
-			if err != nil {
-				return nil, nil, fmt.Errorf("calibrate: %w", err)
-			}
-			found, err := e.Detect(ctx, img)
-			switch {
-			case err != nil:
-				skipped = append(skipped, Skipped{path, err})
-			case len(found) == 0:
-				skipped = append(skipped, Skipped{path, faces.ErrNoFace})
-			case found[0].Size < minFace:
-				skipped = append(skipped, Skipped{path, faces.ErrFaceTooSmall})
-			default:
-				samples = append(samples, Sample{Person: p.Name(), Path: path, Face: found[0]})
+			if !f.IsDir() && isPhoto(f.Name()) {
+				photos = append(photos, photo{p.Name(), filepath.Join(dir, p.Name(), f.Name())})
 			}
 		}
 	}
+	return detectAll(ctx, e, photos, minFace)
+}
+
+// LoadStrangers reads one photo per person under dir: each photo file
+// directly in dir is a person named after the file, each sub-folder a person
+// named after the folder, of whom the first photo (by name) is read.
+// Strangers hold tickets but are never probed, so one photo each is all
+// that is used.
+func LoadStrangers(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Sample, []Skipped, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("calibrate: %w", err)
+	}
+	var photos []photo
+	for _, en := range entries {
+		if !en.IsDir() {
+			if isPhoto(en.Name()) {
+				photos = append(photos, photo{strings.TrimSuffix(en.Name(), filepath.Ext(en.Name())), filepath.Join(dir, en.Name())})
+			}
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(dir, en.Name()))
+		if err != nil {
+			return nil, nil, fmt.Errorf("calibrate: %w", err)
+		}
+		for _, f := range files { // ReadDir sorts by name
+			if !f.IsDir() && isPhoto(f.Name()) {
+				photos = append(photos, photo{en.Name(), filepath.Join(dir, en.Name(), f.Name())})
+				break
+			}
+		}
+	}
+	return detectAll(ctx, e, photos, minFace)
+}
+
+// detectAll runs the engine over photos, as many at a time as there are
+// cores (the engine's workers), and returns the usable faces and the rest in
+// the order of photos.
+func detectAll(ctx context.Context, e *faces.Engine, photos []photo, minFace int) ([]Sample, []Skipped, error) {
+	type outcome struct {
+		face faces.Face
+		err  error // why the photo gave no usable face
+		fail error // a file that could not be read: fatal
+	}
+	out := make([]outcome, len(photos))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for i := range next {
+				img, err := os.ReadFile(photos[i].path)
+				if err != nil {
+					out[i].fail = fmt.Errorf("calibrate: %w", err)
+					continue
+				}
+				found, err := e.Detect(ctx, img)
+				switch {
+				case err != nil:
+					out[i].err = err
+				case len(found) == 0:
+					out[i].err = faces.ErrNoFace
+				case found[0].Size < minFace:
+					out[i].err = faces.ErrFaceTooSmall
+				default:
+					out[i].face = found[0]
+				}
+			}
+		})
+	}
+	for i := range photos {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var samples []Sample
+	var skipped []Skipped
+	for i, o := range out {
+		switch {
+		case o.fail != nil:
+			return nil, nil, o.fail
+		case o.err != nil:
+			skipped = append(skipped, Skipped{photos[i].path, o.err})
+		default:
+			samples = append(samples, Sample{Person: photos[i].person, Path: photos[i].path, Face: o.face})
+		}
+	}
 	return samples, skipped, nil
+}
+
+// Detection is how many photos of a set gave a face, and how many a face
+// large enough to match.
+type Detection struct {
+	Photos, Found, Usable int
+}
+
+// Detected counts the outcome of Load or LoadStrangers: a photo skipped as
+// too small had a face; one skipped for any other reason did not.
+func Detected(samples []Sample, skipped []Skipped) Detection {
+	d := Detection{Photos: len(samples) + len(skipped), Found: len(samples), Usable: len(samples)}
+	for _, s := range skipped {
+		if errors.Is(s.Err, faces.ErrFaceTooSmall) {
+			d.Found++
+		}
+	}
+	return d
 }
 
 // Distances are one model's genuine and impostor distances, each sorted
@@ -85,22 +194,32 @@ func Load(ctx context.Context, e *faces.Engine, dir string, minFace int) ([]Samp
 type Distances struct {
 	Model             faces.Model
 	Genuine, Impostor []float32
-	People            int
+	// People is the number of visitors; WithStrangers how many of the
+	// impostor pairs pair a visitor with a stranger.
+	People, WithStrangers int
 }
 
-// Pairs computes every pairwise distance by model m.
-func Pairs(samples []Sample, m faces.Model) Distances {
+// Pairs computes every pairwise distance by model m among the visitors,
+// and between each visitor and each stranger (impostor pairs too); pairs of
+// two strangers are left out, since no figure is about strangers alone and
+// their number grows with the square of a large gallery.
+func Pairs(visitors, strangers []Sample, m faces.Model) Distances {
 	d := Distances{Model: m}
 	people := map[string]bool{}
-	for i := range samples {
-		people[samples[i].Person] = true
-		for j := i + 1; j < len(samples); j++ {
-			dist := m.Distance(samples[i].Face.Descriptor(m.Name), samples[j].Face.Descriptor(m.Name))
-			if samples[i].Person == samples[j].Person {
+	for i := range visitors {
+		people[visitors[i].Person] = true
+		a := visitors[i].Face.Descriptor(m.Name)
+		for j := i + 1; j < len(visitors); j++ {
+			dist := m.Distance(a, visitors[j].Face.Descriptor(m.Name))
+			if visitors[i].Person == visitors[j].Person {
 				d.Genuine = append(d.Genuine, dist)
 			} else {
 				d.Impostor = append(d.Impostor, dist)
 			}
+		}
+		for j := range strangers {
+			d.Impostor = append(d.Impostor, m.Distance(a, strangers[j].Face.Descriptor(m.Name)))
+			d.WithStrangers++
 		}
 	}
 	slices.Sort(d.Genuine)

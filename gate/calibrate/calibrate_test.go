@@ -23,9 +23,10 @@ func TestCalibrateOnTestPhotos(t *testing.T) {
 	if len(samples) != 5 || len(skipped) != 1 {
 		t.Fatalf("Load: %d samples, %d skipped; want 5 and 1 (the broken file)", len(samples), len(skipped))
 	}
+	in := Input{Visitors: samples, Skipped: skipped, EnrollPhotos: 1}
 	var ms []Measurement
 	for _, m := range e.Models() {
-		d := Pairs(samples, m)
+		d := Pairs(samples, nil, m)
 		if len(d.Genuine) != 6 || len(d.Impostor) != 4 || d.People != 2 {
 			t.Fatalf("%s: Pairs: %d genuine, %d impostor, %d people; want 6, 4, 2", m.Name, len(d.Genuine), len(d.Impostor), d.People)
 		}
@@ -47,14 +48,21 @@ func TestCalibrateOnTestPhotos(t *testing.T) {
 			t.Errorf("%s: Recommend = %v, %v; want a threshold between the genuine (max %.3f) and impostor (min %.3f) distances",
 				m.Name, th, ok, d.Genuine[len(d.Genuine)-1], d.Impostor[0])
 		}
-		ms = append(ms, Measure(samples, m, matcher.DefaultPolicy(m.Threshold, m.Margin), 10000, 0.01))
-		if got := ms[len(ms)-1]; got.EER != 0 || got.OpenSet.TPIR != 1 {
-			t.Errorf("%s: EER %v, TPIR at FPIR 0 %v; want 0 and 1 on two well-separated people", m.Name, got.EER, got.OpenSet.TPIR)
+		got, err := Measure(in, m, matcher.DefaultPolicy(m.Threshold, m.Margin), 10000, 0.01)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, got)
+		if got.EER != 0 || got.tpir0() != 1 {
+			t.Errorf("%s: EER %v, TPIR at FPIR 0 %v; want 0 and 1 on two well-separated people", m.Name, got.EER, got.tpir0())
 		}
 	}
 	var out bytes.Buffer
-	Report(&out, ms, samples, skipped, nil, 10000, 0.01)
+	Report(&out, in, ms, nil, 10000, 0.01)
 	wants := []string{"photos: 5 of 2 people", "genuine pairs: 6", "equal-error rate", "open-set TPIR at FPIR 0",
+		"open-set TPIR at FPIR ≤ 0.1%", "open-set TPIR at FPIR ≤ 1%", "FPIR: people without a ticket admitted",
+		"visitors: 6 photos, a face found in 5", "gallery: 2 tickets, 2 visitors and 0 strangers",
+		"from 1 photo(s) (fused): 1", "from their only photo (not probed mated): 1", "3 mated", "5 non-mated",
 		"recommended: --face-model", "broken.jpg"}
 	for _, m := range e.Models() {
 		wants = append(wants, m.Name)
@@ -103,33 +111,12 @@ func TestRecommendRefusesOverlap(t *testing.T) {
 	}
 }
 
-// TestOpenSet checks TPIR at FPIR 0 on made-up trials.
-func TestOpenSet(t *testing.T) {
-	trial := func(genuine bool, person, best string, d float32) Trial {
-		return Trial{Genuine: genuine, Person: person, Result: matcher.Result{Best: best, BestDistance: d, Second: "X", SecondDistance: d + 0.2}}
-	}
-	trials := []Trial{
-		trial(true, "a", "a", 0.2),  // found
-		trial(true, "b", "b", 0.35), // found
-		trial(true, "c", "d", 0.3),  // the wrong person
-		trial(true, "e", "e", 0.5),  // beyond the nearest stranger
-		trial(false, "f", "a", 0.45),
-		trial(false, "g", "b", 0.9),
-	}
-	o := TPIRAtFPIR0(trials)
-	if o.Genuine != 4 || o.Threshold != 0.45 || math.Abs(o.TPIR-0.5) > 1e-9 {
-		t.Errorf("TPIRAtFPIR0 = %+v; want 2 of 4 genuine trials below the nearest stranger at 0.45", o)
-	}
-	if m := CorrectMargins(trials); len(m) != 3 {
-		t.Errorf("CorrectMargins = %v; want the 3 correct genuine trials'", m)
-	}
-}
-
 // TestBest prefers what lets visitors in without strangers, then the lower
 // equal-error rate, then the default model.
 func TestBest(t *testing.T) {
 	m := func(name string, tpir, eer float64) Measurement {
-		return Measurement{Model: faces.Model{Name: name}, OpenSet: OpenSet{TPIR: tpir}, EER: eer, EEROK: true, RecommendedOK: true}
+		pt := Point{Outcome: Outcome{Genuine: 100, CorrectAccepts: int(math.Round(100 * tpir))}, OK: true}
+		return Measurement{Model: faces.Model{Name: name}, Points: []Point{pt}, EER: eer, EEROK: true, RecommendedOK: true}
 	}
 	tests := []struct {
 		ms   []Measurement
@@ -152,10 +139,13 @@ func TestDefaultPolicyOnTestPhotos(t *testing.T) {
 	samples, _ := load(t, e, peopleFolder(t))
 	for _, m := range e.Models() {
 		p := matcher.DefaultPolicy(m.Threshold, m.Margin)
-		trials := Trials(samples, m)
+		trials, err := Search(Enroll(samples, nil, m, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
 		o := Evaluate(trials, p)
-		if o.Genuine != 4 || o.Impostor != 5 {
-			t.Fatalf("%s: Evaluate: %d genuine, %d impostor trials; want 4 and 5", m.Name, o.Genuine, o.Impostor)
+		if o.Genuine != 3 || o.Impostor != 5 {
+			t.Fatalf("%s: Evaluate: %d genuine, %d impostor trials; want 3 and 5", m.Name, o.Genuine, o.Impostor)
 		}
 		if o.CorrectAccepts != o.Genuine || o.FalseAccepts != 0 {
 			t.Errorf("%s: default policy on the test photos: %+v; want every genuine trial accepted and no impostor", m.Name, o)
@@ -165,6 +155,75 @@ func TestDefaultPolicyOnTestPhotos(t *testing.T) {
 		loose.Threshold, loose.Margin = 1.9, 0
 		if o := Evaluate(trials, loose); o.FalseAccepts == 0 {
 			t.Errorf("%s: threshold 1.9 accepted no impostor: %+v", m.Name, o)
+		}
+	}
+}
+
+// TestStrangersShareTheGallery runs calibrate with strangers: obama is the
+// visitor, enrolled from two photos; biden, and obama again under another
+// name, are strangers. Obama's non-mated probes find his double among the
+// strangers, which shows they are searched in the same gallery.
+func TestStrangersShareTheGallery(t *testing.T) {
+	e := engine(t)
+	visitors := t.TempDir()
+	os.MkdirAll(filepath.Join(visitors, "obama"), 0o755)
+	for _, p := range testenv.People["obama"] {
+		os.WriteFile(filepath.Join(visitors, "obama", p), testenv.Photo(t, p), 0o644)
+	}
+	strangers := t.TempDir()
+	os.WriteFile(filepath.Join(strangers, "biden.jpg"), testenv.Photo(t, "biden.jpg"), 0o644)
+	os.WriteFile(filepath.Join(strangers, "README.md"), []byte("not a photo"), 0o644)
+	os.MkdirAll(filepath.Join(strangers, "double", "more"), 0o755)
+	os.WriteFile(filepath.Join(strangers, "double", "a.jpg"), testenv.Photo(t, "obama.jpg"), 0o644)
+	os.WriteFile(filepath.Join(strangers, "double", "b.jpg"), testenv.Photo(t, "biden.jpg"), 0o644) // not read: one photo each
+	os.MkdirAll(filepath.Join(strangers, "nobody"), 0o755)
+
+	in := Input{StrangersGiven: true, EnrollPhotos: 2}
+	in.Visitors, in.Skipped = load(t, e, visitors)
+	var err error
+	in.Strangers, in.StrangersSkipped, err = LoadStrangers(context.Background(), e, strangers, 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Strangers) != 2 || in.Strangers[0].Person != "biden" || in.Strangers[1].Person != "double" ||
+		filepath.Base(in.Strangers[1].Path) != "a.jpg" {
+		t.Fatalf("LoadStrangers = %+v; want biden from biden.jpg and double from a.jpg", in.Strangers)
+	}
+	m := e.Models()[0]
+	for _, mm := range e.Models() {
+		if mm.Name == faces.DefaultModel {
+			m = mm
+		}
+	}
+	r, err := Measure(in, m, matcher.DefaultPolicy(m.Threshold, m.Margin), 10000, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en := r.Enrollment; en.WithK != 1 || en.Strangers != 2 || en.Fewer != 0 || en.Single != 0 {
+		t.Errorf("enrollment %+v; want obama from 2 photos and 2 strangers", en)
+	}
+	if o := r.Outcome; o.Genuine != 2 || o.Impostor != 4 || o.FalseAccepts != 4 {
+		t.Errorf("default policy: %+v; want 2 mated probes, and obama's 4 photos without his ticket admitted as his double", o)
+	}
+	// Without the double, obama's probes are admitted as obama, and his
+	// photos without his ticket are not admitted at all.
+	alone := in
+	alone.Strangers = in.Strangers[:1]
+	ra, err := Measure(alone, m, matcher.DefaultPolicy(m.Threshold, m.Margin), 10000, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := ra.Outcome; o.CorrectAccepts != 2 || o.Genuine != 2 || o.FalseAccepts != 0 || o.Impostor != 4 {
+		t.Errorf("default policy with biden alone as a stranger: %+v; want 2 of 2 admitted, none of 4", o)
+	}
+	if got := r.Pairs.WithStrangers; got != 8 {
+		t.Errorf("visitor–stranger pairs: %d; want 8", got)
+	}
+	var out bytes.Buffer
+	Report(&out, in, []Measurement{r}, nil, 10000, 0.01)
+	for _, want := range []string{"strangers: 2 photos", "gallery: 3 tickets, 1 visitors and 2 strangers", "from 2 photo(s) (fused): 1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
 }
@@ -212,7 +271,10 @@ func BenchmarkDefaultPolicy(b *testing.B) {
 	samples, _ := load(b, e, peopleFolder(b))
 	for _, m := range e.Models() {
 		b.Run(m.Name, func(b *testing.B) {
-			trials := Trials(samples, m)
+			trials, err := Search(Enroll(samples, nil, m, 1))
+			if err != nil {
+				b.Fatal(err)
+			}
 			var o Outcome
 			for b.Loop() {
 				o = Evaluate(trials, matcher.DefaultPolicy(m.Threshold, m.Margin))

@@ -1,6 +1,8 @@
 package calibrate
 
 import (
+	"cmp"
+	"fmt"
 	"math"
 	"slices"
 
@@ -8,57 +10,176 @@ import (
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
-// Trial is one open-set 1:N search: a probe photo against a gallery of one
-// other photo per person, with the probe's person enrolled (a genuine trial)
-// or left out (an impostor trial).
+// strangerTicket is the ticket a stranger holds. Visitors' tickets are
+// their folder names, which cannot contain a slash, so the two never clash.
+func strangerTicket(name string) string { return "stranger/" + name }
+
+// Ticket is one gallery entry: its id and the one descriptor it holds.
+type Ticket struct {
+	ID         string
+	Descriptor []float32
+}
+
+// Probe is one photo searched for in the gallery.
+type Probe struct {
+	Person, Path string
+	Descriptor   []float32
+}
+
+// Enrollment is the gallery of one model and the searches run against it,
+// as a scenic area would hold them: every visitor with a ticket enrolled
+// from their first photos (by file name), every stranger with a ticket
+// enrolled from their one photo.
+type Enrollment struct {
+	Model   faces.Model
+	Photos  int // the K asked for
+	Tickets []Ticket
+	// Mated probes are visitors' photos not used to enroll them, searched
+	// with their ticket in the gallery. NonMated probes are every photo of
+	// every visitor, searched with that visitor's ticket left out: the
+	// gallery then holds nothing of them, as for someone without a ticket.
+	Mated, NonMated []Probe
+	// WithK visitors were enrolled from K photos (they had at least K+1);
+	// Fewer from fewer (they had 2 to K: all but one, which is their
+	// probe); Single had one photo, enrolled from it, and so are only
+	// non-mated probes.
+	WithK, Fewer, Single int
+	Strangers            int
+}
+
+// Enroll builds the enrollment of model m with k photos per visitor (k ≥ 1),
+// fused by faces.Fuse. Samples without a descriptor by m are left out.
+func Enroll(visitors, strangers []Sample, m faces.Model, k int) Enrollment {
+	k = max(k, 1)
+	en := Enrollment{Model: m, Photos: k}
+	byPerson := map[string][]Sample{}
+	var order []string
+	for _, s := range visitors {
+		if s.Face.Descriptor(m.Name) == nil {
+			continue
+		}
+		if byPerson[s.Person] == nil {
+			order = append(order, s.Person)
+		}
+		byPerson[s.Person] = append(byPerson[s.Person], s)
+	}
+	for _, person := range order {
+		photos := byPerson[person]
+		slices.SortFunc(photos, func(a, b Sample) int {
+			switch {
+			case a.Path < b.Path:
+				return -1
+			case a.Path > b.Path:
+				return 1
+			}
+			return 0
+		})
+		use := k
+		switch {
+		case len(photos) == 1:
+			use = 1
+			en.Single++
+		case len(photos) <= k:
+			use = len(photos) - 1
+			en.Fewer++
+		default:
+			en.WithK++
+		}
+		descs := make([][]float32, use)
+		for i := range use {
+			descs[i] = photos[i].Face.Descriptor(m.Name)
+		}
+		fused := faces.Fuse(m, descs)
+		if fused == nil {
+			continue // descriptors that cancel out: nothing to enroll
+		}
+		en.Tickets = append(en.Tickets, Ticket{person, fused})
+		for i, s := range photos {
+			p := Probe{Person: person, Path: s.Path, Descriptor: s.Face.Descriptor(m.Name)}
+			if i >= use {
+				en.Mated = append(en.Mated, p)
+			}
+			en.NonMated = append(en.NonMated, p)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range strangers {
+		d := s.Face.Descriptor(m.Name)
+		if d == nil || seen[s.Person] {
+			continue
+		}
+		seen[s.Person] = true
+		en.Tickets = append(en.Tickets, Ticket{strangerTicket(s.Person), d})
+		en.Strangers++
+	}
+	return en
+}
+
+// Trial is one open-set 1:N search: a probe against the gallery, with the
+// probe's person enrolled (a genuine, mated trial) or left out (an
+// impostor, non-mated trial).
 type Trial struct {
 	Genuine bool
-	// Person is the probe's person; Best the nearest enrolled person, at
-	// Result.BestDistance.
+	// Person is the probe's person: the ticket a genuine trial should find.
 	Person string
+	Path   string
 	Result matcher.Result
 }
 
-// Trials runs every photo as a probe, once with its person enrolled from
-// another photo (when there is one) and once without.
-func Trials(samples []Sample, m faces.Model) []Trial {
+// Search builds the enrollment's gallery once, in the gate's matcher, and
+// runs every probe against it. A non-mated probe's own ticket is turned off
+// for its search alone (Gallery.SetActive), so the gallery is never
+// rebuilt. It fails only on a descriptor the gallery refuses.
+func Search(en Enrollment) ([]Trial, error) {
 	metric := matcher.Euclidean
-	if m.Metric == faces.Cosine {
+	if en.Model.Metric == faces.Cosine {
 		metric = matcher.Cosine
 	}
-	var trials []Trial
-	for i, probe := range samples {
-		for _, withPerson := range []bool{true, false} {
-			g := matcher.NewGallery(m.Dim, metric)
-			enrolled := map[string]bool{}
-			for j, s := range samples {
-				if j == i || enrolled[s.Person] || (!withPerson && s.Person == probe.Person) {
-					continue
-				}
-				enrolled[s.Person] = true
-				// Descriptors from the engine have the model's length and
-				// finite values, which is all Set checks.
-				_ = g.Set(s.Person, [][]float32{s.Face.Descriptor(m.Name)}, true)
-			}
-			if withPerson && !enrolled[probe.Person] {
-				continue // the person has no other photo to enroll from
-			}
-			res, err := g.Search(probe.Face.Descriptor(m.Name))
-			if err != nil {
-				continue // not described by m: counted by nobody
-			}
-			trials = append(trials, Trial{Genuine: withPerson, Person: probe.Person, Result: res})
+	g := matcher.NewGallery(en.Model.Dim, metric)
+	for _, t := range en.Tickets {
+		if err := g.Set(t.ID, [][]float32{t.Descriptor}, true); err != nil {
+			return nil, fmt.Errorf("calibrate: %w", err)
 		}
 	}
-	return trials
+	trials := make([]Trial, 0, len(en.Mated)+len(en.NonMated))
+	for _, p := range en.Mated {
+		res, err := g.Search(p.Descriptor)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: %s: %w", p.Path, err)
+		}
+		trials = append(trials, Trial{Genuine: true, Person: p.Person, Path: p.Path, Result: res})
+	}
+	for _, p := range en.NonMated {
+		g.SetActive(p.Person, false)
+		res, err := g.Search(p.Descriptor)
+		g.SetActive(p.Person, true)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: %s: %w", p.Path, err)
+		}
+		trials = append(trials, Trial{Genuine: false, Person: p.Person, Path: p.Path, Result: res})
+	}
+	return trials, nil
 }
 
 // Outcome counts how a policy fared in open-set 1:N trials.
 type Outcome struct {
-	// Genuine trials: the probe's person is enrolled (from another photo).
+	// Genuine trials: the probe's person is enrolled (from other photos).
 	Genuine, CorrectAccepts, FalseRejects, WrongPerson int
 	// Impostor trials: the probe's person is not enrolled.
 	Impostor, FalseAccepts int
+}
+
+// TPIR is the share of genuine trials admitted as the right person.
+func (o Outcome) TPIR() float64 { return ratio(o.CorrectAccepts, o.Genuine) }
+
+// FPIR is the share of impostor trials admitted as anyone.
+func (o Outcome) FPIR() float64 { return ratio(o.FalseAccepts, o.Impostor) }
+
+func ratio(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
 }
 
 // Evaluate applies the policy's single-frame rule (threshold and margin) to
@@ -88,39 +209,61 @@ func Evaluate(trials []Trial, p matcher.Policy) Outcome {
 	return o
 }
 
-// OpenSet is the open-set identification rate at no false positive: with
-// the threshold set just below the nearest best match of any impostor
-// trial, so that no stranger is let in, the share of genuine trials whose
-// best match is the right person within it (TPIR at FPIR 0).
-type OpenSet struct {
-	TPIR      float64
-	Threshold float32
-	Genuine   int
+// Point is an operating point of open-set identification: the largest
+// threshold that, with a given margin, admits at most MaxFPIR of the
+// impostor trials, and how the policy fares there.
+type Point struct {
+	MaxFPIR float64
+	// Threshold is the policy's threshold: a face is admitted at a
+	// distance at most Threshold. +Inf when the margin alone keeps every
+	// impostor trial out. Limit is the distance of the nearest impostor
+	// trial it keeps out (+Inf for none): every threshold below Limit
+	// gives the same rates.
+	Threshold, Limit float32
+	Outcome          Outcome
+	// OK is false without trials of both kinds.
+	OK bool
 }
 
-// TPIRAtFPIR0 measures OpenSet over trials.
-func TPIRAtFPIR0(trials []Trial) OpenSet {
-	limit := float32(math.Inf(1))
+// OperatingPoint returns the point for maxFPIR, with the margin held.
+func OperatingPoint(trials []Trial, margin float32, maxFPIR float64) Point {
+	pt := Point{MaxFPIR: maxFPIR, Threshold: float32(math.Inf(1)), Limit: float32(math.Inf(1))}
+	// The distances at which an impostor trial is admitted once the
+	// threshold reaches them.
+	var admissible []float32
+	impostors, genuine := 0, 0
 	for _, t := range trials {
-		if !t.Genuine && t.Result.Best != "" {
-			limit = min(limit, t.Result.BestDistance)
-		}
-	}
-	o := OpenSet{Threshold: limit}
-	hits := 0
-	for _, t := range trials {
-		if !t.Genuine {
+		if t.Genuine {
+			genuine++
 			continue
 		}
-		o.Genuine++
-		if t.Result.Best == t.Person && t.Result.BestDistance < limit {
-			hits++
+		impostors++
+		if (matcher.Policy{Threshold: float32(math.Inf(1)), Margin: margin}).Candidate(t.Result) != "" {
+			admissible = append(admissible, t.Result.BestDistance)
 		}
 	}
-	if o.Genuine > 0 {
-		o.TPIR = float64(hits) / float64(o.Genuine)
+	slices.Sort(admissible)
+	allowed := int(math.Floor(maxFPIR*float64(impostors) + 1e-9))
+	if allowed < len(admissible) {
+		pt.Limit = admissible[allowed]
+		pt.Threshold = math.Nextafter32(pt.Limit, float32(math.Inf(-1)))
 	}
-	return o
+	pt.Outcome = Evaluate(trials, matcher.Policy{Threshold: pt.Threshold, Margin: margin})
+	pt.OK = genuine > 0 && impostors > 0
+	return pt
+}
+
+// Nearest returns the n impostor trials whose best match is nearest,
+// nearest first.
+func Nearest(trials []Trial, n int) []Trial {
+	var out []Trial
+	for _, t := range trials {
+		if !t.Genuine && t.Result.Best != "" {
+			out = append(out, t)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Trial) int { return cmp.Compare(a.Result.BestDistance, b.Result.BestDistance) })
+	return out[:min(n, len(out))]
 }
 
 // CorrectMargins returns, sorted, the margin between the right person and

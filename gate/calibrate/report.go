@@ -3,12 +3,29 @@ package calibrate
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
+
+// Input is what one detector made of the photos: the visitors, who hold
+// tickets and are probed, and the strangers, who only hold tickets.
+type Input struct {
+	Detector                  string
+	Visitors, Strangers       []Sample
+	Skipped, StrangersSkipped []Skipped
+	// StrangersGiven is set when a folder of strangers was read, even if
+	// none of them gave a usable face.
+	StrangersGiven bool
+	// EnrollPhotos is how many photos each visitor is enrolled from.
+	EnrollPhotos int
+}
+
+// FPIRs are the shares of impostor trials the operating points allow.
+var FPIRs = []float64{0, 0.001, 0.01}
 
 // Measurement is everything measured for one model on one set of photos.
 type Measurement struct {
@@ -22,7 +39,12 @@ type Measurement struct {
 	// FRR at a share of strangers accepted of at most 1% and 0.1%.
 	FRR1, FRR01     float64
 	FRR1OK, FRR01OK bool
-	OpenSet         OpenSet
+	// Enrollment is the gallery the open-set trials ran against (its
+	// counts; the descriptors are dropped).
+	Enrollment Enrollment
+	// Points are the open-set operating points at FPIRs, with the
+	// policy's margin.
+	Points []Point
 	// Recommended is the threshold for the target 1:N false-accept rate.
 	Recommended   float32
 	RecommendedOK bool
@@ -31,22 +53,47 @@ type Measurement struct {
 	Outcome Outcome
 	// Margins are those of correct genuine trials, sorted.
 	Margins []float32
+	// Nearest are the non-mated searches that came closest to admitting
+	// someone, nearest first: worth a look, since a person in both folders
+	// (or twice among the strangers) shows up here.
+	Nearest []Trial
 }
 
-// Measure measures model m on samples, trying policy p in open-set trials
-// and recommending a threshold for a 1:N false-accept rate of target with
-// gallery tickets.
-func Measure(samples []Sample, m faces.Model, p matcher.Policy, gallery int, target float64) Measurement {
-	r := Measurement{Model: m, Pairs: Pairs(samples, m), Policy: p}
+// nearestShown is how many of the nearest non-mated searches a report
+// lists.
+const nearestShown = 5
+
+// Measure measures model m on in, trying policy p in open-set trials
+// against one gallery of every visitor and stranger, and recommending a
+// threshold for a 1:N false-accept rate of target with gallery tickets.
+func Measure(in Input, m faces.Model, p matcher.Policy, gallery int, target float64) (Measurement, error) {
+	r := Measurement{Model: m, Pairs: Pairs(in.Visitors, in.Strangers, m), Policy: p}
 	r.EER, r.EERAt, r.EEROK = r.Pairs.EER()
 	r.FRR1, _, r.FRR1OK = r.Pairs.FRRAtFAR(0.01)
 	r.FRR01, _, r.FRR01OK = r.Pairs.FRRAtFAR(0.001)
 	r.Recommended, r.RecommendedOK = r.Pairs.Recommend(target, gallery)
-	trials := Trials(samples, m)
-	r.OpenSet = TPIRAtFPIR0(trials)
+	en := Enroll(in.Visitors, in.Strangers, m, in.EnrollPhotos)
+	trials, err := Search(en)
+	if err != nil {
+		return r, err
+	}
+	en.Tickets, en.Mated, en.NonMated = nil, nil, nil
+	r.Enrollment = en
+	for _, f := range FPIRs {
+		r.Points = append(r.Points, OperatingPoint(trials, p.Margin, f))
+	}
 	r.Outcome = Evaluate(trials, p)
 	r.Margins = CorrectMargins(trials)
-	return r
+	r.Nearest = Nearest(trials, nearestShown)
+	return r, nil
+}
+
+// tpir0 is the identification rate with no stranger admitted.
+func (m Measurement) tpir0() float64 {
+	if len(m.Points) == 0 {
+		return 0
+	}
+	return m.Points[0].Outcome.TPIR()
 }
 
 // Best returns the index of the model to recommend: the one that lets the
@@ -58,8 +105,8 @@ func Best(ms []Measurement) int {
 	best := -1
 	better := func(a, b Measurement) bool {
 		switch {
-		case a.OpenSet.TPIR != b.OpenSet.TPIR:
-			return a.OpenSet.TPIR > b.OpenSet.TPIR
+		case a.tpir0() != b.tpir0():
+			return a.tpir0() > b.tpir0()
 		case a.EER != b.EER:
 			return a.EER < b.EER
 		case a.FRR01 != b.FRR01:
@@ -79,23 +126,44 @@ func Best(ms []Measurement) int {
 	return best
 }
 
-// Report writes the models side by side, then each model's rates at the
-// given thresholds (by model name; none given: around its recommendation),
-// then the recommendation.
-func Report(w io.Writer, ms []Measurement, samples []Sample, skipped []Skipped, thresholds map[string][]float32, gallery int, target float64) {
+// Report writes what the detector found, the models side by side, then
+// each model's rates at the given thresholds (by model name; none given:
+// around its recommendation), then the recommendation.
+func Report(w io.Writer, in Input, ms []Measurement, thresholds map[string][]float32, gallery int, target float64) {
 	people := map[string]bool{}
-	for _, s := range samples {
+	for _, s := range in.Visitors {
 		people[s.Person] = true
 	}
-	fmt.Fprintf(w, "photos: %d of %d people, skipped: %d\n", len(samples), len(people), len(skipped))
-	for _, s := range skipped {
+	if in.Detector != "" {
+		fmt.Fprintf(w, "detector: %s\n", in.Detector)
+	}
+	fmt.Fprintf(w, "photos: %d of %d people, skipped: %d\n", len(in.Visitors), len(people), len(in.Skipped))
+	for _, s := range in.Skipped {
 		fmt.Fprintf(w, "  skipped %s: %v\n", s.Path, s.Err)
+	}
+	detection := func(label string, d Detection) {
+		fmt.Fprintf(w, "%s: %d photos, a face found in %d (%.1f%%), usable (at least the minimum face size) in %d (%.1f%%)\n",
+			label, d.Photos, d.Found, 100*ratio(d.Found, d.Photos), d.Usable, 100*ratio(d.Usable, d.Photos))
+	}
+	detection("visitors", Detected(in.Visitors, in.Skipped))
+	if in.StrangersGiven {
+		detection("strangers", Detected(in.Strangers, in.StrangersSkipped))
 	}
 	if len(ms) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "genuine pairs: %d, impostor pairs: %d; distances are euclidean for dlib, cosine distance (1 − similarity) for the others\n\n",
-		len(ms[0].Pairs.Genuine), len(ms[0].Pairs.Impostor))
+	en := ms[0].Enrollment
+	fmt.Fprintf(w, "gallery: %d tickets, %d visitors and %d strangers, in one gallery per model\n",
+		en.WithK+en.Fewer+en.Single+en.Strangers, en.WithK+en.Fewer+en.Single, en.Strangers)
+	fmt.Fprintf(w, "visitors enrolled from %d photo(s) (fused): %d; from fewer, for lack of photos: %d; from their only photo (not probed mated): %d\n",
+		en.Photos, en.WithK, en.Fewer, en.Single)
+	if len(ms[0].Points) > 0 {
+		o := ms[0].Points[0].Outcome
+		fmt.Fprintf(w, "probes: %d mated (visitors' photos not enrolled, own ticket in the gallery), %d non-mated (every visitor photo, own ticket left out)\n",
+			o.Genuine, o.Impostor)
+	}
+	fmt.Fprintf(w, "genuine pairs: %d, impostor pairs: %d (%d of a visitor and a stranger); distances are euclidean for dlib, cosine distance (1 − similarity) for the others\n\n",
+		len(ms[0].Pairs.Genuine), len(ms[0].Pairs.Impostor), ms[0].Pairs.WithStrangers)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	row := func(label string, cell func(Measurement) string) {
@@ -128,9 +196,26 @@ func Report(w io.Writer, ms []Measurement, samples []Sample, skipped []Skipped, 
 	row("equal-error rate", func(m Measurement) string { return pct(m.EER, m.EEROK) })
 	row("FRR at FAR 1%", func(m Measurement) string { return pct(m.FRR1, m.FRR1OK) })
 	row("FRR at FAR 0.1%", func(m Measurement) string { return pct(m.FRR01, m.FRR01OK) })
-	row("open-set TPIR at FPIR 0", func(m Measurement) string {
-		return fmt.Sprintf("%s of %d", pct(m.OpenSet.TPIR, m.OpenSet.Genuine > 0), m.OpenSet.Genuine)
-	})
+	point := func(i int) func(Measurement) string {
+		return func(m Measurement) string {
+			if i >= len(m.Points) || !m.Points[i].OK {
+				return "—"
+			}
+			pt := m.Points[i]
+			th := "any"
+			if !math.IsInf(float64(pt.Limit), 1) {
+				th = fmt.Sprintf("< %.3f", pt.Limit)
+			}
+			return fmt.Sprintf("%s of %d, %s", pct(pt.Outcome.TPIR(), true), pt.Outcome.Genuine, th)
+		}
+	}
+	for i, f := range FPIRs {
+		label := "open-set TPIR at FPIR 0"
+		if f > 0 {
+			label = fmt.Sprintf("open-set TPIR at FPIR ≤ %g%%", 100*f)
+		}
+		row(label+", threshold", point(i))
+	}
 	row("recommended threshold", func(m Measurement) string {
 		if !m.RecommendedOK {
 			return "none"
@@ -144,12 +229,12 @@ func Report(w io.Writer, ms []Measurement, samples []Sample, skipped []Skipped, 
 	row("policy tried: threshold, margin", func(m Measurement) string {
 		return fmt.Sprintf("%.2f, %.2f", m.Policy.Threshold, m.Policy.Margin)
 	})
-	row("  visitors admitted", func(m Measurement) string {
-		return fmt.Sprintf("%d of %d", m.Outcome.CorrectAccepts, m.Outcome.Genuine)
+	row("  TPIR: visitors admitted as themselves", func(m Measurement) string {
+		return fmt.Sprintf("%s, %d of %d", pct(m.Outcome.TPIR(), m.Outcome.Genuine > 0), m.Outcome.CorrectAccepts, m.Outcome.Genuine)
 	})
 	row("  visitors taken for another", func(m Measurement) string { return fmt.Sprint(m.Outcome.WrongPerson) })
-	row("  strangers admitted", func(m Measurement) string {
-		return fmt.Sprintf("%d of %d", m.Outcome.FalseAccepts, m.Outcome.Impostor)
+	row("  FPIR: people without a ticket admitted", func(m Measurement) string {
+		return fmt.Sprintf("%s, %d of %d", pct(m.Outcome.FPIR(), m.Outcome.Impostor > 0), m.Outcome.FalseAccepts, m.Outcome.Impostor)
 	})
 	tw.Flush()
 
@@ -160,6 +245,12 @@ func Report(w io.Writer, ms []Measurement, samples []Sample, skipped []Skipped, 
 		}
 		fmt.Fprintf(w, "\n%s: genuine %s\n%s  impostor %s\n", m.Model.Name, summary(m.Pairs.Genuine),
 			strings.Repeat(" ", len(m.Model.Name)), summary(m.Pairs.Impostor))
+		if len(m.Nearest) > 0 {
+			fmt.Fprintf(w, "  nearest searches without the person's own ticket:\n")
+			for _, t := range m.Nearest {
+				fmt.Fprintf(w, "    %s → %s at %.3f (second %.3f)\n", t.Path, t.Result.Best, t.Result.BestDistance, t.Result.SecondDistance)
+			}
+		}
 		fmt.Fprintf(w, "  %-9s  %-9s  %-9s  %s\n", "threshold", "FAR", "FRR", fmt.Sprintf("FAR with %d tickets", gallery))
 		for _, t := range ts {
 			r := m.Pairs.At(t, gallery)
@@ -183,6 +274,12 @@ func Report(w io.Writer, ms []Measurement, samples []Sample, skipped []Skipped, 
 		fmt.Fprintf(w, "note: %d impostor pairs measure a false-accept rate no finer than %.1g; photos of more people measure it better\n",
 			n, 1/float64(max(n, 1)))
 	}
+	if len(ms[0].Points) > 0 {
+		if n := ms[0].Points[0].Outcome.Impostor; n > 0 && n < 1000 {
+			fmt.Fprintf(w, "note: %d non-mated probes measure an FPIR no finer than %.1g: FPIR ≤ 0.1%% is then FPIR 0\n", n, 1/float64(n))
+		}
+	}
+	fmt.Fprintln(w, "note: open-set thresholds are swept with each model's margin held (the policy tried); TPIR and FPIR are of single frames")
 	fmt.Fprintln(w, "note: measure on photos of the site's own visitors; figures from other faces say little about them")
 }
 
