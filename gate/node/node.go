@@ -37,9 +37,13 @@ type Node struct {
 	store   *store.Store
 	model   faces.Model
 	gallery *matcher.Gallery
-	mirror  *mirror.Mirror
-	site    *mirror.Site
-	engine  *faces.Engine
+	// threshold is 1:N search's threshold, chosen for the gallery's size
+	// unless --threshold fixed it (fixedThreshold).
+	threshold      matchThreshold
+	fixedThreshold bool
+	mirror         *mirror.Mirror
+	site           *mirror.Site
+	engine         *faces.Engine
 	// admin's keys, which commands must be signed with.
 	admin    *signed.Keys
 	refusals *mirror.Refusals
@@ -90,11 +94,12 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	fixed := cfg.Policy.Threshold != 0
 	if cfg, err = cfg.withModelDefaults(); err != nil {
 		return nil, err
 	}
 	model, _ := cfg.Model()
-	n = &Node{cfg: cfg, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now(), afterClaim: faultPoint("after-claim")}
+	n = &Node{cfg: cfg, fixedThreshold: fixed, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now(), afterClaim: faultPoint("after-claim")}
 	n.gate = rules.Gate{ID: cfg.ID, Zone: cfg.Zone, Direction: cfg.direction()}
 	defer func() {
 		if err != nil {
@@ -138,6 +143,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	// garbage back to the system now, not as the scavenger gets to it, so
 	// that a gate's resident memory is what it keeps.
 	debug.FreeOSMemory()
+	n.chooseThreshold()
 	if missing := n.mirror.WithoutModel(); missing > 0 {
 		n.log.Warn("tickets enrolled before this gate's face model was added: they have no descriptor for it and can come in by QR code only",
 			"model", model.Name, "tickets", missing)
@@ -168,6 +174,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	n.goBackground(func() { n.publisher.run(bg) })
 	n.goBackground(func() { n.refreshLoop(bg) })
 	n.goBackground(func() { n.statusLoop(bg) })
+	n.goBackground(func() { n.thresholdLoop(bg, thresholdEvery) })
 	n.goBackground(func() { n.retentionLoop(bg) })
 	n.goBackground(func() { n.link.follow(bg, n.nc) })
 	n.goBackground(func() { n.watchJetStream(bg, cfg.StatusEvery) })

@@ -100,7 +100,9 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	vote := matcher.Vote{Ticket: n.cfg.Policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
+	policy := n.cfg.Policy
+	policy.Threshold = n.searchThreshold()
+	vote := matcher.Vote{Ticket: policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
 	if vote.Ticket == "" {
 		// An unknown face is reported with its distance to the nearest
 		// ticket, which tells staff how near a miss it was.

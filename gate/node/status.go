@@ -38,6 +38,12 @@ func (n *Node) Status(ctx context.Context) *sgpb.GateStatus {
 		FaceModel:           n.model.Name,
 		TicketsWithoutModel: int64(n.mirror.WithoutModel()),
 	}
+	c, source := n.threshold.get()
+	st.Threshold, st.ThresholdSource, st.ThresholdGallery = c.Threshold, source, int64(c.Gallery)
+	st.ImpostorPairs, st.ExpectedFpir = int64(c.Pairs), c.ExpectedFPIR
+	if !n.fixedThreshold {
+		st.TargetFpir = n.cfg.TargetFPIR
+	}
 	fs := n.frames.snapshot(now)
 	st.Fps = float32(fs.fps)
 	if !fs.last.IsZero() {
