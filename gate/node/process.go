@@ -96,9 +96,28 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	if n.cfg.Mode == ModeVerify {
 		return nil, nil // faces alone open nothing here
 	}
-	res, err := n.gallery.Search(face)
+	vote, err := n.searchVote(face)
 	if err != nil {
 		return nil, err
+	}
+	agreed, ok := l.tracker.Add(vote, n.now())
+	if !ok {
+		return nil, nil
+	}
+	out, err := n.Decide(ctx, Identified{
+		TicketID: agreed.Ticket, Method: sgpb.Method_METHOD_FACE, Distance: agreed.Distance,
+		Margin: agreed.Margin, Frames: agreed.Frames, CapturedAt: capturedAt,
+	})
+	return &out, err
+}
+
+// searchVote searches the gallery for a frame's face (1:N) and returns the
+// frame's vote: the ticket it points to under the threshold chosen for the
+// gallery's size and the margin, or "" for nobody.
+func (n *Node) searchVote(face []float32) (matcher.Vote, error) {
+	res, err := n.gallery.Search(face)
+	if err != nil {
+		return matcher.Vote{}, err
 	}
 	policy := n.cfg.Policy
 	policy.Threshold = n.searchThreshold()
@@ -111,15 +130,7 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 			vote.Distance = 0
 		}
 	}
-	agreed, ok := l.tracker.Add(vote, n.now())
-	if !ok {
-		return nil, nil
-	}
-	out, err := n.Decide(ctx, Identified{
-		TicketID: agreed.Ticket, Method: sgpb.Method_METHOD_FACE, Distance: agreed.Distance,
-		Margin: agreed.Margin, Frames: agreed.Frames, CapturedAt: capturedAt,
-	})
-	return &out, err
+	return vote, nil
 }
 
 // takeQR acts on the codes the QR reader read and the lane has not acted on
