@@ -41,9 +41,12 @@ type Node struct {
 	// unless --threshold fixed it (fixedThreshold).
 	threshold      matchThreshold
 	fixedThreshold bool
-	mirror         *mirror.Mirror
-	site           *mirror.Site
-	engine         *faces.Engine
+	// entries counts the tickets' entries, so the gallery leaves out those
+	// with none left.
+	entries entryCounts
+	mirror  *mirror.Mirror
+	site    *mirror.Site
+	engine  *faces.Engine
 	// admin's keys, which commands must be signed with.
 	admin    *signed.Keys
 	refusals *mirror.Refusals
@@ -134,6 +137,9 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if err := n.site.Load(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.entries.load(ctx, n, n.siteRules().Day(n.now()).String()); err != nil {
+		return nil, err
+	}
 	sameModel := func(name string) bool { return faces.CanonicalModel(name) == model.Name }
 	n.mirror = mirror.New(n.store, n.gallery, sameModel, n.eligible, enroll, n.refusals, n.log)
 	if err := n.mirror.Load(ctx); err != nil {
@@ -205,6 +211,13 @@ func (n *Node) goBackground(fn func()) {
 // faster and a false match less likely. An exit lets every known visitor
 // out, so there every ticket with faces counts, even one that ended while
 // its holder was inside.
+//
+// A ticket with no entry left leaves the gallery too, until it could enter
+// again (entryCounts): a used single-use or timed ticket, a multi-entry one
+// with every entry used, a daily-limited one until the next site day; and
+// a timed ticket searched only from a few minutes before its slot opens
+// (with the site's early tolerance) until it shuts (with the late one).
+// Such a ticket's QR code still gets its precise refusal from the rules.
 func (n *Node) eligible(e mirror.Summary, now time.Time) bool {
 	if n.gate.Direction == sgpb.Direction_DIRECTION_EXIT {
 		return true
@@ -218,9 +231,27 @@ func (n *Node) eligible(e mirror.Summary, now time.Time) bool {
 	if len(e.Gates) > 0 && !contains(e.Gates, n.cfg.ID) {
 		return false
 	}
-	soon := now.Add(5 * time.Minute).UnixMilli()
-	return e.ValidFromMs <= soon && e.ValidUntilMs > now.UnixMilli()
+	soon := now.Add(eligibleAhead)
+	if e.ValidFromMs > soon.UnixMilli() || e.ValidUntilMs <= now.UnixMilli() {
+		return false
+	}
+	site := n.siteRules()
+	if e.TicketType == sgpb.TicketType_TICKET_TYPE_TIMED {
+		open, shut := site.SlotWindow(time.UnixMilli(e.SlotStartMs), time.UnixMilli(e.SlotEndMs))
+		if open.After(soon) || now.After(shut) {
+			return false
+		}
+	}
+	if e.TicketType == sgpb.TicketType_TICKET_TYPE_DAY_PASS {
+		return true
+	}
+	return !n.entries.usedUp(e, site.Day(now).String())
 }
+
+// eligibleAhead is how long before a ticket may enter the gallery searches
+// it: the gallery is re-checked every half minute (refreshLoop), so a
+// visitor is never missed at the instant a ticket or slot opens.
+const eligibleAhead = 5 * time.Minute
 
 func contains(list []string, v string) bool {
 	for _, s := range list {
@@ -242,6 +273,7 @@ func (n *Node) refreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			n.mirror.Refresh()
+			n.entries.forget(func(id string) bool { _, ok := n.mirror.Summary(id); return ok })
 		}
 	}
 }
