@@ -7,8 +7,8 @@ import (
 
 	"github.com/scenicgate/scenicgate/enroll/service"
 	"github.com/scenicgate/scenicgate/internal/rules"
-	"github.com/scenicgate/scenicgate/internal/testenv"
 	sitecfg "github.com/scenicgate/scenicgate/internal/site"
+	"github.com/scenicgate/scenicgate/internal/testenv"
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
