@@ -77,6 +77,10 @@ func (n *Node) faults(rs relay.State, fs frameSnapshot, depth int, oldest time.T
 			f = append(f, "mirror: catching up")
 		}
 	}
+	if c, source := n.threshold.get(); source == ThresholdMeasured && !c.TargetMet {
+		f = append(f, fmt.Sprintf("threshold: --target-fpir %g cannot be met with %d tickets: a stranger matches one with chance %.2g at %.3f, the strictest allowed",
+			n.cfg.TargetFPIR, c.Gallery, c.ExpectedFPIR, c.Threshold))
+	}
 	if fault := n.unrecorded.fault(now); fault != "" {
 		f = append(f, fault)
 	}

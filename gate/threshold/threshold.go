@@ -54,6 +54,10 @@ type Choice struct {
 	// ExpectedFPIR is 1 − (1 − PairRate)^Gallery. Both are 0 when not
 	// Measured.
 	PairRate, ExpectedFPIR float64
+	// TargetMet is false when meeting the target would take a threshold
+	// below the floor (FloorFraction of the default): Threshold is the
+	// floor, and ExpectedFPIR above the target.
+	TargetMet bool
 	// Note says in a few words how the threshold was chosen, for staff.
 	Note string
 }
@@ -72,6 +76,7 @@ const (
 	NoteTooFew  = "too few tickets to measure: the model's default"
 	NoteTarget  = "meets the target"
 	NoteDefault = "the model's default already meets the target"
+	NoteFloor   = "the target cannot be met: half the model's default, the strictest allowed"
 )
 
 // PairRate returns the per-pair false-match rate that gives fpir over a
@@ -89,11 +94,19 @@ func FPIR(pairRate float64, n int) float64 {
 	return -math.Expm1(float64(n) * math.Log1p(-pairRate))
 }
 
+// FloorFraction is how far below the model's default a threshold may go:
+// half of it. Beyond that too many of the visitors' own faces would be
+// refused (about half of genuine pairs are farther apart than half of
+// MobileFaceNet's default on the development set); a gallery that would
+// need a stricter threshold gets the floor, and Choice.TargetMet says that
+// the target is not met.
+const FloorFraction = 0.5
+
 // Choose returns the threshold for a gallery of n tickets whose impostor
 // distances (any order; Choose does not modify them) are given, such that
 // the expected FPIR is at most target, and never above def, the model's
-// measured default. With fewer than MinPairs distances it returns def,
-// not Measured.
+// measured default, nor below FloorFraction of it. With fewer than
+// MinPairs distances it returns def, not Measured.
 func Choose(impostors []float32, n int, target float64, def float32) Choice {
 	c := Choice{Threshold: def, Gallery: n, Pairs: len(impostors)}
 	if len(impostors) < MinPairs || n < 1 || !(target > 0 && target < 1) {
@@ -115,12 +128,19 @@ func Choose(impostors []float32, n int, target float64, def float32) Choice {
 	if tail.ok() {
 		t = min(t, below(tail.quantile(f)))
 	}
+	floor := def * FloorFraction
+	c.TargetMet = t >= floor
+	t = max(t, floor)
 	c.Threshold, c.Measured = t, true
 	c.PairRate = max(empirical(d, t), tail.cdf(float64(t)))
 	c.ExpectedFPIR = FPIR(c.PairRate, n)
-	c.Note = NoteTarget
-	if t == def {
+	switch {
+	case !c.TargetMet:
+		c.Note = NoteFloor
+	case t == def:
 		c.Note = NoteDefault
+	default:
+		c.Note = NoteTarget
 	}
 	return c
 }

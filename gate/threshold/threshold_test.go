@@ -41,7 +41,7 @@ func TestFormula(t *testing.T) {
 // distribution the sample came from: its FPIR must be at most the target,
 // yet not so far under it that the threshold is needlessly strict.
 func TestChooseMeetsTarget(t *testing.T) {
-	const mu, sigma = 0.95, 0.1
+	const mu, sigma = 1.0, 0.1
 	truth := normal{mu, sigma}
 	d := normalSample(100_000, mu, sigma, 7)
 	for _, tc := range []struct {
@@ -51,7 +51,7 @@ func TestChooseMeetsTarget(t *testing.T) {
 		{100, 0.001}, {1000, 0.001}, {10_000, 0.001}, {1000, 0.01}, {50, 0.1},
 	} {
 		c := Choose(d, tc.n, tc.target, 0.9)
-		if !c.Measured || c.Gallery != tc.n || c.Pairs != len(d) {
+		if !c.Measured || !c.TargetMet || c.Gallery != tc.n || c.Pairs != len(d) {
 			t.Fatalf("Choose(N=%d) = %+v; want measured on %d pairs", tc.n, c, len(d))
 		}
 		real := FPIR(truth.cdf(float64(c.Threshold)), tc.n)
@@ -65,7 +65,7 @@ func TestChooseMeetsTarget(t *testing.T) {
 }
 
 func TestLargerGalleryStricter(t *testing.T) {
-	d := normalSample(20_000, 0.9, 0.12, 3)
+	d := normalSample(20_000, 1.0, 0.08, 3)
 	prev := float32(math.Inf(1))
 	for _, n := range []int{50, 200, 1000, 10_000, 100_000} {
 		c := Choose(d, n, 0.001, 0.8)
@@ -100,20 +100,35 @@ func TestTooFewPairs(t *testing.T) {
 	}
 }
 
-// TestLookalikes: a cluster of very close impostor pairs (look-alikes) that
-// a normal curve fitted to the bulk would miss still bounds the threshold:
-// the sample's own count holds it below them.
+// TestLookalikes: a cluster of very close impostor pairs (look-alikes),
+// fewer than the 1% point a normal curve is fitted through and so missed
+// by it, still bounds the threshold: the sample's own count holds it below
+// them.
 func TestLookalikes(t *testing.T) {
 	d := normalSample(10_000, 1.0, 0.05, 9)
-	for i := range 200 { // 2% of pairs at 0.30 to 0.32
-		d[i] = 0.30 + float32(i)*0.0001
+	for i := range 50 { // 0.5% of pairs at 0.500 to 0.505
+		d[i] = 0.50 + float32(i)*0.0001
 	}
-	c := Choose(d, 10, 0.05, 0.6)
-	// f ≈ 0.0051: at most 51 of the 10,000 pairs may fall under t.
-	if c.Threshold >= d[51] {
-		t.Errorf("threshold %.4f; want below %.4f, so that at most 51 pairs match", c.Threshold, d[51])
+	c := Choose(d, 10, 0.02, 0.9)
+	// f ≈ 0.00202: at most 20 of the 10,000 pairs may fall under t.
+	if c.Threshold >= 0.5020 || c.Threshold < 0.5019 || !c.TargetMet {
+		t.Errorf("threshold %.4f; want just below 0.5020, so that at most 20 pairs match", c.Threshold)
 	}
-	if c.ExpectedFPIR > 0.05 {
-		t.Errorf("expected FPIR %.3g; want at most 0.05", c.ExpectedFPIR)
+	if c.ExpectedFPIR > 0.02 || c.ExpectedFPIR < 0.019 {
+		t.Errorf("expected FPIR %.3g; want just under 0.02", c.ExpectedFPIR)
+	}
+}
+
+// TestFloor: impostors so alike that the target would need a threshold
+// below half the default get the floor, and say the target is not met.
+func TestFloor(t *testing.T) {
+	d := normalSample(10_000, 0.5, 0.15, 11)
+	c := Choose(d, 20_000, 0.001, 0.4)
+	if c.Threshold != 0.2 || c.TargetMet || c.Note != NoteFloor {
+		t.Errorf("Choose = %+v; want the floor 0.2, target not met", c)
+	}
+	truth := normal{0.5, 0.15}
+	if want := FPIR(truth.cdf(0.2), 20_000); c.ExpectedFPIR <= 0.001 || math.Abs(c.ExpectedFPIR-want)/want > 0.5 {
+		t.Errorf("expected FPIR %.3g at the floor; want about %.3g, above the target", c.ExpectedFPIR, want)
 	}
 }
