@@ -181,6 +181,17 @@ func TestThresholdTightensAsTheGalleryGrows(t *testing.T) {
 	if v, _ := n.searchVote(probe); v.Ticket != "LOOK00000" {
 		t.Errorf("60 tickets: a face %.3f from LOOK00000 votes %q at %.3f; want LOOK00000", mid, v.Ticket, v.Distance)
 	}
+
+	// A target the gallery cannot meet above the floor is a fault.
+	if hasFault(n.Status(context.Background()), "threshold:") {
+		t.Error("a fault about the threshold while the target is met")
+	}
+	c, _ := n.threshold.get()
+	c.TargetMet, c.ExpectedFPIR = false, 0.02
+	n.threshold.set(c, ThresholdMeasured)
+	if !hasFault(n.Status(context.Background()), "threshold: --target-fpir 0.001 cannot be met with 60 tickets") {
+		t.Errorf("faults %q; want the target unmet", n.Status(context.Background()).Faults)
+	}
 }
 
 // rotated returns f turned by cosine distance d in a random direction.
