@@ -10,7 +10,7 @@ import (
 // A gate measures the distances between its tickets' faces and chooses the
 // threshold for its gallery's size: the more tickets, the stricter.
 func Example() {
-	r := rand.New(rand.NewPCG(1, 2))
+	r := rand.New(rand.NewPCG(3, 2))
 	impostors := make([]float32, 20_000)
 	for i := range impostors {
 		impostors[i] = float32(1 + 0.08*r.NormFloat64())
@@ -20,6 +20,6 @@ func Example() {
 		fmt.Printf("%d tickets: threshold %.2f, expected FPIR %.4f\n", n, c.Threshold, c.ExpectedFPIR)
 	}
 	// Output:
-	// 100 tickets: threshold 0.63, expected FPIR 0.0001
+	// 100 tickets: threshold 0.66, expected FPIR 0.0010
 	// 10000 tickets: threshold 0.59, expected FPIR 0.0010
 }
