@@ -145,4 +145,14 @@ var migrations = []sqlitedb.Migration{
 		`DROP TABLE conflicts`,
 		`ALTER TABLE conflicts_new RENAME TO conflicts`,
 	),
+	// Gates choose their 1:N threshold for their gallery's size and report
+	// it with what it was chosen from.
+	sqlitedb.Exec(
+		`ALTER TABLE gates ADD COLUMN threshold REAL NOT NULL DEFAULT 0`,
+		`ALTER TABLE gates ADD COLUMN threshold_source TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE gates ADD COLUMN threshold_gallery INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE gates ADD COLUMN impostor_pairs INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE gates ADD COLUMN expected_fpir REAL NOT NULL DEFAULT 0`,
+		`ALTER TABLE gates ADD COLUMN target_fpir REAL NOT NULL DEFAULT 0`,
+	),
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -44,6 +45,7 @@ type Eligible func(s Summary, now time.Time) bool
 // Summary is what the mirror keeps in memory of an entitlement: what
 // eligibility and the version check depend on.
 type Summary struct {
+	TicketID                  string
 	Revoked                   bool
 	ValidFromMs, ValidUntilMs int64
 	// Zones and Gates are shared between summaries with equal lists; the
@@ -52,15 +54,27 @@ type Summary struct {
 	// Faces counts the entitlement's face descriptors, of every model.
 	Faces   int
 	Version int64
+	// What limits the ticket's entries: its type, its entries in all
+	// (MULTI) or a day (MULTI_DAY, ANNUAL), and a TIMED ticket's slot,
+	// to the second (its start rounded down, its end up).
+	TicketType                    sgpb.TicketType
+	EntriesAllowed, EntriesPerDay int
+	SlotStartMs, SlotEndMs        int64
 }
 
 // summary is a Summary as the mirror keeps it: a gate holds one per ticket,
-// so it is packed (40 bytes, where a Summary takes 88).
+// so it is packed (48 bytes, where a Summary takes 144).
 type summary struct {
 	validFromMs, validUntilMs, version int64
 	place                              int32 // index in Mirror.places
-	faces                              uint8 // at most rules.MaxFaces
-	revoked                            bool
+	// slotStart and slotEnd are a timed ticket's slot in seconds from
+	// validFromMs, the start rounded down and the end up.
+	slotStart, slotEnd int32
+	entriesAllowed     uint16 // at most rules.MaxEntries
+	entriesPerDay      uint16 // at most rules.MaxEntriesPerDay
+	faces              uint8  // at most rules.MaxFaces
+	ticketType         uint8
+	revoked            bool
 }
 
 // place is an entitlement's zones and gates.
@@ -257,16 +271,22 @@ func (m *Mirror) Summary(ticketID string) (Summary, bool) {
 	if !ok {
 		return Summary{}, false
 	}
-	return m.unpack(s), true
+	return m.unpack(ticketID, s), true
 }
 
-// unpack returns s as a Summary. m.mu must be held.
-func (m *Mirror) unpack(s summary) Summary {
+// unpack returns ticket id's s as a Summary. m.mu must be held.
+func (m *Mirror) unpack(id string, s summary) Summary {
 	p := m.places[s.place]
-	return Summary{
-		Revoked: s.revoked, ValidFromMs: s.validFromMs, ValidUntilMs: s.validUntilMs,
+	sum := Summary{
+		TicketID: id, Revoked: s.revoked, ValidFromMs: s.validFromMs, ValidUntilMs: s.validUntilMs,
 		Zones: p.zones, Gates: p.gates, Faces: int(s.faces), Version: s.version,
+		TicketType: sgpb.TicketType(s.ticketType), EntriesAllowed: int(s.entriesAllowed), EntriesPerDay: int(s.entriesPerDay),
 	}
+	if sum.TicketType == sgpb.TicketType_TICKET_TYPE_TIMED {
+		sum.SlotStartMs = s.validFromMs + int64(s.slotStart)*1000
+		sum.SlotEndMs = s.validFromMs + int64(s.slotEnd)*1000
+	}
+	return sum
 }
 
 // WithoutModel returns how many tickets have faces but no descriptor from
@@ -335,11 +355,18 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 	s := summary{
 		revoked: e.Revoked, validFromMs: e.ValidFromMs, validUntilMs: e.ValidUntilMs,
 		place: m.place(e.Zones, e.Gates), faces: uint8(len(e.Faces)), version: e.Version,
+		ticketType:     uint8(e.TicketType),
+		entriesAllowed: uint16(clamp(int64(e.EntriesAllowed), 0, math.MaxUint16)),
+		entriesPerDay:  uint16(clamp(int64(e.EntriesPerDay), 0, math.MaxUint16)),
 	}
-	sum := m.unpack(s)
+	if e.TicketType == sgpb.TicketType_TICKET_TYPE_TIMED {
+		s.slotStart = int32(clamp(floorDiv(e.SlotStartMs-e.ValidFromMs, 1000), math.MinInt32, math.MaxInt32))
+		s.slotEnd = int32(clamp(-floorDiv(e.ValidFromMs-e.SlotEndMs, 1000), math.MinInt32, math.MaxInt32))
+	}
 	// A fresh string, so that the map does not keep alive the buffer e was
 	// decoded from.
 	id := strings.Clone(e.TicketId)
+	sum := m.unpack(id, s)
 	m.ents[id] = s
 	delete(m.lacking, id)
 	delete(m.otherAligned, id)
@@ -354,6 +381,17 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 		m.log.Error("ignoring the faces of an entitlement", "ticket", id, "err", err)
 		m.gallery.Remove(id)
 	}
+}
+
+func clamp(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
+
+// floorDiv divides rounding toward minus infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
 }
 
 // place returns the index of the place with these zones and gates, adding
@@ -387,6 +425,17 @@ func (m *Mirror) remove(ticketID string) {
 	m.gallery.Remove(ticketID)
 }
 
+// Recheck re-checks whether the gallery searches one ticket now, after
+// something eligibility depends on changed for it (an entry used).
+func (m *Mirror) Recheck(ticketID string) {
+	now := m.now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if s, ok := m.ents[ticketID]; ok && s.faces > 0 {
+		m.gallery.SetActive(ticketID, m.eligible(m.unpack(ticketID, s), now))
+	}
+}
+
 // Refresh re-checks which entitlements the gallery searches now: tickets
 // become valid at their site-local midnight and end at another.
 func (m *Mirror) Refresh() {
@@ -395,7 +444,7 @@ func (m *Mirror) Refresh() {
 	defer m.mu.RUnlock()
 	for id, s := range m.ents {
 		if s.faces > 0 {
-			m.gallery.SetActive(id, m.eligible(m.unpack(s), now))
+			m.gallery.SetActive(id, m.eligible(m.unpack(id, s), now))
 		}
 	}
 }

@@ -58,6 +58,12 @@ type Config struct {
 	Detector string
 	Workers  int
 	Policy   matcher.Policy
+	// TargetFPIR is the chance per approach that a stranger is let in by a
+	// false match that the 1:N threshold is chosen for, from the gallery's
+	// impostor pairs and its size (gate/threshold); never looser than the
+	// model's default. A Policy.Threshold set (not 0) fixes the threshold
+	// instead.
+	TargetFPIR float64
 	// OfflinePolicy says what a gate does with an entry-limited ticket it
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
@@ -123,6 +129,7 @@ func DefaultConfig() Config {
 		Detector:      faces.DefaultDetector,
 		Workers:       1,
 		Policy:        policy,
+		TargetFPIR:    DefaultTargetFPIR,
 		OfflinePolicy: "allow",
 		ClaimTimeout:  400 * time.Millisecond,
 		QRHold:        8 * time.Second,
@@ -157,7 +164,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.FaceModel, "face-model", c.FaceModel, "embedding model to match with: "+strings.Join(faces.ModelNames(), ", ")+" (choose with gate calibrate)")
 	fs.StringVar(&c.Detector, "detector", c.Detector, "face detector, enroll's too: "+strings.Join(faces.Detectors(), ", "))
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU); a lane decides one frame at a time, so more only hold more memory")
-	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person (0: the model's measured default: "+modelDefaults(func(m faces.Model) float32 { return m.Threshold })+"; cosine distance = 1 − similarity)")
+	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person, fixed (0: chosen for --target-fpir, never above the model's measured default: "+modelDefaults(func(m faces.Model) float32 { return m.Threshold })+"; cosine distance = 1 − similarity)")
+	fs.Float64Var(&c.TargetFPIR, "target-fpir", c.TargetFPIR, "chance per approach that a stranger is let in by a false match: the 1:N threshold is chosen for it from the gallery's own impostor pairs and size, re-checked as tickets come and go, never looser than the model's default (a --threshold set fixes it instead)")
 	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be (0: the model's: "+modelDefaults(func(m faces.Model) float32 { return m.Margin })+")")
 	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
 	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "frames considered for agreement (N)")
@@ -237,6 +245,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--pulse %v: turnstiles need at least 100ms", c.Pulse)
 	case c.Policy.Threshold < 0 || c.Policy.Threshold >= maxDistance:
 		return fmt.Errorf("--threshold %v: want a %v distance from 0 to %v (0: the model's default)", c.Policy.Threshold, m.Metric, maxDistance)
+	case !(c.TargetFPIR > 0 && c.TargetFPIR < 1):
+		return fmt.Errorf("--target-fpir %v: want a chance between 0 and 1, e.g. 0.001", c.TargetFPIR)
 	case c.Policy.Margin < 0 || c.Policy.Margin >= maxDistance:
 		return fmt.Errorf("--margin %v: want a %v distance from 0 to %v (0: the model's default)", c.Policy.Margin, m.Metric, maxDistance)
 	case c.Policy.Agree < 1 || c.Policy.Window < c.Policy.Agree:

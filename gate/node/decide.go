@@ -115,6 +115,7 @@ func (n *Node) Decide(ctx context.Context, id Identified) (Outcome, error) {
 	// The outbox first, then the turnstile: a visitor let through leaves a
 	// record even if the gate dies the next instant.
 	err = n.record(ctx, adm, id.TicketID, day, out)
+	n.noteEntry(e, day, out)
 	if out.Allow {
 		n.open(adm, id.CapturedAt)
 		if !entry {

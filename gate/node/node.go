@@ -37,6 +37,13 @@ type Node struct {
 	store   *store.Store
 	model   faces.Model
 	gallery *matcher.Gallery
+	// threshold is 1:N search's threshold, chosen for the gallery's size
+	// unless --threshold fixed it (fixedThreshold).
+	threshold      matchThreshold
+	fixedThreshold bool
+	// entries counts the tickets' entries, so the gallery leaves out those
+	// with none left.
+	entries entryCounts
 	mirror  *mirror.Mirror
 	site    *mirror.Site
 	engine  *faces.Engine
@@ -90,11 +97,12 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	fixed := cfg.Policy.Threshold != 0
 	if cfg, err = cfg.withModelDefaults(); err != nil {
 		return nil, err
 	}
 	model, _ := cfg.Model()
-	n = &Node{cfg: cfg, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now(), afterClaim: faultPoint("after-claim")}
+	n = &Node{cfg: cfg, fixedThreshold: fixed, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now(), afterClaim: faultPoint("after-claim")}
 	n.gate = rules.Gate{ID: cfg.ID, Zone: cfg.Zone, Direction: cfg.direction()}
 	defer func() {
 		if err != nil {
@@ -129,6 +137,9 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if err := n.site.Load(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.entries.load(ctx, n, n.siteRules().Day(n.now()).String()); err != nil {
+		return nil, err
+	}
 	detector := cfg.Detector
 	if parts.Engine != nil {
 		detector = parts.Engine.Config().Detector
@@ -143,6 +154,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	// garbage back to the system now, not as the scavenger gets to it, so
 	// that a gate's resident memory is what it keeps.
 	debug.FreeOSMemory()
+	n.chooseThreshold()
 	if missing := n.mirror.WithoutModel(); missing > 0 {
 		n.log.Warn("tickets enrolled before this gate's face model was added: they have no descriptor for it and can come in by QR code only",
 			"model", model.Name, "tickets", missing)
@@ -178,6 +190,7 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	n.goBackground(func() { n.publisher.run(bg) })
 	n.goBackground(func() { n.refreshLoop(bg) })
 	n.goBackground(func() { n.statusLoop(bg) })
+	n.goBackground(func() { n.thresholdLoop(bg, thresholdEvery) })
 	n.goBackground(func() { n.retentionLoop(bg) })
 	n.goBackground(func() { n.link.follow(bg, n.nc) })
 	n.goBackground(func() { n.watchJetStream(bg, cfg.StatusEvery) })
@@ -208,6 +221,13 @@ func (n *Node) goBackground(fn func()) {
 // faster and a false match less likely. An exit lets every known visitor
 // out, so there every ticket with faces counts, even one that ended while
 // its holder was inside.
+//
+// A ticket with no entry left leaves the gallery too, until it could enter
+// again (entryCounts): a used single-use or timed ticket, a multi-entry one
+// with every entry used, a daily-limited one until the next site day; and
+// a timed ticket searched only from a few minutes before its slot opens
+// (with the site's early tolerance) until it shuts (with the late one).
+// Such a ticket's QR code still gets its precise refusal from the rules.
 func (n *Node) eligible(e mirror.Summary, now time.Time) bool {
 	if n.gate.Direction == sgpb.Direction_DIRECTION_EXIT {
 		return true
@@ -221,9 +241,27 @@ func (n *Node) eligible(e mirror.Summary, now time.Time) bool {
 	if len(e.Gates) > 0 && !contains(e.Gates, n.cfg.ID) {
 		return false
 	}
-	soon := now.Add(5 * time.Minute).UnixMilli()
-	return e.ValidFromMs <= soon && e.ValidUntilMs > now.UnixMilli()
+	soon := now.Add(eligibleAhead)
+	if e.ValidFromMs > soon.UnixMilli() || e.ValidUntilMs <= now.UnixMilli() {
+		return false
+	}
+	site := n.siteRules()
+	if e.TicketType == sgpb.TicketType_TICKET_TYPE_TIMED {
+		open, shut := site.SlotWindow(time.UnixMilli(e.SlotStartMs), time.UnixMilli(e.SlotEndMs))
+		if open.After(soon) || now.After(shut) {
+			return false
+		}
+	}
+	if e.TicketType == sgpb.TicketType_TICKET_TYPE_DAY_PASS {
+		return true
+	}
+	return !n.entries.usedUp(e, site.Day(now).String())
 }
+
+// eligibleAhead is how long before a ticket may enter the gallery searches
+// it: the gallery is re-checked every half minute (refreshLoop), so a
+// visitor is never missed at the instant a ticket or slot opens.
+const eligibleAhead = 5 * time.Minute
 
 func contains(list []string, v string) bool {
 	for _, s := range list {
@@ -245,6 +283,7 @@ func (n *Node) refreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			n.mirror.Refresh()
+			n.entries.forget(func(id string) bool { _, ok := n.mirror.Summary(id); return ok })
 		}
 	}
 }

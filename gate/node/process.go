@@ -96,18 +96,9 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	if n.cfg.Mode == ModeVerify {
 		return nil, nil // faces alone open nothing here
 	}
-	res, err := n.gallery.Search(face)
+	vote, err := n.searchVote(face)
 	if err != nil {
 		return nil, err
-	}
-	vote := matcher.Vote{Ticket: n.cfg.Policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
-	if vote.Ticket == "" {
-		// An unknown face is reported with its distance to the nearest
-		// ticket, which tells staff how near a miss it was.
-		vote.Margin = 0
-		if math.IsInf(float64(vote.Distance), 1) {
-			vote.Distance = 0
-		}
 	}
 	agreed, ok := l.tracker.Add(vote, n.now())
 	if !ok {
@@ -118,6 +109,28 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 		Margin: agreed.Margin, Frames: agreed.Frames, CapturedAt: capturedAt,
 	})
 	return &out, err
+}
+
+// searchVote searches the gallery for a frame's face (1:N) and returns the
+// frame's vote: the ticket it points to under the threshold chosen for the
+// gallery's size and the margin, or "" for nobody.
+func (n *Node) searchVote(face []float32) (matcher.Vote, error) {
+	res, err := n.gallery.Search(face)
+	if err != nil {
+		return matcher.Vote{}, err
+	}
+	policy := n.cfg.Policy
+	policy.Threshold = n.searchThreshold()
+	vote := matcher.Vote{Ticket: policy.Candidate(res), Distance: res.BestDistance, Margin: res.Margin()}
+	if vote.Ticket == "" {
+		// An unknown face is reported with its distance to the nearest
+		// ticket, which tells staff how near a miss it was.
+		vote.Margin = 0
+		if math.IsInf(float64(vote.Distance), 1) {
+			vote.Distance = 0
+		}
+	}
+	return vote, nil
 }
 
 // takeQR acts on the codes the QR reader read and the lane has not acted on

@@ -38,6 +38,12 @@ func (n *Node) Status(ctx context.Context) *sgpb.GateStatus {
 		FaceModel:           n.model.Name,
 		TicketsWithoutModel: int64(n.mirror.WithoutModel()),
 	}
+	c, source := n.threshold.get()
+	st.Threshold, st.ThresholdSource, st.ThresholdGallery = c.Threshold, source, int64(c.Gallery)
+	st.ImpostorPairs, st.ExpectedFpir = int64(c.Pairs), c.ExpectedFPIR
+	if !n.fixedThreshold {
+		st.TargetFpir = n.cfg.TargetFPIR
+	}
 	fs := n.frames.snapshot(now)
 	st.Fps = float32(fs.fps)
 	if !fs.last.IsZero() {
@@ -70,6 +76,10 @@ func (n *Node) faults(rs relay.State, fs frameSnapshot, depth int, oldest time.T
 		if !n.mirror.Synced() {
 			f = append(f, "mirror: catching up")
 		}
+	}
+	if c, source := n.threshold.get(); source == ThresholdMeasured && !c.TargetMet {
+		f = append(f, fmt.Sprintf("threshold: --target-fpir %g cannot be met with %d tickets: a stranger matches one with chance %.2g at %.3f, the strictest allowed",
+			n.cfg.TargetFPIR, c.Gallery, c.ExpectedFPIR, c.Threshold))
 	}
 	if fault := n.unrecorded.fault(now); fault != "" {
 		f = append(f, fault)

@@ -63,6 +63,28 @@ func (s *Store) Usage(ctx context.Context, ticketID, day string) (entries, today
 	return entries, today, lastNumber, err
 }
 
+// UsageByTicket calls fn with the entries this gate admitted of each ticket
+// it admitted any of, in all and on day, in one pass: how a gate starts
+// knowing which tickets are used up.
+func (s *Store) UsageByTicket(ctx context.Context, day string, fn func(ticketID string, entries, today int)) error {
+	rows, err := s.db.Read.QueryContext(ctx,
+		`SELECT ticket_id, count(*), coalesce(sum(day = ?), 0)
+		 FROM admissions WHERE allowed = 1 AND entry = 1 AND ticket_id != '' GROUP BY ticket_id`, day)
+	if err != nil {
+		return fmt.Errorf("store: usage by ticket: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var entries, today int
+		if err := rows.Scan(&id, &entries, &today); err != nil {
+			return fmt.Errorf("store: usage by ticket: %w", err)
+		}
+		fn(id, entries, today)
+	}
+	return rows.Err()
+}
+
 // Pending is an admission not yet acknowledged by NATS.
 type Pending struct {
 	Seq     int64

@@ -136,21 +136,40 @@ func listed(list []string, v string) bool {
 // inSlot includes both ends: a visitor at exactly the last tolerated instant
 // is still in time.
 func (s Site) inSlot(e *sgpb.Entitlement, now time.Time) bool {
-	open := time.UnixMilli(e.GetSlotStartMs()).Add(-max(s.EarlyTolerance, 0))
-	shut := time.UnixMilli(e.GetSlotEndMs()).Add(max(s.LateTolerance, 0))
+	open, shut := s.SlotWindow(time.UnixMilli(e.GetSlotStartMs()), time.UnixMilli(e.GetSlotEndMs()))
 	return !now.Before(open) && !now.After(shut)
 }
 
+// SlotWindow returns the first and last instants a timed ticket with this
+// slot may enter: the slot widened by the site's tolerances.
+func (s Site) SlotWindow(start, end time.Time) (open, shut time.Time) {
+	return start.Add(-max(s.EarlyTolerance, 0)), end.Add(max(s.LateTolerance, 0))
+}
+
 func usedUp(e *sgpb.Entitlement, entries, today int) bool {
-	switch e.GetTicketType() {
+	return UsedUp(e.GetTicketType(), int(e.GetEntriesAllowed()), int(e.GetEntriesPerDay()), Usage{Entries: entries, EntriesToday: today})
+}
+
+// UsedUp reports whether a ticket of type t, allowing entriesAllowed entries
+// in all (MULTI) or entriesPerDay a day (MULTI_DAY, ANNUAL; 0 unlimited),
+// has no entry left after the entries u counted: what Decide refuses as
+// AlreadyUsed. A DAY_PASS is never used up.
+func UsedUp(t sgpb.TicketType, entriesAllowed, entriesPerDay int, u Usage) bool {
+	entries, today := max(u.Entries, 0), max(u.EntriesToday, 0)
+	switch t {
 	case sgpb.TicketType_TICKET_TYPE_SINGLE, sgpb.TicketType_TICKET_TYPE_TIMED:
 		return entries >= 1
 	case sgpb.TicketType_TICKET_TYPE_MULTI:
-		return entries >= int(e.GetEntriesAllowed())
+		return entries >= entriesAllowed
 	case sgpb.TicketType_TICKET_TYPE_MULTI_DAY, sgpb.TicketType_TICKET_TYPE_ANNUAL:
-		perDay := int(e.GetEntriesPerDay())
-		return perDay > 0 && today >= perDay
+		return entriesPerDay > 0 && today >= entriesPerDay
 	default: // DAY_PASS
 		return false
 	}
+}
+
+// Daily reports whether a ticket type's entries are counted per site day,
+// so that one used up today has entries again tomorrow.
+func Daily(t sgpb.TicketType) bool {
+	return t == sgpb.TicketType_TICKET_TYPE_MULTI_DAY || t == sgpb.TicketType_TICKET_TYPE_ANNUAL
 }

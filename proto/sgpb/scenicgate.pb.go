@@ -982,8 +982,23 @@ type GateStatus struct {
 	// alignment (enrolled before the site added the model or changed the
 	// detector): their visitors can come in by QR code only.
 	TicketsWithoutModel int64 `protobuf:"varint,17,opt,name=tickets_without_model,json=ticketsWithoutModel,proto3" json:"tickets_without_model,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The 1:N threshold the gate matches faces with (a distance of
+	// face_model's metric), and how it came: "fixed" (--threshold),
+	// "measured" from the gallery's impostor pairs for --target-fpir, or
+	// "default" (the model's, the gallery giving too few pairs to measure).
+	Threshold       float32 `protobuf:"fixed32,18,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	ThresholdSource string  `protobuf:"bytes,19,opt,name=threshold_source,json=thresholdSource,proto3" json:"threshold_source,omitempty"`
+	// The number of tickets searched when the threshold was chosen, and the
+	// impostor pairs (two tickets' faces) it was measured from.
+	ThresholdGallery int64 `protobuf:"varint,20,opt,name=threshold_gallery,json=thresholdGallery,proto3" json:"threshold_gallery,omitempty"`
+	ImpostorPairs    int64 `protobuf:"varint,21,opt,name=impostor_pairs,json=impostorPairs,proto3" json:"impostor_pairs,omitempty"`
+	// The chance that a stranger matches some ticket at the threshold,
+	// 1 − (1 − F)^N with F the measured per-pair false-match rate (0 when
+	// not measured), and the target it was chosen for.
+	ExpectedFpir  float64 `protobuf:"fixed64,22,opt,name=expected_fpir,json=expectedFpir,proto3" json:"expected_fpir,omitempty"`
+	TargetFpir    float64 `protobuf:"fixed64,23,opt,name=target_fpir,json=targetFpir,proto3" json:"target_fpir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GateStatus) Reset() {
@@ -1131,6 +1146,48 @@ func (x *GateStatus) GetFaceModel() string {
 func (x *GateStatus) GetTicketsWithoutModel() int64 {
 	if x != nil {
 		return x.TicketsWithoutModel
+	}
+	return 0
+}
+
+func (x *GateStatus) GetThreshold() float32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *GateStatus) GetThresholdSource() string {
+	if x != nil {
+		return x.ThresholdSource
+	}
+	return ""
+}
+
+func (x *GateStatus) GetThresholdGallery() int64 {
+	if x != nil {
+		return x.ThresholdGallery
+	}
+	return 0
+}
+
+func (x *GateStatus) GetImpostorPairs() int64 {
+	if x != nil {
+		return x.ImpostorPairs
+	}
+	return 0
+}
+
+func (x *GateStatus) GetExpectedFpir() float64 {
+	if x != nil {
+		return x.ExpectedFpir
+	}
+	return 0
+}
+
+func (x *GateStatus) GetTargetFpir() float64 {
+	if x != nil {
+		return x.TargetFpir
 	}
 	return 0
 }
@@ -1459,7 +1516,7 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\boperator\x18\x10 \x01(\tR\boperator\x12\x12\n" +
 	"\x04note\x18\x11 \x01(\tR\x04note\x12\x1d\n" +
 	"\n" +
-	"face_model\x18\x12 \x01(\tR\tfaceModel\"\x87\x04\n" +
+	"face_model\x18\x12 \x01(\tR\tfaceModel\"\xea\x05\n" +
 	"\n" +
 	"GateStatus\x12\x17\n" +
 	"\agate_id\x18\x01 \x01(\tR\x06gateId\x12\x12\n" +
@@ -1481,7 +1538,14 @@ const file_scenicgate_proto_rawDesc = "" +
 	"\aversion\x18\x0f \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
 	"face_model\x18\x10 \x01(\tR\tfaceModel\x122\n" +
-	"\x15tickets_without_model\x18\x11 \x01(\x03R\x13ticketsWithoutModel\"\xd4\x01\n" +
+	"\x15tickets_without_model\x18\x11 \x01(\x03R\x13ticketsWithoutModel\x12\x1c\n" +
+	"\tthreshold\x18\x12 \x01(\x02R\tthreshold\x12)\n" +
+	"\x10threshold_source\x18\x13 \x01(\tR\x0fthresholdSource\x12+\n" +
+	"\x11threshold_gallery\x18\x14 \x01(\x03R\x10thresholdGallery\x12%\n" +
+	"\x0eimpostor_pairs\x18\x15 \x01(\x03R\rimpostorPairs\x12#\n" +
+	"\rexpected_fpir\x18\x16 \x01(\x01R\fexpectedFpir\x12\x1f\n" +
+	"\vtarget_fpir\x18\x17 \x01(\x01R\n" +
+	"targetFpir\"\xd4\x01\n" +
 	"\vGateCommand\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12.\n" +
