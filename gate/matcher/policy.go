@@ -22,9 +22,9 @@ type Policy struct {
 	// admit it. The verify mode's 1:1 comparison uses them as K of N
 	// (Tracker): Agree of the last Window frames must match.
 	Agree, Window int
-	// TrackGap is the longest a face may be lost between two frames and
-	// still be the same visitor's approach; a longer gap ends it, and the
-	// next face is someone new.
+	// TrackGap is the longest a lane may look and not see a face and
+	// still take it for the same visitor's approach when it is back; a
+	// longer gap ends the approach, and the next face is someone new.
 	TrackGap time.Duration
 	// UnknownAfter is how long a lane follows a face that matches nobody
 	// before it refuses it, without waiting for the visitor to leave.

@@ -30,16 +30,16 @@ type track struct {
 	nearest float32
 }
 
-// follows reports whether a face in box with descriptor face, captured at
-// at, is the track's face: seen again within p.TrackGap, its centre inside
-// the box it had in the track's latest frame (it moved by less than half a
-// face), and as close to its latest descriptor as p.Threshold accepts for
-// the same person. A different visitor stepping into the same place a frame
-// later starts a track of their own.
-func (t *track) follows(box image.Rectangle, face []float32, at time.Time, p matcher.Policy, m faces.Model) bool {
-	if at.Sub(t.last) > p.TrackGap {
-		return false
-	}
+// follows reports whether a face in box with descriptor face is the track's
+// face: its centre inside the box it had in the track's latest frame (it
+// moved by less than half a face), and as close to its latest descriptor as
+// p.Threshold accepts for the same person. A different visitor stepping into
+// the same place a frame later starts a track of their own. Time does not
+// count here: a face in two frames the lane looked at one after the other is
+// the same approach however slowly the lane got from one to the other. The
+// visitor has left only when the lane has looked and not seen them for
+// longer than Policy.TrackGap (faceGone).
+func (t *track) follows(box image.Rectangle, face []float32, m faces.Model, p matcher.Policy) bool {
 	centre := box.Min.Add(box.Max).Div(2)
 	if !centre.In(t.box) {
 		return false
@@ -62,7 +62,7 @@ func (t *track) add(box image.Rectangle, face []float32, at time.Time, window in
 }
 
 // follow runs a frame's face through the lane's track: it ends the track
-// when the face is someone else's or came after a gap, starts one for the
+// when the face is someone else's, starts one for the
 // face, and searches with the fused descriptor of the track's recent frames
 // until the track is decided. It returns the decision made, if any: a new
 // track's rather than the refusal of the one it replaced, when both.
@@ -70,7 +70,7 @@ func (l *Lane) follow(ctx context.Context, box image.Rectangle, face []float32, 
 	n := l.n
 	p := n.cfg.Policy
 	var ended *Outcome
-	if l.track != nil && !l.track.follows(box, face, at, p, n.model) {
+	if l.track != nil && !l.track.follows(box, face, n.model, p) {
 		var err error
 		if ended, err = l.endTrack(ctx, at); err != nil {
 			return nil, err
@@ -118,7 +118,8 @@ func (l *Lane) follow(ctx context.Context, box image.Rectangle, face []float32, 
 }
 
 // faceGone is a frame without a face worth matching: the track ends once
-// its face has been gone for longer than Policy.TrackGap.
+// its face has been gone for longer than Policy.TrackGap, on the camera's
+// clock.
 func (l *Lane) faceGone(ctx context.Context, at time.Time) (*Outcome, error) {
 	if l.track == nil || at.Sub(l.track.last) <= l.n.cfg.Policy.TrackGap {
 		return nil, nil
