@@ -249,8 +249,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	cam := t.TempDir()
-	os.WriteFile(filepath.Join(cam, "visitor.jpg"), testenv.Photo(t, "obama2.jpg"), 0o644)
+	cam := approachFolder(t, "obama2.jpg") // the visitor comes again and again
 	data := t.TempDir()
 	var logs strings.Builder
 	flags := trust(t, srv, enroll)
@@ -294,7 +293,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 	depth, _ := st.OutboxDepth(context.Background())
 	entries, _, _, _ := st.Usage(context.Background(), ticket, today)
 	st.Close()
-	// The camera shows the visitor as long as it runs, so how many more
+	// The visitor comes again as long as the camera runs, so how many more
 	// admissions the gate made is not known in advance; at least the three
 	// waited for above are in the outbox.
 	if depth < 3 {
@@ -317,7 +316,7 @@ func TestSurvivesSIGKILLOffline(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// The gate keeps admitting the visitor it sees; a clean stop publishes
+	// The gate keeps admitting the visitor who keeps coming; a clean stop publishes
 	// the rest. Then the stream must hold exactly what the gate recorded, in
 	// all three runs: the stream drops re-sends by Nats-Msg-Id, and the
 	// outbox marks what was acknowledged.

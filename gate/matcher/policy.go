@@ -15,15 +15,27 @@ type Policy struct {
 	// Margin is how much farther the second-best identity must be, so that
 	// two similar-looking visitors are never confused.
 	Margin float32
-	// Agree of the last Window frames that showed a face must name the same
-	// ticket before it is trusted (K of N).
+	// Window is how many of a face's latest frames a lane fuses into the
+	// descriptor it searches with (gate/node's track), and how many frames
+	// a face must have been seen in before it is refused as unknown. Agree
+	// is how many frames a face must have been seen in before a search may
+	// admit it. The verify mode's 1:1 comparison uses them as K of N
+	// (Tracker): Agree of the last Window frames must match.
 	Agree, Window int
+	// TrackGap is the longest a lane may look and not see a face and
+	// still take it for the same visitor's approach when it is back; a
+	// longer gap ends the approach, and the next face is someone new.
+	TrackGap time.Duration
+	// UnknownAfter is how long a lane follows a face that matches nobody
+	// before it refuses it, without waiting for the visitor to leave.
+	UnknownAfter time.Duration
 	// MinFaceSize is the smallest face side in pixels worth matching: a
 	// face far from the camera is someone still in the queue.
 	MinFaceSize int
-	// Cooldown is how long after a decision about a ticket (or an unknown
-	// face) the same one is not decided again, so a visitor standing in
-	// front of the camera is admitted once.
+	// Cooldown is how long after a decision about a ticket the same one is
+	// not decided again: a lane decides once per approach, and this keeps a
+	// visitor whose approach it lost for a moment and found again from
+	// being decided twice. For Tracker, an unknown face counts as a ticket.
 	Cooldown time.Duration
 }
 
@@ -31,12 +43,14 @@ type Policy struct {
 // margin those given: they belong to the embedding model.
 func DefaultPolicy(threshold, margin float32) Policy {
 	return Policy{
-		Threshold:   threshold,
-		Margin:      margin,
-		Agree:       2,
-		Window:      3,
-		MinFaceSize: 80,
-		Cooldown:    5 * time.Second,
+		Threshold:    threshold,
+		Margin:       margin,
+		Agree:        2,
+		Window:       3,
+		TrackGap:     800 * time.Millisecond,
+		UnknownAfter: 2 * time.Second,
+		MinFaceSize:  80,
+		Cooldown:     5 * time.Second,
 	}
 }
 

@@ -167,10 +167,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person, fixed (0: chosen for --target-fpir, never above the model's measured default: "+modelDefaults(func(m faces.Model) float32 { return m.Threshold })+"; cosine distance = 1 − similarity)")
 	fs.Float64Var(&c.TargetFPIR, "target-fpir", c.TargetFPIR, "chance per approach that a stranger is let in by a false match: the 1:N threshold is chosen for it from the gallery's own impostor pairs and size, re-checked as tickets come and go, never looser than the model's default (a --threshold set fixes it instead)")
 	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be (0: the model's: "+modelDefaults(func(m faces.Model) float32 { return m.Margin })+")")
-	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames that must agree on a ticket (K of --window)")
-	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "frames considered for agreement (N)")
+	fs.IntVar(&c.Policy.Agree, "agree", c.Policy.Agree, "frames a face must be followed for before it can be admitted (verify mode: K of --window frames must match)")
+	fs.IntVar(&c.Policy.Window, "window", c.Policy.Window, "a face's latest frames whose descriptors are fused for the search; also the frames before an unknown face is refused")
+	fs.DurationVar(&c.Policy.TrackGap, "track-gap", c.Policy.TrackGap, "longest a face may be lost and still be the same visitor's approach (one decision per approach)")
+	fs.DurationVar(&c.Policy.UnknownAfter, "unknown-after", c.Policy.UnknownAfter, "how long a face that matches nobody is followed before it is refused (else when it leaves)")
 	fs.IntVar(&c.Policy.MinFaceSize, "min-face", c.Policy.MinFaceSize, "smallest face side in pixels worth matching: smaller faces are people still queueing; faces are looked for in frames shrunk so that this is 83 pixels, so a larger value is quicker (80 suits 640x480)")
-	fs.DurationVar(&c.Policy.Cooldown, "cooldown", c.Policy.Cooldown, "time before the same ticket is decided again")
+	fs.DurationVar(&c.Policy.Cooldown, "cooldown", c.Policy.Cooldown, "time before the same ticket is decided again, even in a new approach")
 	fs.StringVar(&c.OfflinePolicy, "offline-policy", c.OfflinePolicy, "allow or deny entry-limited tickets while NATS is unreachable")
 	fs.DurationVar(&c.ClaimTimeout, "claim-timeout", c.ClaimTimeout, "longest wait for one answer from NATS when claiming an entry (tried again within --claim-wait)")
 	fs.DurationVar(&c.ClaimWait, "claim-wait", c.ClaimWait, "longest a claim waits for NATS JetStream to answer (a cluster electing a leader) before the gate decides offline; keep it above the cluster's election time")
@@ -251,6 +253,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--margin %v: want a %v distance from 0 to %v (0: the model's default)", c.Policy.Margin, m.Metric, maxDistance)
 	case c.Policy.Agree < 1 || c.Policy.Window < c.Policy.Agree:
 		return fmt.Errorf("--agree %d of --window %d: want 1 <= agree <= window", c.Policy.Agree, c.Policy.Window)
+	case c.Policy.TrackGap <= 0 || c.Policy.UnknownAfter < 0:
+		return fmt.Errorf("--track-gap %v, --unknown-after %v: want a positive gap and an unknown-after of 0 or more", c.Policy.TrackGap, c.Policy.UnknownAfter)
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	case c.AdmissionsRetention < 24*time.Hour:

@@ -74,21 +74,48 @@ func frame(t testing.TB, photo string) gocv.Mat {
 	return m
 }
 
-// show feeds the photo to the lane up to n times and returns the first
-// decision.
+// show is a visitor's approach: the photo fed to the lane up to n times,
+// then frames of nobody until the visitor's track has ended (a gap longer
+// than Policy.TrackGap, in real time). It returns the first decision: made
+// while the face was in view, or the refusal of a stranger when they left.
 func show(t testing.TB, l *Lane, photo string, n int) *Outcome {
 	t.Helper()
 	m := frame(t, photo)
-	for i := 0; i < n; i++ {
+	var first *Outcome
+	for i := 0; i < n && first == nil; i++ {
 		out, err := l.Frame(context.Background(), m, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out != nil {
-			return out
-		}
+		first = out
 	}
-	return nil
+	if out := leave(t, l); first == nil {
+		first = out
+	}
+	return first
+}
+
+// leave feeds the lane frames of nobody until it follows no face, and
+// returns the decision made meanwhile, if any.
+func leave(t testing.TB, l *Lane) *Outcome {
+	t.Helper()
+	blank := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(200, 200, 200, 0), 480, 640, gocv.MatTypeCV8UC3)
+	defer blank.Close()
+	var first *Outcome
+	for deadline := time.Now().Add(waitLimit); l.track != nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lane still follows a face %v after it left", waitLimit)
+		}
+		out, err := l.Frame(context.Background(), blank, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return first
 }
 
 func waitInGallery(t testing.TB, l *lane, id string) {
@@ -369,6 +396,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 		`scenicgate_gate_decisions_total{decision="DECISION_ALLOW",method="METHOD_FACE",reason="ok"} 1`,
 		"scenicgate_gate_gallery_tickets 1",
 		"scenicgate_gate_decision_seconds_count 1",
+		"scenicgate_gate_tracks_total 1",
 	} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("metrics lack %q", want)

@@ -17,6 +17,7 @@ type metrics struct {
 	decisions     *prometheus.CounterVec
 	latency       prometheus.Histogram
 	frames        prometheus.Counter
+	tracks        prometheus.Counter
 	relayFailures prometheus.Counter
 }
 
@@ -34,6 +35,9 @@ func newMetrics(n *Node) *metrics {
 		frames: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scenicgate_gate_frames_total", Help: "Camera frames processed.",
 		}),
+		tracks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scenicgate_gate_tracks_total", Help: "Faces followed across frames: one per approach, decided at most once.",
+		}),
 		relayFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scenicgate_gate_relay_failures_total", Help: "Relay pulses that failed.",
 		}),
@@ -41,7 +45,7 @@ func newMetrics(n *Node) *metrics {
 	gauge := func(name, help string, fn func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn)
 	}
-	m.reg.MustRegister(collectors.NewGoCollector(), m.decisions, m.latency, m.frames, m.relayFailures,
+	m.reg.MustRegister(collectors.NewGoCollector(), m.decisions, m.latency, m.frames, m.tracks, m.relayFailures,
 		gauge("scenicgate_gate_gallery_tickets", "Tickets in the face gallery.", func() float64 {
 			t, _ := n.gallery.Len()
 			return float64(t)

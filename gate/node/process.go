@@ -16,12 +16,17 @@ import (
 	"github.com/scenicgate/scenicgate/proto/sgpb"
 )
 
-// Lane is the state of one camera's stream of frames: the frame votes, a QR
-// code waiting for its face in verify mode, recently read codes. It is owned
-// by the goroutine that reads the camera and is not safe for concurrent use.
+// Lane is the state of one camera's stream of frames: the face it follows
+// (see track), the tickets it decided lately, a QR code waiting for its face
+// in verify mode, recently read codes. It is owned by the goroutine that
+// reads the camera and is not safe for concurrent use.
 type Lane struct {
-	n       *Node
-	tracker *matcher.Tracker
+	n     *Node
+	track *track // nil while no face is followed
+	// decided holds when each ticket was last decided by face or QR code,
+	// for Policy.Cooldown: a visitor whose face the lane lost for a moment
+	// and found again is not decided twice.
+	decided map[string]time.Time
 	qr      *qrReader // nil in face mode
 	// verify mode: the ticket whose QR code was read, waiting for the face.
 	pending     Identified
@@ -32,7 +37,7 @@ type Lane struct {
 
 // NewLane returns the frame pipeline of this node. Close it when done.
 func (n *Node) NewLane() *Lane {
-	l := &Lane{n: n, tracker: matcher.NewTracker(n.cfg.Policy), recentQR: map[string]time.Time{}}
+	l := &Lane{n: n, decided: map[string]time.Time{}, recentQR: map[string]time.Time{}}
 	if n.cfg.Mode != ModeFace {
 		l.qr = newQRReader(n.log)
 	}
@@ -47,10 +52,12 @@ func (l *Lane) Close() error {
 	return nil
 }
 
-// Frame runs one camera frame through the pipeline: face, match, agreement
-// and — once the frames agree — a decision; the QR reader gets the frame to
-// look at beside. It returns the decision when one was made. The caller
-// keeps frame and closes it.
+// Frame runs one camera frame through the pipeline: the largest face, the
+// track it belongs to, the search with the track's fused descriptor and —
+// once per track — a decision; the QR reader gets the frame to look at
+// beside. It returns the decision when one was made. The caller keeps frame
+// and closes it. capturedAt is when the camera took the frame: the track's
+// gaps and Policy.UnknownAfter are measured on it.
 //
 // The QR reader works on its own goroutine at its own pace, always on the
 // newest frame (see qrReader), so a slow QR pass never holds up a face
@@ -66,7 +73,7 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 		// A code read since the last frame decides before this frame's
 		// face is looked for.
 		if out, err := l.takeQR(ctx); out != nil || err != nil {
-			return out, err
+			return l.qrDecided(out), err
 		}
 	}
 	// The largest face is the visitor at the turnstile; others are
@@ -74,7 +81,7 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	found, ok, err := n.engine.LargestFace(ctx, frame, n.cfg.Policy.MinFaceSize)
 	if l.qr != nil {
 		if out, qerr := l.takeQR(ctx); out != nil || qerr != nil {
-			return out, qerr
+			return l.qrDecided(out), qerr
 		}
 	}
 	if err != nil {
@@ -86,8 +93,7 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 		return l.holdExpired(ctx)
 	}
 	if !ok {
-		l.tracker.Reset()
-		return nil, nil
+		return l.faceGone(ctx, capturedAt)
 	}
 	face := found.Descriptor(n.model.Name)
 	if !l.pendingTill.IsZero() {
@@ -96,19 +102,21 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	if n.cfg.Mode == ModeVerify {
 		return nil, nil // faces alone open nothing here
 	}
-	vote, err := n.searchVote(face)
-	if err != nil {
-		return nil, err
+	return l.follow(ctx, found.Rect, face, capturedAt)
+}
+
+// qrDecided notes a decision made on a QR code: a ticket let in by its code
+// is not decided again by its holder's face, neither in the track the lane
+// follows nor within the cooldown.
+func (l *Lane) qrDecided(out *Outcome) *Outcome {
+	if out == nil || !out.Allow || out.Admission.GetTicketId() == "" {
+		return out
 	}
-	agreed, ok := l.tracker.Add(vote, n.now())
-	if !ok {
-		return nil, nil
+	l.decided[out.Admission.GetTicketId()] = l.n.now()
+	if l.track != nil {
+		l.track.done = true
 	}
-	out, err := n.Decide(ctx, Identified{
-		TicketID: agreed.Ticket, Method: sgpb.Method_METHOD_FACE, Distance: agreed.Distance,
-		Margin: agreed.Margin, Frames: agreed.Frames, CapturedAt: capturedAt,
-	})
-	return &out, err
+	return out
 }
 
 // searchVote searches the gallery for a frame's face (1:N) and returns the

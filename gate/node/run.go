@@ -27,6 +27,11 @@ func (n *Node) Run(ctx context.Context, cam Camera) error {
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, camera.ErrEndOfStream):
+			// The last face seen leaves with the stream: a stranger is
+			// refused now.
+			if _, err := lane.endTrack(ctx, n.now()); err != nil {
+				n.log.Warn("the last face's refusal not recorded", "err", err)
+			}
 			return nil
 		case err != nil:
 			n.frames.setFault(err.Error())
