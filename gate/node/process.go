@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"strings"
 	"sync"
@@ -33,6 +34,27 @@ type Lane struct {
 	pendingTill time.Time
 	pendingVote *matcher.Tracker
 	recentQR    map[string]time.Time
+	// near is where the face was in the last frame, for the engine to
+	// look there first (faces.Engine.LargestFaceNear), and nearFrames how
+	// many frames in a row it has looked only there.
+	near       image.Rectangle
+	nearFrames int
+}
+
+// fullLookEvery is how often the lane looks at the whole frame although
+// the face it follows is still where it was: a visitor nearer the camera
+// than the one it follows is then found within this many frames.
+const fullLookEvery = 10
+
+// lookNear returns where the engine should look first in the next frame,
+// or nothing for the whole frame.
+func (l *Lane) lookNear() image.Rectangle {
+	if l.near.Empty() || l.nearFrames >= fullLookEvery {
+		l.nearFrames = 0
+		return image.Rectangle{}
+	}
+	l.nearFrames++
+	return l.near
 }
 
 // NewLane returns the frame pipeline of this node. Close it when done.
@@ -78,7 +100,8 @@ func (l *Lane) Frame(ctx context.Context, frame gocv.Mat, capturedAt time.Time) 
 	}
 	// The largest face is the visitor at the turnstile; others are
 	// queueing, and a face too small is someone still walking up.
-	found, ok, err := n.engine.LargestFace(ctx, frame, n.cfg.Policy.MinFaceSize)
+	found, ok, err := n.engine.LargestFaceNear(ctx, frame, n.cfg.Policy.MinFaceSize, l.lookNear())
+	l.near = found.Rect // empty when there is no face
 	if l.qr != nil {
 		if out, qerr := l.takeQR(ctx); out != nil || qerr != nil {
 			return l.qrDecided(out), qerr
