@@ -19,6 +19,8 @@ func runCalibrate(args []string) error {
 	models := fs.String("models", "models", "folder with the model files (make models)")
 	detectors := fs.String("detectors", faces.DefaultDetector, "face detectors to compare, comma-separated: "+strings.Join(faces.Detectors(), ", "))
 	strangers := fs.String("strangers", "", "folder of other people, one photo each (a file, or a folder of one photo, per person), enrolled as more tickets in the same gallery")
+	probeStrangers := fs.Bool("probe-strangers", false, "with --strangers: search with each stranger's photo too, its own ticket left out, as one more person without a ticket (finer FPIR, partly on faces other than the visitors')")
+	samePerson := fs.String("same-person", "", "pairs of names (folders) that are one person, NAME=NAME comma-separated: a search for either, without a ticket, leaves both tickets out")
 	enrollPhotos := fs.Int("enroll-photos", 1, "photos fused into each visitor's gallery entry, where they have one more to probe with")
 	faceModels := fs.String("face-models", "", "models to compare, comma-separated (empty: every one installed)")
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")
@@ -52,6 +54,17 @@ func runCalibrate(args []string) error {
 	if len(names) != 1 && (*thresholds != "" || *threshold != 0 || *margin != 0) {
 		return config.UsageError{Msg: "--thresholds, --threshold and --margin need exactly one model in --face-models"}
 	}
+	var same [][2]string
+	for _, p := range strings.Split(*samePerson, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		a, b, ok := strings.Cut(p, "=")
+		if !ok || a == "" || b == "" {
+			return config.UsageError{Msg: fmt.Sprintf("--same-person %q: want NAME=NAME", p)}
+		}
+		same = append(same, [2]string{a, b})
+	}
 	var ts []float32
 	if *thresholds != "" {
 		for _, s := range strings.Split(*thresholds, ",") {
@@ -68,6 +81,7 @@ func runCalibrate(args []string) error {
 		}
 		err := calibrateWith(faces.Config{ModelDir: *models, Models: names, Detector: d}, calibration{
 			dir: fs.Arg(0), strangers: *strangers, enrollPhotos: *enrollPhotos, minFace: *minFace,
+			probeStrangers: *probeStrangers, samePerson: same,
 			threshold: float32(*threshold), margin: float32(*margin), thresholds: ts, gallery: *gallery, target: *target,
 		})
 		if err != nil {
@@ -81,6 +95,8 @@ func runCalibrate(args []string) error {
 type calibration struct {
 	dir, strangers    string
 	enrollPhotos      int
+	probeStrangers    bool
+	samePerson        [][2]string
 	minFace           int
 	threshold, margin float32 // 0: the model's
 	thresholds        []float32
@@ -97,7 +113,8 @@ func calibrateWith(cfg faces.Config, c calibration) error {
 	}
 	defer e.Close()
 	ctx := context.Background()
-	in := calibrate.Input{Detector: e.Config().Detector, EnrollPhotos: c.enrollPhotos}
+	in := calibrate.Input{Detector: e.Config().Detector, EnrollPhotos: c.enrollPhotos,
+		ProbeStrangers: c.probeStrangers, SamePerson: c.samePerson}
 	in.Visitors, in.Skipped, err = calibrate.Load(ctx, e, c.dir, c.minFace)
 	if err != nil {
 		return err

@@ -153,6 +153,65 @@ func TestSearchLeavesOwnTicketOut(t *testing.T) {
 	}
 }
 
+// TestStrangersProbedAndSamePerson searches with strangers' photos too:
+// each finds anyone but itself, a stranger under two names finds its other
+// name until the pair is named as one person, and a visitor who is also
+// among the strangers likewise.
+func TestStrangersProbedAndSamePerson(t *testing.T) {
+	m := mobileFaceNet(t)
+	visitors := []Sample{
+		sample(m, "a", "a/1.jpg", direction(m, 0, 0)),
+		sample(m, "a", "a/2.jpg", direction(m, 0, 0.1)),
+	}
+	strangers := []Sample{
+		sample(m, "s", "s.jpg", direction(m, 10, 0)),
+		sample(m, "s_again", "s_again.jpg", direction(m, 10, 0.01)), // s under another name
+		sample(m, "a_too", "a_too.jpg", direction(m, 0, 0.3)),       // a among the strangers
+		sample(m, "u", "u.jpg", direction(m, 20, 0)),
+	}
+	best := func(same [][2]string) map[string]string {
+		en := Enroll(visitors, strangers, m, 1)
+		en.ProbeStrangers(strangers)
+		en.SamePerson(same)
+		if en.StrangerProbes != 4 {
+			t.Fatalf("ProbeStrangers: %d stranger probes; want 4", en.StrangerProbes)
+		}
+		trials, err := Search(en)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, tr := range trials {
+			if !tr.Genuine {
+				if tr.Result.Best == tr.Person {
+					t.Errorf("%s found its own ticket", tr.Path)
+				}
+				out[tr.Path] = tr.Result.Best
+			}
+		}
+		return out
+	}
+	got := best(nil)
+	if got["s.jpg"] != strangerTicket("s_again") || got["a/1.jpg"] != strangerTicket("a_too") || got["a_too.jpg"] != "a" {
+		t.Errorf("without same-person pairs: %v; want s to find s_again, a to find a_too and back", got)
+	}
+	got = best([][2]string{{"s", "s_again"}, {"a_too", "a"}})
+	for path, b := range got {
+		if near := (path == "s.jpg" || path == "s_again.jpg") && (b == strangerTicket("s") || b == strangerTicket("s_again")) ||
+			(path == "a/1.jpg" || path == "a/2.jpg" || path == "a_too.jpg") && (b == "a" || b == strangerTicket("a_too")); near {
+			t.Errorf("with same-person pairs: %s found %s, the same person", path, b)
+		}
+	}
+	// The pairs leave out only during a search: a's mated probe still
+	// finds a.
+	en := Enroll(visitors, strangers, m, 1)
+	en.SamePerson([][2]string{{"a_too", "a"}})
+	trials, _ := Search(en)
+	if !trials[0].Genuine || trials[0].Result.Best != "a" {
+		t.Errorf("mated trial after same-person searches: %+v; want a", trials[0])
+	}
+}
+
 // TestOperatingPoint checks TPIR and FPIR at fixed FPIRs on made-up trials,
 // with and without a margin.
 func TestOperatingPoint(t *testing.T) {

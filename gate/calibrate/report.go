@@ -22,6 +22,11 @@ type Input struct {
 	StrangersGiven bool
 	// EnrollPhotos is how many photos each visitor is enrolled from.
 	EnrollPhotos int
+	// ProbeStrangers searches with each stranger's photo too, its ticket
+	// left out (Enrollment.ProbeStrangers); SamePerson names people who
+	// appear twice (Enrollment.SamePerson).
+	ProbeStrangers bool
+	SamePerson     [][2]string
 }
 
 // FPIRs are the shares of impostor trials the operating points allow.
@@ -73,6 +78,10 @@ func Measure(in Input, m faces.Model, p matcher.Policy, gallery int, target floa
 	r.FRR01, _, r.FRR01OK = r.Pairs.FRRAtFAR(0.001)
 	r.Recommended, r.RecommendedOK = r.Pairs.Recommend(target, gallery)
 	en := Enroll(in.Visitors, in.Strangers, m, in.EnrollPhotos)
+	if in.ProbeStrangers {
+		en.ProbeStrangers(in.Strangers)
+	}
+	en.SamePerson(in.SamePerson)
 	trials, err := Search(en)
 	if err != nil {
 		return r, err
@@ -159,8 +168,15 @@ func Report(w io.Writer, in Input, ms []Measurement, thresholds map[string][]flo
 		en.Photos, en.WithK, en.Fewer, en.Single)
 	if len(ms[0].Points) > 0 {
 		o := ms[0].Points[0].Outcome
-		fmt.Fprintf(w, "probes: %d mated (visitors' photos not enrolled, own ticket in the gallery), %d non-mated (every visitor photo, own ticket left out)\n",
-			o.Genuine, o.Impostor)
+		fmt.Fprintf(w, "probes: %d mated (visitors' photos not enrolled, own ticket in the gallery), %d non-mated (every visitor photo, own ticket left out",
+			o.Genuine, o.Impostor-en.StrangerProbes)
+		if en.StrangerProbes > 0 {
+			fmt.Fprintf(w, "; and %d strangers' photos, own ticket left out", en.StrangerProbes)
+		}
+		if n := len(in.SamePerson); n > 0 {
+			fmt.Fprintf(w, "; %d pairs of names taken for one person", n)
+		}
+		fmt.Fprintln(w, ")")
 	}
 	fmt.Fprintf(w, "genuine pairs: %d, impostor pairs: %d (%d of a visitor and a stranger); distances are euclidean for dlib, cosine distance (1 − similarity) for the others\n\n",
 		len(ms[0].Pairs.Genuine), len(ms[0].Pairs.Impostor), ms[0].Pairs.WithStrangers)
