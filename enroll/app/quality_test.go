@@ -17,8 +17,8 @@ import (
 )
 
 // startAppWith is startApp on an engine of its own, with the detector
-// named.
-func startAppWith(t *testing.T, detector string) (*App, string) {
+// named, and the config changed by tune (may be nil).
+func startAppWith(t *testing.T, detector string, tune func(*Config)) (*App, string) {
 	t.Helper()
 	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{faces.DefaultModel}, Detector: detector})
 	if err != nil {
@@ -29,6 +29,9 @@ func startAppWith(t *testing.T, detector string) (*App, string) {
 	cfg.Data = t.TempDir()
 	cfg.NATSListen = "127.0.0.1:0"
 	cfg.Engine = e
+	if tune != nil {
+		tune(&cfg)
+	}
 	a, err := New(context.Background(), cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +103,7 @@ func wall(src gocv.Mat, dst *gocv.Mat) {
 func TestEnrollRefusesPoorPhotos(t *testing.T) {
 	for _, det := range []string{faces.DetectorHOG, faces.DetectorBlazeFace} {
 		t.Run(det, func(t *testing.T) {
-			a, key := startAppWith(t, det)
+			a, key := startAppWith(t, det, nil)
 			c := newClient(t, a, key)
 			// dlib's HOG detector finds no face under its 80-pixel window,
 			// so to it a face too small is no face.
@@ -158,5 +161,30 @@ func TestEnrollRefusesPoorPhotos(t *testing.T) {
 				t.Errorf("two more faces for a ticket with three: %d %v; want 200 and 5 faces", status, body["faces"])
 			}
 		})
+	}
+}
+
+// TestEnrollRefusesTurnedFaces: obama2.jpg shows the face turned some 20-30°
+// to the side. Within the default --max-yaw it is accepted; with --max-yaw 15
+// it is refused, and the frontal obama.jpg still accepted.
+func TestEnrollRefusesTurnedFaces(t *testing.T) {
+	for _, det := range []string{faces.DetectorHOG, faces.DetectorBlazeFace} {
+		t.Run(det, func(t *testing.T) {
+			a, key := startAppWith(t, det, func(c *Config) { c.Service.Quality.MaxYaw = 15 })
+			c := newClient(t, a, key)
+			status, body := c.postJSON("/api/v1/tickets", orderJSON("turned-"+det, testenv.Photo(t, "obama.jpg"), testenv.Photo(t, "obama2.jpg")))
+			msg, _ := body["error"].(map[string]any)["message"].(string)
+			if status != http.StatusUnprocessableEntity || errCode(body) != "face_not_frontal" || !strings.Contains(msg, "photos[1]") {
+				t.Errorf("obama2.jpg with --max-yaw 15: %d %q %q; want 422 face_not_frontal naming photos[1]", status, errCode(body), msg)
+			}
+			if status, body := c.postJSON("/api/v1/tickets", orderJSON("frontal-"+det, testenv.Photo(t, "obama.jpg"))); status != http.StatusCreated {
+				t.Errorf("obama.jpg with --max-yaw 15: %d %v; want 201", status, body)
+			}
+		})
+	}
+	a, key := startAppWith(t, faces.DetectorBlazeFace, nil)
+	c := newClient(t, a, key)
+	if status, body := c.postJSON("/api/v1/tickets", orderJSON("turned-default", testenv.Photo(t, "obama2.jpg"))); status != http.StatusCreated {
+		t.Errorf("obama2.jpg with the default --max-yaw: %d %v; want 201", status, body)
 	}
 }
