@@ -44,6 +44,13 @@ func startAppWith(t *testing.T, detector string, tune func(*Config)) (*App, stri
 	return a, key
 }
 
+// errMessage returns a refusal's message, "" for none.
+func errMessage(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	return msg
+}
+
 // edited decodes a test photo, changes it with edit, and encodes it again.
 func edited(t *testing.T, name string, edit func(src gocv.Mat, dst *gocv.Mat)) []byte {
 	t.Helper()
@@ -128,7 +135,7 @@ func TestEnrollRefusesPoorPhotos(t *testing.T) {
 			for i, tc := range cases {
 				order := orderJSON("poor-"+det+"-"+string(rune('a'+i)), tc.photos...)
 				status, body := c.postJSON("/api/v1/tickets", order)
-				msg, _ := body["error"].(map[string]any)["message"].(string)
+				msg := errMessage(body)
 				if status != http.StatusUnprocessableEntity || errCode(body) != tc.code || !strings.Contains(msg, tc.photo) {
 					t.Errorf("%s: %d %q %q; want 422 %s naming %s", tc.name, status, errCode(body), msg, tc.code, tc.photo)
 				}
@@ -173,7 +180,7 @@ func TestEnrollRefusesTurnedFaces(t *testing.T) {
 			a, key := startAppWith(t, det, func(c *Config) { c.Service.Quality.MaxYaw = 15 })
 			c := newClient(t, a, key)
 			status, body := c.postJSON("/api/v1/tickets", orderJSON("turned-"+det, testenv.Photo(t, "obama.jpg"), testenv.Photo(t, "obama2.jpg")))
-			msg, _ := body["error"].(map[string]any)["message"].(string)
+			msg := errMessage(body)
 			if status != http.StatusUnprocessableEntity || errCode(body) != "face_not_frontal" || !strings.Contains(msg, "photos[1]") {
 				t.Errorf("obama2.jpg with --max-yaw 15: %d %q %q; want 422 face_not_frontal naming photos[1]", status, errCode(body), msg)
 			}
