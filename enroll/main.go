@@ -160,7 +160,8 @@ func apikey(args []string) error {
 }
 
 // facesCommand runs `enroll faces recompute`: it describes the kept photos
-// of usable tickets with a model added after they were enrolled. It works
+// of usable tickets with a model added after they were enrolled, or aligned
+// for a detector chosen after they were enrolled. It works
 // beside a running enroll, whose publisher sends the changed tickets to the
 // gates.
 func facesCommand(args []string) error {
@@ -172,6 +173,7 @@ func facesCommand(args []string) error {
 	data := fs.String("data", def.Data, "enroll's data folder")
 	models := fs.String("models", def.Models, "folder with the model files (make models)")
 	model := fs.String("model", "", "the model to describe faces with: "+strings.Join(faces.ModelNames(), ", "))
+	detector := fs.String("detector", def.Detector, "the detector the gates find faces with: "+strings.Join(faces.Detectors(), ", "))
 	if err := config.Parse(fs, args[1:], os.Getenv); err != nil {
 		return err
 	}
@@ -185,7 +187,7 @@ func facesCommand(args []string) error {
 		return err
 	}
 	defer st.Close()
-	engine, err := app.OpenEngine(*models, *model, 0)
+	engine, err := app.OpenEngine(*models, *model, *detector, 0)
 	if err != nil {
 		return err
 	}
@@ -200,7 +202,15 @@ func facesCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %d faces described, %d photos gave no face, %d faces without a kept photo still lack a descriptor (those visitors must enroll again)\n",
-		*model, r.Described, r.Failed, r.WithoutPhoto)
+	fmt.Printf("%s (%s): %d faces described, %d photos gave no face, %d faces without a kept photo still lack a descriptor (those visitors must enroll again)\n",
+		*model, alignmentName(engine.Alignment(*model)), r.Described, r.Failed, r.WithoutPhoto)
 	return nil
+}
+
+// alignmentName names an alignment for people.
+func alignmentName(a string) string {
+	if a == faces.AlignDlib {
+		return "aligned on dlib's landmarks"
+	}
+	return "aligned on " + a
 }

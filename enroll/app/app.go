@@ -52,7 +52,11 @@ type Config struct {
 	Models     string
 	// FaceModels are the embedding models every face is described with,
 	// comma-separated; empty means every model installed in Models.
-	FaceModels    string
+	FaceModels string
+	// Detector is the face detector (faces.Detectors); gates must find
+	// faces with the same one, since it decides how the ONNX models'
+	// faces are aligned.
+	Detector      string
 	Workers       int
 	TimeZone      string
 	MaxBody       int64
@@ -70,6 +74,7 @@ func DefaultConfig() Config {
 		Listen:        "127.0.0.1:8081",
 		NATSListen:    "127.0.0.1:4222",
 		Models:        "models",
+		Detector:      faces.DefaultDetector,
 		Workers:       0,
 		TimeZone:      "Asia/Shanghai",
 		MaxBody:       api.DefaultMaxBody,
@@ -115,6 +120,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "address of the embedded NATS server (used when --nats is empty); beyond loopback, serve it with --nats-tls-cert")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
 	fs.StringVar(&c.FaceModels, "face-models", c.FaceModels, "embedding models to describe every face with, comma-separated (empty: every one installed), so gates can change model without enrolling again")
+	fs.StringVar(&c.Detector, "detector", c.Detector, "face detector, the gates' too: "+strings.Join(faces.Detectors(), ", "))
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU)")
 	fs.StringVar(&c.TimeZone, "site-tz", c.TimeZone, "the site's time zone: ticket days start at its midnight")
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest accepted request body in bytes")
@@ -176,7 +182,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (a *App, err error) 
 		return nil, err
 	}
 	if a.engine = cfg.Engine; a.engine == nil {
-		if a.engine, err = OpenEngine(cfg.Models, cfg.FaceModels, cfg.Workers); err != nil {
+		if a.engine, err = OpenEngine(cfg.Models, cfg.FaceModels, cfg.Detector, cfg.Workers); err != nil {
 			return nil, err
 		}
 		a.ownEngine = true
@@ -359,15 +365,16 @@ func (a *App) publishQRKeys(ctx context.Context, every time.Duration) {
 }
 
 // OpenEngine opens the face engine with the models named in list
-// (comma-separated; empty: every model installed in dir).
-func OpenEngine(dir, list string, workers int) (*faces.Engine, error) {
+// (comma-separated; empty: every model installed in dir) and detector
+// (empty: the default).
+func OpenEngine(dir, list, detector string, workers int) (*faces.Engine, error) {
 	var names []string
 	for _, n := range strings.Split(list, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			names = append(names, n)
 		}
 	}
-	return faces.Open(faces.Config{ModelDir: dir, Models: names, Workers: workers})
+	return faces.Open(faces.Config{ModelDir: dir, Models: names, Detector: detector, Workers: workers})
 }
 
 // reportMissingModels says, for each model enroll runs, how many enrolled
@@ -376,12 +383,12 @@ func OpenEngine(dir, list string, workers int) (*faces.Engine, error) {
 func (a *App) reportMissingModels(ctx context.Context) {
 	now := time.Now().UnixMilli()
 	for _, m := range a.engine.Models() {
-		lacking, withoutPhoto, err := a.store.CountFacesLacking(ctx, m.Name, now)
+		lacking, withoutPhoto, err := a.store.CountFacesLacking(ctx, m.Name, a.engine.Alignment(m.Name), now)
 		if err != nil || lacking == 0 {
 			continue
 		}
-		a.log.Warn("faces enrolled before this model was added have no descriptor from it; gates matching with it admit these visitors by QR code only",
-			"model", m.Name, "faces", lacking, "without_kept_photo", withoutPhoto,
+		a.log.Warn("faces enrolled before this model or detector was chosen have no descriptor from it aligned as enroll aligns; gates matching with it admit these visitors by QR code only",
+			"model", m.Name, "alignment", a.engine.Alignment(m.Name), "faces", lacking, "without_kept_photo", withoutPhoto,
 			"fix", "enroll faces recompute --model "+m.Name+" (faces with kept photos); the others must enroll again")
 	}
 	a.log.Info("describing faces with", "models", strings.Join(a.svcModelNames(), ","))

@@ -188,7 +188,7 @@ func TestNATSConfigRunsAStandaloneServer(t *testing.T) {
 	}
 	defer st.Close()
 	trusted, _ := signed.NewKeys(a.Keys().Signer().PublicKey())
-	m := mirror.New(st, matcher.NewGallery(192, matcher.Cosine), func(string) bool { return false },
+	m := mirror.New(st, matcher.NewGallery(192, matcher.Cosine), func(string) bool { return false }, "",
 		func(mirror.Summary, time.Time) bool { return true }, trusted, mirror.NewRefusals(time.Now), quietLog())
 	if err := m.Load(context.Background()); err != nil {
 		t.Fatal(err)

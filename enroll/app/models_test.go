@@ -36,7 +36,7 @@ func faceModels(t *testing.T, ticket map[string]any) []string {
 // one, so gates that switch models recognise the visitors.
 func TestFaceModelsAndRecompute(t *testing.T) {
 	dir := t.TempDir()
-	dlibOnly, err := OpenEngine(testenv.ModelDir(t), "dlib", 1)
+	dlibOnly, err := OpenEngine(testenv.ModelDir(t), "dlib", "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,56 @@ func TestFaceModelsAndRecompute(t *testing.T) {
 	// A model the engine does not run is refused.
 	if _, err := a.Service().Recompute(context.Background(), "arcface", "test"); err == nil {
 		t.Error("Recompute(arcface) = nil error; want one")
+	}
+}
+
+// TestRecomputeForAnotherDetector enrolls with the HOG detector, keeping
+// photos, as sites did before BlazeFace; the site then moves to BlazeFace
+// and `faces recompute` adds descriptors aligned on five points beside the
+// old ones, so gates on either detector find a descriptor aligned as they
+// align.
+func TestRecomputeForAnotherDetector(t *testing.T) {
+	dir := testenv.ModelDir(t)
+	open := func(detector string) *faces.Engine {
+		e, err := OpenEngine(dir, faces.MobileFaceNet, detector, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	cfg := DefaultConfig()
+	cfg.Data, cfg.NATSListen, cfg.Engine = t.TempDir(), "127.0.0.1:0", open(faces.DetectorHOG)
+	cfg.Service.KeepPhotos = true
+	old, err := New(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := old.Store().CreateAPIKey(context.Background(), "shop", store.ScopeShop)
+	_, body := newClient(t, old, key).postJSON("/api/v1/tickets", orderJSON("d-1", testenv.Photo(t, "obama.jpg")))
+	id, _ := tickets(body)[0]["ticket_id"].(string)
+	old.Close()
+
+	cfg.Engine = open(faces.DetectorBlazeFace)
+	a, err := New(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r, err := a.Service().Recompute(context.Background(), faces.MobileFaceNet, "test")
+	if err != nil || r.Described != 1 {
+		t.Fatalf("Recompute(mobilefacenet) with BlazeFace = %+v, %v; want the kept photo described", r, err)
+	}
+	tk, err := a.Store().Ticket(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old3, new5 := tk.Faces[0].Descriptor(faces.MobileFaceNet, faces.AlignDlib), tk.Faces[0].Descriptor(faces.MobileFaceNet, faces.AlignFivePoint)
+	if old3 == nil || new5 == nil || slices.Equal(old3, new5) {
+		t.Errorf("descriptors after recompute: dlib-landmark %v, five-point %v; want both, different", old3 != nil, new5 != nil)
+	}
+	if r, err := a.Service().Recompute(context.Background(), faces.MobileFaceNet, "test"); err != nil || r.Described != 0 {
+		t.Errorf("second Recompute = %+v, %v; want nothing described", r, err)
 	}
 }
 

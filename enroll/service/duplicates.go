@@ -13,9 +13,10 @@ import (
 // dupIndex holds the faces of tickets that can still be used, by one model,
 // to spot one person enrolled on several orders (resold or shared tickets).
 type dupIndex struct {
-	model   faces.Model
-	mu      sync.RWMutex
-	tickets map[string]dupEntry
+	model     faces.Model
+	alignment string
+	mu        sync.RWMutex
+	tickets   map[string]dupEntry
 }
 
 type dupEntry struct {
@@ -25,12 +26,12 @@ type dupEntry struct {
 	faces   [][]float32
 }
 
-func loadDupIndex(ctx context.Context, st *store.Store, model faces.Model, now time.Time) (*dupIndex, error) {
-	active, err := st.ActiveFaces(ctx, model.Name, now.UnixMilli())
+func loadDupIndex(ctx context.Context, st *store.Store, model faces.Model, alignment string, now time.Time) (*dupIndex, error) {
+	active, err := st.ActiveFaces(ctx, model.Name, alignment, now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
-	idx := &dupIndex{model: model, tickets: map[string]dupEntry{}}
+	idx := &dupIndex{model: model, alignment: alignment, tickets: map[string]dupEntry{}}
 	for _, a := range active {
 		e := idx.tickets[a.TicketID]
 		e.orderID, e.source = a.OrderID, a.Source
@@ -48,7 +49,7 @@ func (x *dupIndex) set(t store.Ticket) {
 	e := dupEntry{orderID: t.OrderID, source: t.Source, until: t.ValidUntil}
 	if !t.Revoked {
 		for _, f := range t.Faces {
-			if d := f.Descriptor(x.model.Name); d != nil {
+			if d := f.Descriptor(x.model.Name, x.alignment); d != nil {
 				e.faces = append(e.faces, d)
 			}
 		}

@@ -176,7 +176,7 @@ func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte, 
 		}
 		nf := store.NewFace{ID: newID("F"), Size: f.Size, ConsentAt: consentAt}
 		for _, d := range f.Descriptors {
-			nf.Descriptors = append(nf.Descriptors, store.Descriptor{Model: d.Model, Values: d.Values})
+			nf.Descriptors = append(nf.Descriptors, store.Descriptor{Model: d.Model, Alignment: d.Alignment, Values: d.Values})
 		}
 		if s.cfg.KeepPhotos {
 			nf.Photo = &store.Photo{MIME: http.DetectContentType(photo), Data: photo}

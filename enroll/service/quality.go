@@ -68,19 +68,21 @@ func (s *Service) checkQuality(at string, f faces.Face) error {
 // checkSamePerson refuses the new faces of one visitor (named where.photos[i])
 // when two of them, or one of them and one of the ticket's faces kept
 // (kept), are further apart than Quality.SamePersonDistance by the
-// duplicate model. The photo named is the one furthest from the others on
+// duplicate model, aligned as the face reader aligns (a kept face described
+// only otherwise is not compared). The photo named is the one furthest from the others on
 // the most counts: with two photos, the second.
 func (s *Service) checkSamePerson(where string, found []store.NewFace, kept []store.Face) error {
 	bound := s.cfg.Quality.SamePersonDistance
 	if bound <= 0 {
 		return nil
 	}
+	model, alignment := s.dupModel.Name, s.faces.Alignment(s.dupModel.Name)
 	var descs [][]float32 // the new faces first, then the kept ones
 	for _, f := range found {
-		descs = append(descs, descriptorOf(f.Descriptors, s.dupModel.Name))
+		descs = append(descs, descriptorOf(f.Descriptors, model, alignment))
 	}
 	for _, f := range kept {
-		descs = append(descs, descriptorOf(f.Descriptors, s.dupModel.Name))
+		descs = append(descs, descriptorOf(f.Descriptors, model, alignment))
 	}
 	far := make([]int, len(found))
 	worst, pair, farthest := -1, -1, float32(0)
@@ -121,9 +123,9 @@ func photoAt(where string, i int) string {
 	return where + "." + at
 }
 
-func descriptorOf(ds []store.Descriptor, model string) []float32 {
+func descriptorOf(ds []store.Descriptor, model, alignment string) []float32 {
 	for _, d := range ds {
-		if faces.CanonicalModel(d.Model) == model {
+		if faces.CanonicalModel(d.Model) == model && d.Alignment == alignment {
 			return d.Values
 		}
 	}

@@ -21,6 +21,9 @@ import (
 type FaceReader interface {
 	Enroll(ctx context.Context, img []byte) (faces.Face, error)
 	Models() []faces.Model
+	// Alignment says how the reader aligns faces for model (see
+	// faces.Alignment).
+	Alignment(model string) string
 }
 
 // Config holds the site's enrollment policy.
@@ -110,7 +113,7 @@ func New(ctx context.Context, cfg Config, st *store.Store, fr FaceReader, signer
 	if s.dupDistance = cfg.DuplicateDistance; s.dupDistance == 0 {
 		s.dupDistance = s.dupModel.Threshold
 	}
-	idx, err := loadDupIndex(ctx, st, s.dupModel, s.now())
+	idx, err := loadDupIndex(ctx, st, s.dupModel, fr.Alignment(s.dupModel.Name), s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -286,10 +286,12 @@ type Recomputed struct {
 }
 
 // Recompute describes with model every face of a usable ticket that lacks
-// its descriptor and whose photo was kept (--keep-photos), so that gates
-// matching with a model the site added later recognise visitors enrolled
-// before. Each ticket changed is published again. The face reader must run
-// model.
+// its descriptor, aligned as the face reader aligns, and whose photo was
+// kept (--keep-photos), so that gates matching with a model the site added
+// later, or finding faces with another detector, recognise visitors
+// enrolled before. A descriptor of the other alignment stays, for gates not
+// yet moved. Each ticket changed is published again. The face reader must
+// run model.
 func (s *Service) Recompute(ctx context.Context, model, actor string) (Recomputed, error) {
 	var r Recomputed
 	m, err := faces.Lookup(model)
@@ -300,7 +302,8 @@ func (s *Service) Recompute(ctx context.Context, model, actor string) (Recompute
 		return r, fmt.Errorf("service: recompute: the face engine does not run %s", m.Name)
 	}
 	now := s.now().UnixMilli()
-	todo, err := s.store.FacesLacking(ctx, m.Name, now)
+	alignment := s.faces.Alignment(m.Name)
+	todo, err := s.store.FacesLacking(ctx, m.Name, alignment, now)
 	if err != nil {
 		return r, err
 	}
@@ -312,7 +315,7 @@ func (s *Service) Recompute(ctx context.Context, model, actor string) (Recompute
 			s.log.Warn("a kept photo gave no face to describe", "ticket", f.TicketID, "face", f.FaceID, "model", m.Name, "err", err)
 			continue
 		}
-		t, err := s.store.AddDescriptor(ctx, f.TicketID, f.FaceID, store.Descriptor{Model: m.Name, Values: values}, actor)
+		t, err := s.store.AddDescriptor(ctx, f.TicketID, f.FaceID, store.Descriptor{Model: m.Name, Alignment: alignment, Values: values}, actor)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // erased or revoked meanwhile
 		}
@@ -323,6 +326,6 @@ func (s *Service) Recompute(ctx context.Context, model, actor string) (Recompute
 		s.changed()
 		r.Described++
 	}
-	_, r.WithoutPhoto, err = s.store.CountFacesLacking(ctx, m.Name, now)
+	_, r.WithoutPhoto, err = s.store.CountFacesLacking(ctx, m.Name, alignment, now)
 	return r, err
 }

@@ -40,7 +40,7 @@ func (t Ticket) Entitlement() *sgpb.Entitlement {
 	}
 	for _, f := range t.Faces {
 		for _, d := range f.Descriptors {
-			e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: f.ID, Model: d.Model, Values: d.Values})
+			e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: f.ID, Model: d.Model, Alignment: d.Alignment, Values: d.Values})
 		}
 	}
 	return e

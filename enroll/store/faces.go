@@ -23,9 +23,9 @@ type NewFace struct {
 
 func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT f.face_id, f.face_size, f.created_ms, f.consent_ms, d.model, d.descriptor
+		`SELECT f.face_id, f.face_size, f.created_ms, f.consent_ms, d.model, d.alignment, d.descriptor
 		 FROM faces f LEFT JOIN descriptors d USING (face_id)
-		 WHERE f.ticket_id = ? ORDER BY f.created_ms, f.face_id, d.model`,
+		 WHERE f.ticket_id = ? ORDER BY f.created_ms, f.face_id, d.model, d.alignment`,
 		ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("store: faces of %q: %w", ticketID, err)
@@ -35,9 +35,9 @@ func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 	for rows.Next() {
 		var f Face
 		var created, consent int64
-		var model sql.NullString
+		var model, alignment sql.NullString
 		var blob []byte
-		if err := rows.Scan(&f.ID, &f.Size, &created, &consent, &model, &blob); err != nil {
+		if err := rows.Scan(&f.ID, &f.Size, &created, &consent, &model, &alignment, &blob); err != nil {
 			return nil, fmt.Errorf("store: faces of %q: %w", ticketID, err)
 		}
 		if n := len(faces); n == 0 || faces[n-1].ID != f.ID {
@@ -52,7 +52,7 @@ func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 			return nil, fmt.Errorf("store: face %s model %s: %w", f.ID, model.String, err)
 		}
 		last := &faces[len(faces)-1]
-		last.Descriptors = append(last.Descriptors, Descriptor{Model: model.String, Values: values})
+		last.Descriptors = append(last.Descriptors, Descriptor{Model: model.String, Alignment: alignment.String, Values: values})
 	}
 	return faces, rows.Err()
 }
@@ -60,9 +60,9 @@ func facesOf(ctx context.Context, q querier, ticketID string) ([]Face, error) {
 func insertDescriptors(ctx context.Context, tx *sql.Tx, faceID string, ds []Descriptor) error {
 	for _, d := range ds {
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO descriptors (face_id, model, descriptor) VALUES (?, ?, ?)
-			 ON CONFLICT (face_id, model) DO UPDATE SET descriptor = excluded.descriptor`,
-			faceID, d.Model, encodeDescriptor(d.Values)); err != nil {
+			`INSERT INTO descriptors (face_id, model, alignment, descriptor) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (face_id, model, alignment) DO UPDATE SET descriptor = excluded.descriptor`,
+			faceID, d.Model, d.Alignment, encodeDescriptor(d.Values)); err != nil {
 			return fmt.Errorf("insert %s descriptor of face %s: %w", d.Model, faceID, err)
 		}
 	}
@@ -128,22 +128,23 @@ func (s *Store) SetFaces(ctx context.Context, id string, faces []NewFace, replac
 }
 
 // FaceToDescribe is a kept photo of a face that has no descriptor from some
-// model yet.
+// model with some alignment yet.
 type FaceToDescribe struct {
 	FaceID, TicketID string
 	Photo            Photo
 }
 
 // FacesLacking returns the faces of tickets that are not revoked and have
-// not ended before after, that have no descriptor from model, and whose
-// photo was kept: those a new model can still describe.
-func (s *Store) FacesLacking(ctx context.Context, model string, after int64) ([]FaceToDescribe, error) {
+// not ended before after, that have no descriptor from model with
+// alignment, and whose photo was kept: those a new model or detector can
+// still describe.
+func (s *Store) FacesLacking(ctx context.Context, model, alignment string, after int64) ([]FaceToDescribe, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
 		`SELECT f.face_id, f.ticket_id, p.mime, p.data
 		 FROM faces f JOIN tickets t USING (ticket_id) JOIN photos p USING (face_id)
 		 WHERE t.revoked = 0 AND t.valid_until_ms > ?
-		   AND NOT EXISTS (SELECT 1 FROM descriptors d WHERE d.face_id = f.face_id AND d.model = ?)
-		 ORDER BY f.ticket_id, f.face_id`, after, model)
+		   AND NOT EXISTS (SELECT 1 FROM descriptors d WHERE d.face_id = f.face_id AND d.model = ? AND d.alignment = ?)
+		 ORDER BY f.ticket_id, f.face_id`, after, model, alignment)
 	if err != nil {
 		return nil, fmt.Errorf("store: faces lacking %s: %w", model, err)
 	}
@@ -160,22 +161,23 @@ func (s *Store) FacesLacking(ctx context.Context, model string, after int64) ([]
 }
 
 // CountFacesLacking returns how many faces of usable tickets have no
-// descriptor from model, and how many of those have no kept photo either,
-// so that only enrolling again can describe them.
-func (s *Store) CountFacesLacking(ctx context.Context, model string, after int64) (lacking, withoutPhoto int, err error) {
+// descriptor from model with alignment, and how many of those have no kept
+// photo either, so that only enrolling again can describe them.
+func (s *Store) CountFacesLacking(ctx context.Context, model, alignment string, after int64) (lacking, withoutPhoto int, err error) {
 	err = s.db.Read.QueryRowContext(ctx,
 		`SELECT count(*), coalesce(sum(p.face_id IS NULL), 0)
 		 FROM faces f JOIN tickets t USING (ticket_id) LEFT JOIN photos p USING (face_id)
 		 WHERE t.revoked = 0 AND t.valid_until_ms > ?
-		   AND NOT EXISTS (SELECT 1 FROM descriptors d WHERE d.face_id = f.face_id AND d.model = ?)`,
-		after, model).Scan(&lacking, &withoutPhoto)
+		   AND NOT EXISTS (SELECT 1 FROM descriptors d WHERE d.face_id = f.face_id AND d.model = ? AND d.alignment = ?)`,
+		after, model, alignment).Scan(&lacking, &withoutPhoto)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: count faces lacking %s: %w", model, err)
 	}
 	return lacking, withoutPhoto, nil
 }
 
-// AddDescriptor stores a face's descriptor from another model and
+// AddDescriptor stores a face's descriptor from another model (or another
+// alignment) and
 // republishes its ticket, which it returns. A face that is gone (erased,
 // revoked, purged since it was read) gives ErrNotFound and changes nothing.
 func (s *Store) AddDescriptor(ctx context.Context, ticketID, faceID string, d Descriptor, actor string) (Ticket, error) {
@@ -191,7 +193,7 @@ func (s *Store) AddDescriptor(ctx context.Context, ticketID, faceID string, d De
 			return false, err
 		}
 		return true, audit(ctx, tx, now, actor, "face.describe", ticketID, t.OrderID,
-			map[string]any{"face": faceID, "model": d.Model})
+			map[string]any{"face": faceID, "model": d.Model, "alignment": d.Alignment})
 	})
 }
 
@@ -215,13 +217,13 @@ type ActiveFace struct {
 	Descriptor   []float32
 }
 
-// ActiveFaces returns the descriptors by model of the faces of tickets that
-// are not revoked and have not ended before after.
-func (s *Store) ActiveFaces(ctx context.Context, model string, after int64) ([]ActiveFace, error) {
+// ActiveFaces returns the descriptors by model with alignment of the faces
+// of tickets that are not revoked and have not ended before after.
+func (s *Store) ActiveFaces(ctx context.Context, model, alignment string, after int64) ([]ActiveFace, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
 		`SELECT f.ticket_id, t.order_id, o.source, t.valid_until_ms, d.descriptor
 		 FROM faces f JOIN tickets t USING (ticket_id) JOIN orders o USING (order_id) JOIN descriptors d USING (face_id)
-		 WHERE t.revoked = 0 AND t.valid_until_ms > ? AND d.model = ?`, after, model)
+		 WHERE t.revoked = 0 AND t.valid_until_ms > ? AND d.model = ? AND d.alignment = ?`, after, model, alignment)
 	if err != nil {
 		return nil, fmt.Errorf("store: active faces: %w", err)
 	}

@@ -43,7 +43,7 @@ func TestMigrateDescriptorsPerModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tk.Faces) != 1 || !slices.Equal(tk.Faces[0].Models(), []string{"dlib"}) || !slices.Equal(tk.Faces[0].Descriptor("dlib"), []float32{1, 2}) {
+	if len(tk.Faces) != 1 || !slices.Equal(tk.Faces[0].Models(), []string{"dlib"}) || !slices.Equal(tk.Faces[0].Descriptor("dlib", ""), []float32{1, 2}) {
 		t.Fatalf("migrated faces = %+v; want F1 with its dlib descriptor [1 2]", tk.Faces)
 	}
 }
@@ -64,11 +64,11 @@ func TestRecomputeDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC).UnixMilli()
-	lacking, withoutPhoto, err := s.CountFacesLacking(ctx, "new", now)
+	lacking, withoutPhoto, err := s.CountFacesLacking(ctx, "new", "", now)
 	if err != nil || lacking != 2 || withoutPhoto != 1 {
 		t.Errorf("CountFacesLacking(new) = %d, %d, %v; want 2 faces of usable tickets, 1 of them without a photo", lacking, withoutPhoto, err)
 	}
-	todo, err := s.FacesLacking(ctx, "new", now)
+	todo, err := s.FacesLacking(ctx, "new", "", now)
 	if err != nil || len(todo) != 1 || todo[0].TicketID != "T-o1-0" || string(todo[0].Photo.Data) != "photo 0" {
 		t.Fatalf("FacesLacking(new) = %+v, %v; want the kept photo of T-o1-0 only (T-o1-1 revoked, T-o1-2 no photo)", todo, err)
 	}
@@ -80,8 +80,43 @@ func TestRecomputeDescriptors(t *testing.T) {
 	if !slices.Equal(tk.Faces[0].Models(), []string{"m", "n", "new"}) || tk.Version <= before.Version {
 		t.Errorf("after AddDescriptor: models %v, version %d (was %d); want m, n, new and a new version", tk.Faces[0].Models(), tk.Version, before.Version)
 	}
-	if todo, _ := s.FacesLacking(ctx, "new", now); len(todo) != 0 {
+	if todo, _ := s.FacesLacking(ctx, "new", "", now); len(todo) != 0 {
 		t.Errorf("FacesLacking(new) after AddDescriptor = %d faces; want none", len(todo))
+	}
+
+	// The site moves to five-point alignment: the face lacks a five-point
+	// descriptor of m although it has one aligned on dlib's landmarks, and
+	// gets it beside the old one, which gates not yet moved still use.
+	if lacking, _, err := s.CountFacesLacking(ctx, "m", "five-point", now); err != nil || lacking != 2 {
+		t.Errorf("CountFacesLacking(m, five-point) = %d, %v; want both usable tickets' faces", lacking, err)
+	}
+	todo, err = s.FacesLacking(ctx, "m", "five-point", now)
+	if err != nil || len(todo) != 1 {
+		t.Fatalf("FacesLacking(m, five-point) = %+v, %v; want the kept photo of T-o1-0", todo, err)
+	}
+	old := tk.Faces[0].Descriptor("m", "")
+	tk, err = s.AddDescriptor(ctx, "T-o1-0", todo[0].FaceID, Descriptor{Model: "m", Alignment: "five-point", Values: []float32{0, 1}}, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tk.Faces[0].Descriptor("m", "five-point"); !slices.Equal(got, []float32{0, 1}) {
+		t.Errorf("five-point descriptor of m = %v; want [0 1]", got)
+	}
+	if got := tk.Faces[0].Descriptor("m", ""); old == nil || !slices.Equal(got, old) {
+		t.Errorf("dlib-landmark descriptor of m after adding the five-point one = %v; want it kept (%v)", got, old)
+	}
+	if !slices.Equal(tk.Faces[0].Models(), []string{"m", "n", "new"}) {
+		t.Errorf("models with two alignments of m = %v; want each model once", tk.Faces[0].Models())
+	}
+	e := tk.Entitlement()
+	var aligned []string
+	for _, f := range e.Faces {
+		if f.Model == "m" {
+			aligned = append(aligned, f.Alignment)
+		}
+	}
+	if !slices.Equal(aligned, []string{"", "five-point"}) {
+		t.Errorf("entitlement's descriptors of m have alignments %q; want both, for gates on either detector", aligned)
 	}
 	if _, err := s.AddDescriptor(ctx, "T-o1-0", "F-gone", Descriptor{Model: "new", Values: []float32{1}}, "cli"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AddDescriptor(a face that is gone) = %v; want ErrNotFound", err)

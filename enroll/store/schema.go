@@ -122,4 +122,22 @@ var migrations = []sqlitedb.Migration{
 		   AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.ticket_id = tickets.ticket_id
 		       AND (a.action = 'ticket.faces' OR (a.action = 'ticket.create' AND json_extract(a.detail, '$.faces') > 0)))`,
 	),
+	// A descriptor records how its face was aligned: an ONNX model's
+	// descriptors of a face aligned on dlib's landmarks (every one stored
+	// so far, alignment '') and on FaceMesh's five points cannot be
+	// compared, and a face may hold both while gates move from one
+	// detector to the other.
+	sqlitedb.Exec(
+		`CREATE TABLE descriptors_aligned (
+			face_id    TEXT NOT NULL REFERENCES faces(face_id) ON DELETE CASCADE,
+			model      TEXT NOT NULL,
+			alignment  TEXT NOT NULL DEFAULT '',
+			descriptor BLOB NOT NULL,
+			PRIMARY KEY (face_id, model, alignment)
+		) WITHOUT ROWID`,
+		`INSERT INTO descriptors_aligned (face_id, model, alignment, descriptor)
+			SELECT face_id, model, '', descriptor FROM descriptors`,
+		`DROP TABLE descriptors`,
+		`ALTER TABLE descriptors_aligned RENAME TO descriptors`,
+	),
 }

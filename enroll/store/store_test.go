@@ -57,10 +57,10 @@ func TestCreateOrderReplayAndConflict(t *testing.T) {
 	if err != nil || !created || len(tickets) != 2 {
 		t.Fatalf("CreateOrder = %d tickets, created %v, %v; want 2, true, nil", len(tickets), created, err)
 	}
-	if got := tickets[1].Faces[0].Descriptor("m"); len(got) != len(descriptor(1)) || got[5] != descriptor(1)[5] {
+	if got := tickets[1].Faces[0].Descriptor("m", ""); len(got) != len(descriptor(1)) || got[5] != descriptor(1)[5] {
 		t.Errorf("stored m descriptor = %v; want %v", got, descriptor(1))
 	}
-	if got := tickets[1].Faces[0].Descriptor("n"); len(got) != 3 || got[2] != descriptor(11)[2] {
+	if got := tickets[1].Faces[0].Descriptor("n", ""); len(got) != 3 || got[2] != descriptor(11)[2] {
 		t.Errorf("stored n descriptor = %v; want the first 3 values of %v", got, descriptor(11))
 	}
 	if e := tickets[1].Entitlement(); len(e.Faces) != 2 || e.Faces[0].FaceId != e.Faces[1].FaceId || e.Faces[0].Model != "m" || e.Faces[1].Model != "n" {

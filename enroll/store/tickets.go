@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,25 +61,30 @@ type Face struct {
 	Photo       *Photo    // only set when the site keeps photos and it was asked for
 }
 
-// Descriptor is a face's embedding by one model.
+// Descriptor is a face's embedding by one model, of the face aligned one
+// way (faces.AlignDlib or faces.AlignFivePoint).
 type Descriptor struct {
-	Model  string
-	Values []float32
+	Model     string
+	Alignment string
+	Values    []float32
 }
 
-// Models returns the names of the models that described the face.
+// Models returns the names of the models that described the face, each
+// once.
 func (f Face) Models() []string {
-	names := make([]string, len(f.Descriptors))
-	for i, d := range f.Descriptors {
-		names[i] = d.Model
+	names := make([]string, 0, len(f.Descriptors))
+	for _, d := range f.Descriptors {
+		if !slices.Contains(names, d.Model) {
+			names = append(names, d.Model)
+		}
 	}
 	return names
 }
 
-// Descriptor returns the face's descriptor by model, or nil.
-func (f Face) Descriptor(model string) []float32 {
+// Descriptor returns the face's descriptor by model with alignment, or nil.
+func (f Face) Descriptor(model, alignment string) []float32 {
 	for _, d := range f.Descriptors {
-		if d.Model == model {
+		if d.Model == model && d.Alignment == alignment {
 			return d.Values
 		}
 	}

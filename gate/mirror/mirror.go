@@ -78,6 +78,7 @@ type Mirror struct {
 	store     *store.Store
 	gallery   *matcher.Gallery
 	sameModel func(model string) bool
+	alignment string
 	eligible  Eligible
 	trust     *signed.Keys
 	refusals  *Refusals
@@ -93,6 +94,9 @@ type Mirror struct {
 	// lacking holds the tickets that have faces, but none from the gate's
 	// model: enrolled before the site added it.
 	lacking map[string]bool
+	// otherAligned holds the tickets searched with descriptors of the
+	// gate's model aligned otherwise than the gate aligns (see New).
+	otherAligned map[string]bool
 	// removed holds the version of entitlements removed from the bucket
 	// until their ticket ends, so an older value put back is refused too.
 	removed map[string]int64
@@ -103,13 +107,19 @@ type Mirror struct {
 }
 
 // New returns a mirror over st feeding gallery with the descriptors whose
-// model sameModel accepts: the model the gate matches with. It takes in only
+// model sameModel accepts (the model the gate matches with) and that were
+// aligned as the gate aligns faces (faces.Alignment). A ticket whose
+// descriptors of the model were all aligned otherwise — enrolled before the
+// site changed detector — is searched with those: one photo's descriptors
+// aligned the two ways are a few hundredths apart, and such a ticket is
+// recognised a little less often rather than not at all (OtherAlignment
+// counts them). It takes in only
 // entitlements signed by one of trust's keys (enroll's), and records what it
 // refuses in refusals.
-func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, eligible Eligible,
+func New(st *store.Store, gallery *matcher.Gallery, sameModel func(model string) bool, alignment string, eligible Eligible,
 	trust *signed.Keys, refusals *Refusals, log *slog.Logger) *Mirror {
-	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, eligible: eligible, trust: trust, refusals: refusals,
-		log: log, now: time.Now, ents: map[string]summary{}, placeIndex: map[string]int32{}, lacking: map[string]bool{},
+	return &Mirror{store: st, gallery: gallery, sameModel: sameModel, alignment: alignment, eligible: eligible, trust: trust, refusals: refusals,
+		log: log, now: time.Now, ents: map[string]summary{}, placeIndex: map[string]int32{}, lacking: map[string]bool{}, otherAligned: map[string]bool{},
 		removed: map[string]int64{}}
 }
 
@@ -271,6 +281,16 @@ func (m *Mirror) WithoutModel() int {
 	return len(m.lacking)
 }
 
+// OtherAlignment returns how many tickets are searched with descriptors of
+// the gate's model aligned otherwise than the gate aligns (see New): until
+// enroll describes their kept photos again (`enroll faces recompute
+// --detector`) or they enroll again.
+func (m *Mirror) OtherAlignment() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.otherAligned)
+}
+
 // Len returns the number of entitlements held.
 func (m *Mirror) Len() int {
 	m.mu.RLock()
@@ -299,11 +319,19 @@ func (m *Mirror) Synced() bool { return m.synced.Load() }
 // the gate's model, its faces fused (see template). It keeps no reference
 // to e.
 func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
-	var faces [][]float32
+	var faces, otherAligned [][]float32
 	for _, f := range e.Faces {
-		if m.sameModel(f.Model) {
+		switch {
+		case !m.sameModel(f.Model):
+		case f.Alignment == m.alignment:
 			faces = append(faces, f.Values)
+		default:
+			otherAligned = append(otherAligned, f.Values)
 		}
+	}
+	other := len(faces) == 0 && len(otherAligned) > 0
+	if other {
+		faces = otherAligned
 	}
 	tmpl, err := m.template(faces)
 	m.mu.Lock()
@@ -317,8 +345,12 @@ func (m *Mirror) put(e *sgpb.Entitlement, now time.Time) {
 	id := strings.Clone(e.TicketId)
 	m.ents[id] = s
 	delete(m.lacking, id)
+	delete(m.otherAligned, id)
 	if len(e.Faces) > 0 && len(faces) == 0 {
 		m.lacking[id] = true
+	}
+	if other {
+		m.otherAligned[id] = true
 	}
 	m.mu.Unlock()
 	if err == nil {
@@ -385,6 +417,7 @@ func (m *Mirror) remove(ticketID string) {
 	}
 	delete(m.ents, ticketID)
 	delete(m.lacking, ticketID)
+	delete(m.otherAligned, ticketID)
 	m.mu.Unlock()
 	m.gallery.Remove(ticketID)
 }

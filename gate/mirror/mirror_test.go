@@ -101,7 +101,7 @@ func run(t *testing.T, dir string, s *bustest.Server) (*Mirror, *matcher.Gallery
 	g := matcher.NewGallery(testDim, matcher.Cosine)
 	sameModel := func(model string) bool { return model == testModel }
 	trusted, _ := signed.NewKeys(enroll.PublicKey())
-	m := New(st, g, sameModel, eligibleUnlessRevoked, trusted, NewRefusals(time.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := New(st, g, sameModel, "", eligibleUnlessRevoked, trusted, NewRefusals(time.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := m.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +184,11 @@ func TestMirrorResyncsWhenTheBucketIsRecreated(t *testing.T) {
 	waitFor(t, "resynchronised to the new bucket", func() bool { return m.Len() == 1 && get(t, m, "Z") != nil })
 }
 
-// TestMirrorKeepsOnlyTheGatesModel gives tickets faces from several models:
-// only the gate's model's descriptors reach the gallery, and a ticket
-// without the gate's model is counted.
+// TestMirrorKeepsOnlyTheGatesModel gives tickets faces from several models
+// and alignments: only the gate's model's descriptors reach the gallery, a
+// ticket without one is counted; those aligned as the gate aligns are
+// preferred, and a ticket with only the other alignment is searched with
+// it and counted.
 func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
 	ctx := context.Background()
 	s := bustest.Embedded(t)
@@ -195,9 +197,24 @@ func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
 	kv.Put(ctx, "BOTH", entitlement("BOTH", false, "dlib", testModel))
 	kv.Put(ctx, "OLD", entitlement("OLD", false, "dlib"))
 	kv.Put(ctx, "NONE", entitlement("NONE", false, []string{}...))
+	fivePoint := ticket("FIVE", 1, false)
+	fivePoint.Faces[0].Alignment = "five-point"
+	kv.Put(ctx, "FIVE", sign(enroll, fivePoint))
+	mixed := ticket("MIXED", 1, false, testModel, testModel)
+	mixed.Faces[1].Alignment = "five-point"
+	kv.Put(ctx, "MIXED", sign(enroll, mixed))
 	m, g, stop := run(t, t.TempDir(), s)
 	defer stop()
-	waitFor(t, "three tickets", func() bool { return m.Len() == 3 && m.Synced() })
+	waitFor(t, "five tickets", func() bool { return m.Len() == 5 && m.Synced() })
+	if !searched(g, "FIVE") {
+		t.Error("FIVE, with the gate's model aligned on five points only, is not searched")
+	}
+	if got := m.OtherAlignment(); got != 1 {
+		t.Errorf("OtherAlignment() = %d; want 1 (FIVE)", got)
+	}
+	if tickets, faces := g.Len(); tickets != 3 || faces != 3 {
+		t.Errorf("gallery holds %d tickets, %d faces; want BOTH, FIVE and MIXED with one face each (MIXED's of the gate's alignment only)", tickets, faces)
+	}
 
 	if !searched(g, "BOTH") {
 		t.Error("BOTH, with a face from the gate's model, is not searched")
@@ -223,6 +240,9 @@ func TestMirrorKeepsOnlyTheGatesModel(t *testing.T) {
 	if got := m.WithoutModel(); got != 0 {
 		t.Errorf("WithoutModel() after OLD gained the model = %d; want 0", got)
 	}
+	// FIVE described again aligned as the gate aligns: no longer counted.
+	kv.Put(ctx, "FIVE", entitlement("FIVE", false))
+	waitFor(t, "FIVE aligned as the gate aligns", func() bool { return m.OtherAlignment() == 0 })
 	// Revoked: held aside, not searched.
 	kv.Put(ctx, "BOTH", entitlement("BOTH", true, "dlib", testModel))
 	waitFor(t, "BOTH revoked", func() bool { return !searched(g, "BOTH") })
@@ -349,7 +369,7 @@ func TestMirrorLoadsEveryStoredEntitlement(t *testing.T) {
 	}
 	g := matcher.NewGallery(testDim, matcher.Cosine)
 	trusted, _ := signed.NewKeys(enroll.PublicKey())
-	m := New(st, g, func(model string) bool { return model == testModel }, eligibleUnlessRevoked, trusted,
+	m := New(st, g, func(model string) bool { return model == testModel }, "", eligibleUnlessRevoked, trusted,
 		NewRefusals(time.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := m.Load(ctx); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package node
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,8 +53,11 @@ type Config struct {
 	// FaceModel is the embedding model the gate matches with; Policy's
 	// Threshold and Margin of 0 take its measured defaults.
 	FaceModel string
-	Workers   int
-	Policy    matcher.Policy
+	// Detector is the face detector (faces.Detectors). It decides how the
+	// ONNX models' faces are aligned, so enroll must use the same one.
+	Detector string
+	Workers  int
+	Policy   matcher.Policy
 	// OfflinePolicy says what a gate does with an entry-limited ticket it
 	// cannot claim because NATS is unreachable: "allow" (and flag it) or
 	// "deny".
@@ -116,6 +120,7 @@ func DefaultConfig() Config {
 		NATS:          bus.Options{URL: "nats://127.0.0.1:4222", Replicas: 1},
 		Models:        "models",
 		FaceModel:     faces.DefaultModel,
+		Detector:      faces.DefaultDetector,
 		Workers:       1,
 		Policy:        policy,
 		OfflinePolicy: "allow",
@@ -150,6 +155,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustAdmin, "trust-admin", c.TrustAdmin, "admin's public key (`admin public-key`), or a file holding it: settings and commands must be signed with it")
 	fs.StringVar(&c.Models, "models", c.Models, "folder with the model files (make models)")
 	fs.StringVar(&c.FaceModel, "face-model", c.FaceModel, "embedding model to match with: "+strings.Join(faces.ModelNames(), ", ")+" (choose with gate calibrate)")
+	fs.StringVar(&c.Detector, "detector", c.Detector, "face detector, enroll's too: "+strings.Join(faces.Detectors(), ", "))
 	fs.IntVar(&c.Workers, "workers", c.Workers, "face engine workers (0: one per CPU); a lane decides one frame at a time, so more only hold more memory")
 	config.Float32Var(fs, &c.Policy.Threshold, "threshold", "largest face distance accepted as the same person (0: the model's measured default: "+modelDefaults(func(m faces.Model) float32 { return m.Threshold })+"; cosine distance = 1 − similarity)")
 	config.Float32Var(fs, &c.Policy.Margin, "margin", "how much farther the second-best identity must be (0: the model's: "+modelDefaults(func(m faces.Model) float32 { return m.Margin })+")")
@@ -215,6 +221,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--id %q: must be 1 to 64 letters, digits, - or _ (it names the gate's NATS identity and subjects)", c.ID)
 	case c.Direction != "entry" && c.Direction != "exit":
 		return fmt.Errorf("--direction %q: want entry or exit", c.Direction)
+	case c.Detector != "" && !slices.Contains(faces.Detectors(), c.Detector):
+		return fmt.Errorf("--detector %q: want one of %s", c.Detector, strings.Join(faces.Detectors(), ", "))
 	case c.Mode != ModeFace && c.Mode != ModeVerify && c.Mode != ModeFaceOrQR:
 		return fmt.Errorf("--mode %q: want face, verify or face-or-qr", c.Mode)
 	case c.TrustEnroll == "" || c.TrustAdmin == "":

@@ -129,8 +129,13 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	if err := n.site.Load(ctx); err != nil {
 		return nil, err
 	}
+	detector := cfg.Detector
+	if parts.Engine != nil {
+		detector = parts.Engine.Config().Detector
+	}
+	alignment := faces.Alignment(detector, model.Name)
 	sameModel := func(name string) bool { return faces.CanonicalModel(name) == model.Name }
-	n.mirror = mirror.New(n.store, n.gallery, sameModel, n.eligible, enroll, n.refusals, n.log)
+	n.mirror = mirror.New(n.store, n.gallery, sameModel, alignment, n.eligible, enroll, n.refusals, n.log)
 	if err := n.mirror.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -142,8 +147,13 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 		n.log.Warn("tickets enrolled before this gate's face model was added: they have no descriptor for it and can come in by QR code only",
 			"model", model.Name, "tickets", missing)
 	}
+	if other := n.mirror.OtherAlignment(); other > 0 {
+		n.log.Warn("tickets enrolled before the site changed its face detector: they are matched with faces aligned otherwise, and recognised a little less often",
+			"model", model.Name, "detector", detector, "tickets", other,
+			"fix", "enroll faces recompute --model "+model.Name+" --detector "+detector+" (faces with kept photos); the others may enroll again")
+	}
 	if n.engine = parts.Engine; n.engine == nil {
-		ecfg := faces.Config{ModelDir: cfg.Models, Models: []string{model.Name}, Workers: cfg.Workers}
+		ecfg := faces.Config{ModelDir: cfg.Models, Models: []string{model.Name}, Detector: cfg.Detector, Workers: cfg.Workers}
 		if n.engine, err = faces.Open(ecfg); err != nil {
 			return nil, err
 		}

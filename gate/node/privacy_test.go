@@ -77,7 +77,7 @@ func TestErasedAndPurgedFacesLeaveEveryDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The descriptor the gate matches with: in both databases.
-		needles[id] = descriptorBytes(tk.Faces[0].Descriptor(g.node.model.Name))
+		needles[id] = descriptorBytes(tk.Faces[0].Descriptor(g.node.model.Name, g.node.engine.Alignment(g.node.model.Name)))
 		if in := filesHolding(t, needles[id], files[:2]...); len(in) == 0 {
 			t.Fatalf("ticket %s's descriptor is in neither enroll.db nor its log; the test would prove nothing", id)
 		}

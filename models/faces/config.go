@@ -55,10 +55,10 @@ const (
 	// upright frontal faces only.
 	DetectorHOG = "hog"
 	// DefaultDetector is the detector used when Config.Detector is empty.
-	// It stays HOG until the gate's track, thresholds and enrollment have
-	// been measured end to end with BlazeFace; choose BlazeFace with
-	// Config.Detector (gate calibrate --detector blazeface).
-	DefaultDetector = DetectorHOG
+	// On East-Asian photos BlazeFace found 187 of 187 faces where HOG found
+	// 186 (and none tilted past about 30°), and identified more visitors at
+	// no stranger admitted: 96.7% against 90.7% (gate calibrate, README).
+	DefaultDetector = DetectorBlazeFace
 )
 
 // Detectors returns the names of the detectors the engine knows, the

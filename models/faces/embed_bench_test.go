@@ -26,7 +26,7 @@ import (
 // faces (RecognizeSingle stops at the second face), halved.
 func BenchmarkEmbedder(b *testing.B) {
 	dir := testenv.ModelDir(b)
-	e, err := Open(Config{ModelDir: dir, Workers: 1, Models: []string{Dlib}})
+	e, err := Open(Config{ModelDir: dir, Workers: 1, Models: []string{Dlib}, Detector: DetectorHOG})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func benchmarkDlibFace(b *testing.B, dir string) {
 // twoFaces is a 640x480 camera-like frame with two visitors' faces of 130
 // pixels side by side, as JPEG.
 func twoFaces(b *testing.B, dir string) []byte {
-	e, err := Open(Config{ModelDir: dir, Workers: 1, Models: []string{Dlib}})
+	e, err := Open(Config{ModelDir: dir, Workers: 1, Models: []string{Dlib}, Detector: DetectorHOG})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -247,6 +247,10 @@ func (e *Engine) Models() []Model { return slices.Clone(e.models) }
 // Config returns the engine's configuration with every default filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
+// Alignment returns the alignment of the engine's descriptors by model (see
+// Alignment).
+func (e *Engine) Alignment(model string) string { return Alignment(e.cfg.Detector, model) }
+
 // Close frees the workers. It waits for calls in flight to finish; calls
 // still waiting for a worker or a decoding slot, and all later calls,
 // return ErrClosed.
@@ -375,7 +379,7 @@ func (e *Engine) describe(w *worker, src prepared, f *Face) error {
 	f.Descriptors = make([]Descriptor, 0, len(e.models))
 	next := 0 // the next of w.onnx
 	for _, m := range e.models {
-		d := Descriptor{Model: m.Name}
+		d := Descriptor{Model: m.Name, Alignment: Alignment(e.cfg.Detector, m.Name)}
 		if m.onnx == nil {
 			if !f.hasDlib {
 				// go-face did not find the face BlazeFace found.

@@ -32,7 +32,7 @@ func BenchmarkCameraFrames(b *testing.B) {
 		}
 	}()
 	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(b), Workers: 1, Models: []string{faces.Dlib},
-		BLASThreads: 1, OpenCVThreads: 1})
+		Detector: faces.DetectorHOG, BLASThreads: 1, OpenCVThreads: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func comparisonFrames(b *testing.B) []gocv.Mat {
 		}
 		return frames
 	}
-	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(b), Workers: 1, Models: []string{faces.Dlib}})
+	e, err := faces.Open(faces.Config{ModelDir: testenv.ModelDir(b), Workers: 1, Models: []string{faces.Dlib}, Detector: faces.DetectorHOG})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -319,8 +319,14 @@ type FaceDescriptor struct {
 	// "mobilefacenet" (192, cosine) or "fr-feature" (512, cosine).
 	// Descriptors stored before there was a choice say
 	// "dlib_face_recognition_resnet_model_v1", which is dlib.
-	Model         string    `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
-	Values        []float32 `protobuf:"fixed32,3,rep,packed,name=values,proto3" json:"values,omitempty"`
+	Model  string    `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	Values []float32 `protobuf:"fixed32,3,rep,packed,name=values,proto3" json:"values,omitempty"`
+	// How the face was aligned for the model: "five-point" (FaceMesh's eye
+	// centres, nose tip and mouth corners; the BlazeFace detector), or empty
+	// (dlib's landmarks: dlib's own descriptor, the HOG detector, and every
+	// descriptor stored before there was a choice). A gate matches only
+	// descriptors of its own model and alignment.
+	Alignment     string `protobuf:"bytes,4,opt,name=alignment,proto3" json:"alignment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +380,13 @@ func (x *FaceDescriptor) GetValues() []float32 {
 		return x.Values
 	}
 	return nil
+}
+
+func (x *FaceDescriptor) GetAlignment() string {
+	if x != nil {
+		return x.Alignment
+	}
+	return ""
 }
 
 // Entitlement is what a gate needs to decide about one ticket. Signed by
@@ -965,8 +978,9 @@ type GateStatus struct {
 	Version     string   `protobuf:"bytes,15,opt,name=version,proto3" json:"version,omitempty"`
 	// The embedding model the gate matches faces with.
 	FaceModel string `protobuf:"bytes,16,opt,name=face_model,json=faceModel,proto3" json:"face_model,omitempty"`
-	// Tickets with faces but no descriptor from face_model (enrolled before
-	// the site added it): their visitors can come in by QR code only.
+	// Tickets with faces but no descriptor from face_model with the gate's
+	// alignment (enrolled before the site added the model or changed the
+	// detector): their visitors can come in by QR code only.
 	TicketsWithoutModel int64 `protobuf:"varint,17,opt,name=tickets_without_model,json=ticketsWithoutModel,proto3" json:"tickets_without_model,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -1384,11 +1398,12 @@ var File_scenicgate_proto protoreflect.FileDescriptor
 
 const file_scenicgate_proto_rawDesc = "" +
 	"\n" +
-	"\x10scenicgate.proto\x12\rscenicgate.v1\"W\n" +
+	"\x10scenicgate.proto\x12\rscenicgate.v1\"u\n" +
 	"\x0eFaceDescriptor\x12\x17\n" +
 	"\aface_id\x18\x01 \x01(\tR\x06faceId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n" +
-	"\x06values\x18\x03 \x03(\x02R\x06values\"\x81\x05\n" +
+	"\x06values\x18\x03 \x03(\x02R\x06values\x12\x1c\n" +
+	"\talignment\x18\x04 \x01(\tR\talignment\"\x81\x05\n" +
 	"\vEntitlement\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x12!\n" +

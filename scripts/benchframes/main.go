@@ -39,7 +39,7 @@ func main() {
 }
 
 func run(models, photos, out string) error {
-	e, err := faces.Open(faces.Config{ModelDir: models, Workers: 1, Models: []string{faces.Dlib}})
+	e, err := faces.Open(faces.Config{ModelDir: models, Workers: 1, Models: []string{faces.Dlib}, Detector: faces.DetectorHOG})
 	if err != nil {
 		return err
 	}
