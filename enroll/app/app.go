@@ -132,6 +132,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Service.EraseOnRevoke, "erase-on-revoke", c.Service.EraseOnRevoke, "erase a ticket's faces when it is revoked")
 	config.Float32Var(fs, &c.Service.DuplicateDistance, "duplicate-distance", "report a new face this close to another order's active ticket, by the gates' default model if enroll runs it (0: that model's gate threshold; negative: off)")
 	fs.BoolVar(&c.Service.RejectDuplicates, "reject-duplicates", c.Service.RejectDuplicates, "refuse, rather than report, such faces")
+	q := &c.Service.Quality
+	fs.Float64Var(&q.MinSharpness, "min-sharpness", q.MinSharpness, "refuse a photo whose face is less sharp than this (face_blurred; variance of the Laplacian on the aligned face; 0: off)")
+	fs.Float64Var(&q.MaxYaw, "max-yaw", q.MaxYaw, "refuse a photo whose face is turned to the side by more degrees than this (face_not_frontal; 0: off)")
+	fs.Float64Var(&q.MaxRoll, "max-roll", q.MaxRoll, "refuse a photo whose head is tilted by more degrees than this (face_not_frontal; 0: off)")
+	config.Float32Var(fs, &q.SamePersonDistance, "same-person-distance", "refuse a visitor's photos when two are farther apart than this by the duplicate model (different_people; 0: off)")
 }
 
 // App is a running enroll.

@@ -10,11 +10,18 @@ import (
 
 // Error codes, stable for API clients. The API maps each to an HTTP status.
 const (
-	CodeInvalidRequest   = "invalid_request"
-	CodeConsentRequired  = "consent_required"
-	CodeNoFace           = "no_face"
-	CodeManyFaces        = "many_faces"
-	CodeFaceTooSmall     = "face_too_small"
+	CodeInvalidRequest  = "invalid_request"
+	CodeConsentRequired = "consent_required"
+	CodeNoFace          = "no_face"
+	CodeManyFaces       = "many_faces"
+	CodeFaceTooSmall    = "face_too_small"
+	// Photo quality, each a 422 naming the photo (see Quality).
+	CodeFaceBlurred     = "face_blurred"
+	CodeFaceNotFrontal  = "face_not_frontal"
+	CodeDifferentPeople = "different_people"
+	// CodeTooManyPhotos: more than Config.MaxPhotos photos for a visitor
+	// (a ticket's faces kept count too when faces are added).
+	CodeTooManyPhotos    = "too_many_photos"
 	CodeUnsupportedImage = "unsupported_image"
 	CodeCorruptImage     = "corrupt_image"
 	CodeImageTooLarge    = "image_too_large"

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/scenicgate/scenicgate/enroll/store"
@@ -73,7 +72,7 @@ func (s *Service) CreateOrder(ctx context.Context, c Caller, r OrderRequest) (Or
 		if r.consents(i) {
 			t.ConsentAt = now
 		}
-		found, edge, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos, now)
+		found, edge, err := s.readFaces(ctx, fmt.Sprintf("visitors[%d]", i), r.Visitors[i].Photos, nil, now)
 		if err != nil {
 			return OrderResult{}, err
 		}
@@ -148,18 +147,24 @@ func (s *Service) issue(t store.Ticket) (IssuedTicket, error) {
 	return IssuedTicket{Ticket: t, QRToken: tok, Warnings: []Warning{}}, nil
 }
 
-// readFaces runs every photo through the face engine; the first refused
-// photo refuses the request. A face cut by the photo's edge is accepted with
-// a warning: it matches less reliably, and a better photo can replace it.
-// Every face is stored with consent, given at consentAt.
-func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte, consentAt time.Time) ([]store.NewFace, []Warning, error) {
+// readFaces runs every photo of one visitor through the face engine; the
+// first refused photo refuses the request: no face, a blurred one, one
+// turned away (see Quality). Then the photos must all show one person, who
+// must be the person of the ticket's faces kept (none for a new ticket or a
+// replace). A face cut by the photo's edge is accepted with a warning: it
+// matches less reliably, and a better photo can replace it. Every face is
+// stored with consent, given at consentAt.
+func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte, kept []store.Face, consentAt time.Time) ([]store.NewFace, []Warning, error) {
 	out := make([]store.NewFace, 0, len(photos))
 	warnings := []Warning{}
 	for j, photo := range photos {
-		at := where + ".photos[" + strconv.Itoa(j) + "]"
+		at := photoAt(where, j)
 		f, err := s.faces.Enroll(ctx, photo)
 		if err != nil {
 			return nil, nil, photoError(at, err)
+		}
+		if err := s.checkQuality(at, f); err != nil {
+			return nil, nil, err
 		}
 		if f.TouchesBorder {
 			warnings = append(warnings, Warning{Code: CodeFaceAtEdge,
@@ -177,6 +182,9 @@ func (s *Service) readFaces(ctx context.Context, where string, photos [][]byte, 
 			nf.Photo = &store.Photo{MIME: http.DetectContentType(photo), Data: photo}
 		}
 		out = append(out, nf)
+	}
+	if err := s.checkSamePerson(where, out, kept); err != nil {
+		return nil, nil, err
 	}
 	return out, warnings, nil
 }

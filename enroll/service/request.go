@@ -121,8 +121,8 @@ func (s *Service) validateVisitor(v VisitorRequest) (store.Ticket, error) {
 	if _, ok := store.TicketTypes[v.TicketType]; !ok {
 		return store.Ticket{}, invalid("ticket_type must be one of single, multi, day_pass, multi_day, annual, timed (got %q)", v.TicketType)
 	}
-	if len(v.Photos) > s.cfg.MaxPhotos {
-		return store.Ticket{}, invalid("at most %d photos per visitor", s.cfg.MaxPhotos)
+	if err := s.tooManyPhotos("photos", len(v.Photos)); err != nil {
+		return store.Ticket{}, err
 	}
 	if n := utf8.RuneCountInString(v.Phone); n > MaxPhoneLength {
 		return store.Ticket{}, refuse(CodeFieldTooLong, "phone has %d characters; at most %d", n, MaxPhoneLength)

@@ -47,8 +47,12 @@ type Config struct {
 	EraseOnRevoke bool
 	// Retention is how long after a ticket ends its faces are kept before
 	// the purge job erases them and removes the ticket from the gates.
-	Retention              time.Duration
+	Retention time.Duration
+	// MaxVisitors bounds an order; MaxPhotos a visitor's faces (1 to 5 by
+	// default: the gates fuse them into one template).
 	MaxVisitors, MaxPhotos int
+	// Quality is what each photo's face must show.
+	Quality Quality
 	// MaxDaysAhead bounds a ticket's last day: at most this many days
 	// after today (site-local). Claims in REDEMPTIONS must outlive every
 	// ticket, so enroll lowers it when REDEMPTIONS keeps claims for less.
@@ -63,6 +67,7 @@ func DefaultConfig() Config {
 		EraseOnRevoke:     true,
 		MaxVisitors:       50,
 		MaxPhotos:         5,
+		Quality:           DefaultQuality(),
 		MaxDaysAhead:      400,
 	}
 }

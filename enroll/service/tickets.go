@@ -114,8 +114,12 @@ func (s *Service) AddFaces(ctx context.Context, c Caller, id string, photos [][]
 	if len(photos) == 0 {
 		return IssuedTicket{}, nil, invalid("send at least one photo")
 	}
-	if len(photos) > s.cfg.MaxPhotos {
-		return IssuedTicket{}, nil, invalid("at most %d photos per request", s.cfg.MaxPhotos)
+	var kept []store.Face
+	if !replace {
+		kept = t.Faces
+	}
+	if err := s.tooManyPhotos("photos", len(photos)+len(kept)); err != nil {
+		return IssuedTicket{}, nil, err
 	}
 	if !consent {
 		return IssuedTicket{}, nil, &Error{Code: CodeConsentRequired, Message: "face data needs the visitor's explicit consent: send consent=true"}
@@ -129,7 +133,7 @@ func (s *Service) AddFaces(ctx context.Context, c Caller, id string, photos [][]
 	case !t.ValidUntil.After(now):
 		return IssuedTicket{}, nil, &Error{Code: CodeTicketEnded, Message: "the ticket ended at " + t.ValidUntil.Format(time.RFC3339) + "; it takes no faces", Err: store.ErrEnded}
 	}
-	found, warnings, err := s.readFaces(ctx, "photos", photos, now)
+	found, warnings, err := s.readFaces(ctx, "", photos, kept, now)
 	if err != nil {
 		return IssuedTicket{}, nil, err
 	}

@@ -411,3 +411,46 @@ func TestMirrorLoadsEveryStoredEntitlement(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorFusesATicketsFaces: a ticket enrolled with three photos is one
+// template in the gallery, their normalised mean, not three descriptors.
+func TestMirrorFusesATicketsFaces(t *testing.T) {
+	ctx := context.Background()
+	s := bustest.Embedded(t)
+	_, js := s.Connect(t)
+	kv, _ := js.KeyValue(ctx, bus.BucketEntitlements)
+	e := ticket("THREE", 1, false, "dlib")
+	for i, v := range [][]float32{{1, 0, 0, 0}, {0, 1, 0, 0}, {2, 2, 0, 0}} {
+		e.Faces = append(e.Faces, &sgpb.FaceDescriptor{FaceId: fmt.Sprintf("F%d", i), Model: testModel, Values: v})
+	}
+	kv.Put(ctx, "THREE", sign(enroll, e))
+	kv.Put(ctx, "ONE", entitlement("ONE", false))
+	m, g, stop := run(t, t.TempDir(), s)
+	defer stop()
+	waitFor(t, "two tickets", func() bool { return m.Len() == 2 && m.Synced() })
+
+	if tickets, descs := g.Len(); tickets != 2 || descs != 2 {
+		t.Errorf("gallery Len() = %d tickets, %d descriptors; want 2 and 2 (one template per ticket)", tickets, descs)
+	}
+	// The fused template is the direction between the first two faces.
+	h := float32(math.Sqrt(0.5))
+	for _, c := range []struct {
+		probe []float32
+		want  float32
+	}{
+		{[]float32{h, h, 0, 0}, 0},
+		{[]float32{1, 0, 0, 0}, 1 - h},
+		{[]float32{0, 1, 0, 0}, 1 - h},
+	} {
+		d, ok, err := g.Compare("THREE", c.probe)
+		if err != nil || !ok || math.Abs(float64(d-c.want)) > 0.02 {
+			t.Errorf("Compare(THREE, %v) = %.3f, %v, %v; want %.3f: the fused template", c.probe, d, ok, err, c.want)
+		}
+	}
+	if s, _ := m.Summary("THREE"); s.Faces != 4 {
+		t.Errorf("THREE's summary counts %d faces; want 4 (every model's)", s.Faces)
+	}
+	if e := get(t, m, "THREE"); len(e.Faces) != 4 {
+		t.Errorf("THREE read back with %d faces; want the 4 enrolled", len(e.Faces))
+	}
+}

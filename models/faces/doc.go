@@ -29,6 +29,13 @@
 // half-open like every [image.Rectangle] and may reach past the image's
 // edges when a face is cut off ([Face.TouchesBorder]).
 //
+// # Quality
+//
+// Each face described from the working image's pixels carries its
+// sharpness ([Face.Sharpness]) and an estimate of its pose ([Face.Pose]),
+// with either detector, so that enrollment can refuse a blurred or turned
+// photo before it becomes a visitor's template.
+//
 // # Matching
 //
 // [Model.Distance] compares two descriptors of one model; a smaller distance

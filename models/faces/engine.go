@@ -369,9 +369,13 @@ func (e *Engine) recognizeDlib(w *worker, src prepared, cnn bool, describe func(
 	return faces, nil
 }
 
-// describe computes f's descriptor for every model of the engine. A face
+// describe computes f's descriptor for every model of the engine, and its
+// sharpness when the working image's pixels are at hand. A face
 // found by BlazeFace that go-face cannot find again has no dlib descriptor.
 func (e *Engine) describe(w *worker, src prepared, f *Face) error {
+	if err := measureSharpness(src.pixels, f); err != nil {
+		return err
+	}
 	f.Descriptors = make([]Descriptor, 0, len(e.models))
 	next := 0 // the next of w.onnx
 	for _, m := range e.models {

@@ -45,6 +45,9 @@ type Face struct {
 	// for every face it finds.
 	dlib    [128]float32
 	hasDlib bool
+	// sharpness is Sharpness's value, measured when hasSharpness.
+	sharpness    float64
+	hasSharpness bool
 }
 
 // Descriptor returns the face's descriptor by model (a name Lookup knows),
