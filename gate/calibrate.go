@@ -10,6 +10,7 @@ import (
 
 	"github.com/scenicgate/scenicgate/gate/calibrate"
 	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/gate/node"
 	"github.com/scenicgate/scenicgate/internal/config"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
@@ -25,6 +26,7 @@ func runCalibrate(args []string) error {
 	faceModels := fs.String("face-models", "", "models to compare, comma-separated (empty: every one installed)")
 	gallery := fs.Int("gallery", 10000, "tickets in a gate's gallery, for the 1:N false-accept rate")
 	target := fs.Float64("target-far", 0.001, "the 1:N false-accept rate to recommend a threshold for")
+	targetFPIR := fs.Float64("target-fpir", node.DefaultTargetFPIR, "the stranger rate a gate chooses its threshold for (gate --target-fpir): report the threshold a gate holding this gallery would choose, and how it fares (0: not)")
 	thresholds := fs.String("thresholds", "", "with one model: thresholds to report, comma-separated (empty: around the recommended one)")
 	threshold := fs.Float64("threshold", 0, "with one model: the threshold to try in 1:N trials (0: the model's default)")
 	margin := fs.Float64("margin", 0, "with one model: the margin to try in 1:N trials (0: the model's default)")
@@ -81,7 +83,7 @@ func runCalibrate(args []string) error {
 		}
 		err := calibrateWith(faces.Config{ModelDir: *models, Models: names, Detector: d}, calibration{
 			dir: fs.Arg(0), strangers: *strangers, enrollPhotos: *enrollPhotos, minFace: *minFace,
-			probeStrangers: *probeStrangers, samePerson: same,
+			probeStrangers: *probeStrangers, samePerson: same, targetFPIR: *targetFPIR,
 			threshold: float32(*threshold), margin: float32(*margin), thresholds: ts, gallery: *gallery, target: *target,
 		})
 		if err != nil {
@@ -96,6 +98,7 @@ type calibration struct {
 	dir, strangers    string
 	enrollPhotos      int
 	probeStrangers    bool
+	targetFPIR        float64
 	samePerson        [][2]string
 	minFace           int
 	threshold, margin float32 // 0: the model's
@@ -114,7 +117,7 @@ func calibrateWith(cfg faces.Config, c calibration) error {
 	defer e.Close()
 	ctx := context.Background()
 	in := calibrate.Input{Detector: e.Config().Detector, EnrollPhotos: c.enrollPhotos,
-		ProbeStrangers: c.probeStrangers, SamePerson: c.samePerson}
+		ProbeStrangers: c.probeStrangers, SamePerson: c.samePerson, TargetFPIR: c.targetFPIR}
 	in.Visitors, in.Skipped, err = calibrate.Load(ctx, e, c.dir, c.minFace)
 	if err != nil {
 		return err

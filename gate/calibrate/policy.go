@@ -174,15 +174,9 @@ type Trial struct {
 // for its search alone (Gallery.SetActive), so the gallery is never
 // rebuilt. It fails only on a descriptor the gallery refuses.
 func Search(en Enrollment) ([]Trial, error) {
-	metric := matcher.Euclidean
-	if en.Model.Metric == faces.Cosine {
-		metric = matcher.Cosine
-	}
-	g := matcher.NewGallery(en.Model.Dim, metric)
-	for _, t := range en.Tickets {
-		if err := g.Set(t.ID, [][]float32{t.Descriptor}, true); err != nil {
-			return nil, fmt.Errorf("calibrate: %w", err)
-		}
+	g, err := gallery(en)
+	if err != nil {
+		return nil, err
 	}
 	trials := make([]Trial, 0, len(en.Mated)+len(en.NonMated))
 	for _, p := range en.Mated {
@@ -210,6 +204,21 @@ func Search(en Enrollment) ([]Trial, error) {
 		trials = append(trials, Trial{Genuine: false, Person: p.Person, Path: p.Path, Result: res})
 	}
 	return trials, nil
+}
+
+// gallery returns the gate's matcher gallery of en's tickets.
+func gallery(en Enrollment) (*matcher.Gallery, error) {
+	metric := matcher.Euclidean
+	if en.Model.Metric == faces.Cosine {
+		metric = matcher.Cosine
+	}
+	g := matcher.NewGallery(en.Model.Dim, metric)
+	for _, t := range en.Tickets {
+		if err := g.Set(t.ID, [][]float32{t.Descriptor}, true); err != nil {
+			return nil, fmt.Errorf("calibrate: %w", err)
+		}
+	}
+	return g, nil
 }
 
 // Outcome counts how a policy fared in open-set 1:N trials.

@@ -325,3 +325,50 @@ func BenchmarkSearch10000(b *testing.B) {
 		}
 	}
 }
+
+// TestGateThreshold: the threshold a gate would choose for a calibration's
+// gallery is the model's default when tickets lie far apart, and stricter
+// when they crowd together, as East-Asian faces do for a model that tells
+// them apart poorly.
+func TestGateThreshold(t *testing.T) {
+	m := mobileFaceNet(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	tickets := func(spread float64) Enrollment {
+		en := Enrollment{Model: m}
+		for i := range 200 {
+			v := make([]float32, m.Dim)
+			v[0] = 1
+			for j := 1; j < m.Dim; j++ {
+				v[j] = float32(r.NormFloat64() * spread)
+			}
+			en.Tickets = append(en.Tickets, Ticket{fmt.Sprint("T", i), unit(v)})
+		}
+		return en
+	}
+	far, err := gateThreshold(tickets(10), 0.001, m.Threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !far.Measured || far.Threshold != m.Threshold || far.Gallery != 200 {
+		t.Errorf("tickets far apart: %+v; want the default %.2f, measured on 200 tickets", far, m.Threshold)
+	}
+	near, err := gateThreshold(tickets(0.07), 0.001, m.Threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near.Measured || near.Threshold >= m.Threshold || near.Pairs != 200*199/2 {
+		t.Errorf("tickets crowded together: %+v; want a threshold below %.2f from all %d pairs", near, m.Threshold, 200*199/2)
+	}
+}
+
+func unit(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	n := float32(math.Sqrt(s))
+	for i := range v {
+		v[i] /= n
+	}
+	return v
+}

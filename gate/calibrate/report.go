@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/scenicgate/scenicgate/gate/matcher"
+	"github.com/scenicgate/scenicgate/gate/threshold"
 	"github.com/scenicgate/scenicgate/models/faces"
 )
 
@@ -27,6 +28,11 @@ type Input struct {
 	// appear twice (Enrollment.SamePerson).
 	ProbeStrangers bool
 	SamePerson     [][2]string
+	// TargetFPIR, when not 0, is the stranger rate a gate chooses its
+	// threshold for from its gallery (gate/threshold): the report gives
+	// the threshold a gate holding this gallery would choose, and how it
+	// fares.
+	TargetFPIR float64
 }
 
 // FPIRs are the shares of impostor trials the operating points allow.
@@ -58,6 +64,10 @@ type Measurement struct {
 	Outcome Outcome
 	// Margins are those of correct genuine trials, sorted.
 	Margins []float32
+	// Gate is the threshold a gate holding this gallery chooses for
+	// Input.TargetFPIR, and GateOutcome how the policy fares with it.
+	Gate        threshold.Choice
+	GateOutcome Outcome
 	// Nearest are the non-mated searches that came closest to admitting
 	// someone, nearest first: worth a look, since a person in both folders
 	// (or twice among the strangers) shows up here.
@@ -85,6 +95,14 @@ func Measure(in Input, m faces.Model, p matcher.Policy, gallery int, target floa
 	trials, err := Search(en)
 	if err != nil {
 		return r, err
+	}
+	if in.TargetFPIR > 0 {
+		if r.Gate, err = gateThreshold(en, in.TargetFPIR, p.Threshold); err != nil {
+			return r, err
+		}
+		gp := p
+		gp.Threshold = r.Gate.Threshold
+		r.GateOutcome = Evaluate(trials, gp)
 	}
 	en.Tickets, en.Mated, en.NonMated = nil, nil, nil
 	r.Enrollment = en
@@ -252,6 +270,22 @@ func Report(w io.Writer, in Input, ms []Measurement, thresholds map[string][]flo
 	row("  FPIR: people without a ticket admitted", func(m Measurement) string {
 		return fmt.Sprintf("%s, %d of %d", pct(m.Outcome.FPIR(), m.Outcome.Impostor > 0), m.Outcome.FalseAccepts, m.Outcome.Impostor)
 	})
+	if in.TargetFPIR > 0 {
+		row(fmt.Sprintf("gate's threshold for FPIR %g", in.TargetFPIR), func(m Measurement) string {
+			return fmt.Sprintf("%.3f, %s", m.Gate.Threshold, m.Gate.Note)
+		})
+		row("  from tickets, impostor pairs; expected FPIR", func(m Measurement) string {
+			return fmt.Sprintf("%d, %d; %.2g", m.Gate.Gallery, m.Gate.Pairs, m.Gate.ExpectedFPIR)
+		})
+		row("  TPIR: visitors admitted as themselves", func(m Measurement) string {
+			o := m.GateOutcome
+			return fmt.Sprintf("%s, %d of %d", pct(o.TPIR(), o.Genuine > 0), o.CorrectAccepts, o.Genuine)
+		})
+		row("  FPIR: people without a ticket admitted", func(m Measurement) string {
+			o := m.GateOutcome
+			return fmt.Sprintf("%s, %d of %d", pct(o.FPIR(), o.Impostor > 0), o.FalseAccepts, o.Impostor)
+		})
+	}
 	tw.Flush()
 
 	for _, m := range ms {
@@ -314,4 +348,16 @@ func around(m Measurement) []float32 {
 		}
 	}
 	return ts
+}
+
+// gateThreshold returns the threshold a gate holding en's gallery chooses
+// for target: from the same sample of impostor pairs between its tickets
+// that the gate draws (gate/node), never above def.
+func gateThreshold(en Enrollment, target float64, def float32) (threshold.Choice, error) {
+	g, err := gallery(en)
+	if err != nil {
+		return threshold.Choice{}, err
+	}
+	d, tickets := g.Impostors(threshold.SamplePairs, 1)
+	return threshold.Choose(d, tickets, target, def), nil
 }

@@ -15,10 +15,8 @@ const (
 	ThresholdDefault  = "default"  // the model's: too few pairs to measure
 )
 
-// impostorPairs is the most impostor pairs sampled to choose the threshold:
-// 200 of them fall under the 1% point the tail is fitted through, and
-// sampling them takes a few milliseconds.
-const impostorPairs = 20_000
+// impostorPairs is the most impostor pairs sampled to choose the threshold.
+const impostorPairs = threshold.SamplePairs
 
 // thresholdEvery is how often the gate looks whether the number of
 // searched tickets changed, to choose the threshold again.
