@@ -397,6 +397,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 		"scenicgate_gate_gallery_tickets 1",
 		"scenicgate_gate_decision_seconds_count 1",
 		"scenicgate_gate_tracks_total 1",
+		"scenicgate_gate_tickets_other_alignment 0",
 	} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("metrics lack %q", want)

@@ -50,6 +50,9 @@ func newMetrics(n *Node) *metrics {
 			t, _ := n.gallery.Len()
 			return float64(t)
 		}),
+		gauge("scenicgate_gate_tickets_other_alignment",
+			"Tickets searched with descriptors of the gate's model aligned for another detector (enroll faces recompute --detector).",
+			func() float64 { return float64(n.mirror.OtherAlignment()) }),
 		gauge("scenicgate_gate_mirror_revision", "Last applied ENTITLEMENTS revision.", func() float64 {
 			return float64(n.mirror.Revision())
 		}),
