@@ -178,24 +178,31 @@ func TestBlazeFaceFindsWhatHOGMisses(t *testing.T) {
 		m.Distance(got[0].Descriptor(MobileFaceNet), upright[0].Descriptor(MobileFaceNet)))
 }
 
+// blazeAndPortrait returns a BlazeFace engine and obama.jpg's head and
+// shoulders, 470 pixels square with a face of about 276, both closed when
+// the test ends.
+func blazeAndPortrait(t *testing.T) (*Engine, gocv.Mat) {
+	t.Helper()
+	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}, Detector: DetectorBlazeFace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	full, err := gocv.IMDecode(testenv.Photo(t, "obama.jpg"), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := full.Region(image.Rect(250, 50, 720, 520))
+	t.Cleanup(func() { photo.Close(); full.Close() })
+	return e, photo
+}
+
 // TestLargestFaceLooksInTiles puts a face of a little more than min-face in
 // the corner of a 1280x720 frame: too small for BlazeFace looking at the
 // whole frame at once, so the lane finds it in the tiles; one smaller than
 // min-face is not taken.
 func TestLargestFaceLooksInTiles(t *testing.T) {
-	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}, Detector: DetectorBlazeFace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	full, err := gocv.IMDecode(testenv.Photo(t, "obama.jpg"), gocv.IMReadColor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer full.Close()
-	// The head and shoulders, 470 pixels square with a face of about 276.
-	photo := full.Region(image.Rect(250, 50, 720, 520))
-	defer photo.Close()
+	e, photo := blazeAndPortrait(t)
 	for _, c := range []struct {
 		scale   float64
 		minFace int
@@ -236,18 +243,7 @@ func TestLargestFaceLooksInTiles(t *testing.T) {
 // LargestFaceNear, told where the face was a frame before, finds the same
 // face in one look; told a place where it is not, it still finds it.
 func TestLargestFaceNearLooksOnce(t *testing.T) {
-	e, err := Open(Config{ModelDir: testenv.ModelDir(t), Workers: 1, Models: []string{MobileFaceNet}, Detector: DetectorBlazeFace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	full, err := gocv.IMDecode(testenv.Photo(t, "obama.jpg"), gocv.IMReadColor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer full.Close()
-	photo := full.Region(image.Rect(250, 50, 720, 520))
-	defer photo.Close()
+	e, photo := blazeAndPortrait(t)
 	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 100, 110, 0), 720, 1280, gocv.MatTypeCV8UC3)
 	defer frame.Close()
 	small := gocv.NewMat()
