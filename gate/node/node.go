@@ -104,9 +104,12 @@ func New(ctx context.Context, cfg Config, parts Parts, log *slog.Logger) (n *Nod
 	model, _ := cfg.Model()
 	n = &Node{cfg: cfg, fixedThreshold: fixed, log: log.With("gate", cfg.ID), now: time.Now, startedAt: time.Now(), afterClaim: faultPoint("after-claim")}
 	n.gate = rules.Gate{ID: cfg.ID, Zone: cfg.Zone, Direction: cfg.direction()}
+	// Every failed return below sets n to nil: close what was opened
+	// through a reference of its own.
+	built := n
 	defer func() {
 		if err != nil {
-			n.Close()
+			built.Close()
 		}
 	}()
 	// The relay first: it drives the contact off as soon as it reaches the
