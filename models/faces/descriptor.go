@@ -24,7 +24,9 @@ const (
 	// dlib's own descriptor, whichever detector found the face.
 	AlignDlib = ""
 	// AlignFivePoint: FaceMesh placed the eye centres, nose tip and mouth
-	// corners, matched to the ArcFace template (the BlazeFace detector).
+	// corners, matched to the ArcFace template (the BlazeFace detector),
+	// and the descriptor is the fusion of the aligned face's and its
+	// mirror image's.
 	AlignFivePoint = "five-point"
 )
 

@@ -52,7 +52,13 @@ func (o *onnxEmbedder) embed(chip gocv.Mat) ([]float32, error) {
 }
 
 // describe aligns the face with these alignment points in img and returns
-// its normalised descriptor.
+// its normalised descriptor. A face aligned on five points (AlignFivePoint)
+// is described twice, as it is and mirrored left to right, and the two
+// descriptors fused: a face and its mirror image are the same person, and
+// their mean is steadier under the pose and lighting of one photo. On the
+// East-Asian development photos, with 2,831 strangers in the gallery, it
+// raised identification at 1 stranger admitted in 1,000 from 93.3% to 95%
+// (README), for one more pass of the model (about 3 ms for MobileFaceNet).
 func (o *onnxEmbedder) describe(img gocv.Mat, pts []point) ([]float32, error) {
 	chip := gocv.NewMat()
 	defer chip.Close()
@@ -62,6 +68,20 @@ func (o *onnxEmbedder) describe(img gocv.Mat, pts []point) ([]float32, error) {
 	v, err := o.embed(chip)
 	if err != nil {
 		return nil, err
+	}
+	if len(pts) == 5 {
+		mirrored := gocv.NewMat()
+		defer mirrored.Close()
+		gocv.Flip(chip, &mirrored, 1)
+		m, err := o.embed(mirrored)
+		if err != nil {
+			return nil, err
+		}
+		normalize(v)
+		normalize(m)
+		for i := range v {
+			v[i] += m[i]
+		}
 	}
 	normalize(v)
 	if !o.model.Valid(v) {
