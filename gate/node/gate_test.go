@@ -25,12 +25,27 @@ import (
 // returns its id and QR token.
 func enrollTicket(t testing.TB, s *site, order, photo, ticketType string) (string, string) {
 	t.Helper()
+	var photos []string
+	if photo != "" {
+		photos = []string{photo}
+	}
+	return enrollVisitor(t, s, order, ticketType, photos...)
+}
+
+// enrollVisitor creates a ticket valid today for one visitor with these
+// photos through the enroll API and returns its id and QR token.
+func enrollVisitor(t testing.TB, s *site, order, ticketType string, photos ...string) (string, string) {
+	t.Helper()
 	srv := httptest.NewServer(s.enroll.Handler())
 	defer srv.Close()
 	today := rules.Site{}.Day(time.Now()).String()
 	visitor := map[string]any{"name": "游客", "ticket_type": ticketType, "valid_from": today, "zones": []string{"main"}}
-	if photo != "" {
-		visitor["photos"] = [][]byte{testenv.Photo(t, photo)}
+	if len(photos) > 0 {
+		data := make([][]byte, len(photos))
+		for i, p := range photos {
+			data[i] = testenv.Photo(t, p)
+		}
+		visitor["photos"] = data
 	}
 	if ticketType == "multi" {
 		visitor["entries"] = 2
@@ -52,7 +67,7 @@ func enrollTicket(t testing.TB, s *site, order, photo, ticketType string) (strin
 	}
 	json.NewDecoder(resp.Body).Decode(&out)
 	if resp.StatusCode != http.StatusCreated || len(out.Tickets) != 1 {
-		t.Fatalf("enroll %s: status %d", order, resp.StatusCode)
+		t.Fatalf("enroll %s with %d photos: status %d", order, len(photos), resp.StatusCode)
 	}
 	return out.Tickets[0].TicketID, out.Tickets[0].QRToken
 }
